@@ -1,0 +1,268 @@
+"""The ``calmtrace`` command line: the only place that prints to the terminal or exits.
+
+Every command explains itself with ``--help`` and an example. Bad input of any kind ends with one
+line on stderr naming the file, the place and the problem, and exit status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import CalmtraceError, InputError
+
+log = logging.getLogger("calmtrace")
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+
+def _fail(message: str, status: int = EXIT_BAD_INPUT) -> None:
+    click.echo(f"calmtrace: error: {message}", err=True)
+    sys.exit(status)
+
+
+def _check_out_free(out: Path, force: bool) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise InputError(f"{out}: already exists; choose another --out or add --force to replace it")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="calmtrace")
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+def cli(verbose: int) -> None:
+    """calmtrace: stress-recovery physiology from Bluetooth heart-rate straps.
+
+    \b
+    Capture beats from a strap, import other tools' recordings, and measure
+    autonomic balance and how fast a person returns to baseline after a stressor.
+
+    \b
+    Try it without a strap:
+      calmtrace simulate tsst --out my-tsst
+      calmtrace info my-tsst
+    """
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="calmtrace: %(levelname)s: %(message)s", stream=sys.stderr)
+
+
+# -------------------------------------------------------------------------------------------
+# import
+# -------------------------------------------------------------------------------------------
+def _format_help() -> str:
+    from .formats import REGISTRY
+
+    return "; ".join(f"{f.name}: {f.description}" for f in REGISTRY.values())
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Recording folder to write (must not exist unless --force).")
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME",
+              help="Force a format instead of sniffing it (see the list below).")
+@click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
+              help="An events file (CSV or JSON) to add to the recording.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+def import_cmd(file: Path, out: Path, fmt: str | None, events_file: Path | None, force: bool) -> None:
+    """Import FILE from another tool into a calmtrace recording folder.
+
+    \b
+    The format is sniffed from the file's name and content unless --format
+    names it. Supported formats:
+      polar-sensor-logger  Polar Sensor Logger HR/RR/PPI/ECG/MARKER (.txt, ';')
+      hrm                  Polar .hrm ([Params], [IntTimes] laps, [HRData] RR)
+      rr-text              one RR interval per line (Elite HRV, Kubios, apps)
+      hrv-logger           HRV Logger CSV
+      beat-table           beat-time tables (VU-AMS export and similar)
+      fit                  Garmin FIT (hrv messages, hr beat timestamps)
+      polar-ecg            Polar H10 ECG CSV (ECGLogger, Polar Sensor Logger)
+      wfdb                 PhysioNet WFDB records (.hea/.dat)
+      edf                  EDF/EDF+/BDF ECG
+      ecg-csv              generic ECG CSV with a sampling rate
+
+    \b
+    Example:
+      calmtrace import Polar_H10_RR.txt --out sessions/2024-05-01
+      calmtrace import walk.fit --out walk --events diary.csv
+    """
+    from .loader import load
+    from .store import save
+
+    _check_out_free(out, force)
+    rec = load(file, format=fmt, events=events_file)
+    save(rec, out, force=force)
+    click.echo(f"imported {file} as {rec.meta.get('source_format')}: {len(rec.beats)} beats, "
+               f"{rec.duration_s / 60:.1f} min, {len(rec.events)} events -> {out}")
+
+
+# -------------------------------------------------------------------------------------------
+# simulate
+# -------------------------------------------------------------------------------------------
+@cli.command("simulate")
+@click.argument("scenario")
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Recording folder to write (must not exist unless --force).")
+@click.option("--seed", default=1, show_default=True, type=int, help="Random seed; the same seed gives the same beats.")
+@click.option("--tau", "tau_s", default=None, type=float,
+              help="Recovery time constant in s (default: the scenario's own).")
+@click.option("--artifacts", "artifact_pct", default=0.0, show_default=True, type=float,
+              help="Percent of beats made ectopic, missed or extra.")
+@click.option("--gaps", "n_gaps", default=0, show_default=True, type=int,
+              help="Number of disconnect gaps to cut into the recording.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+def simulate_cmd(scenario: str, out: Path, seed: int, tau_s: float | None, artifact_pct: float,
+                 n_gaps: int, force: bool) -> None:
+    """Write a simulated session (marked simulated) to a recording folder.
+
+    \b
+    Scenarios:
+      tsst       5 min baseline, speech and arithmetic stressors, 15 min recovery
+      breathing  a stressor then paced breathing at 6/min, then a stressor without
+      exercise   rest, effort, heart-rate recovery
+    The true parameters (tau, amplitudes) are in recording.json's meta.
+
+    \b
+    Example:
+      calmtrace simulate tsst --out tsst-1 --seed 1 --tau 60
+    """
+    from .signals.simulate import simulate
+    from .store import save
+
+    _check_out_free(out, force)
+    rec = simulate(scenario, seed=seed, tau_s=tau_s, artifact_pct=artifact_pct, n_gaps=n_gaps)
+    save(rec, out, force=force)
+    click.echo(f"simulated {scenario} (seed {seed}): {len(rec.beats)} beats, {rec.duration_s / 60:.1f} min -> {out}")
+
+
+# -------------------------------------------------------------------------------------------
+# events
+# -------------------------------------------------------------------------------------------
+@cli.group("events")
+def events_group() -> None:
+    """Add events to a recording folder."""
+
+
+@events_group.command("add")
+@click.argument("rec", type=click.Path(path_type=Path))
+@click.option("--label", "-l", required=True, help="Text shown in reports, e.g. 'speech'.")
+@click.option("--kind", "-k", required=True,
+              type=click.Choice(["baseline", "stressor", "recovery", "intervention", "note"]),
+              help="What the event is; recovery is measured after stressors.")
+@click.option("--onset", "-t", required=True,
+              help="Seconds since start (300), a clock time (14:05, in the recording's UTC offset) "
+                   "or an ISO datetime with offset.")
+@click.option("--duration", "-d", "duration_s", default=0.0, show_default=True, type=float,
+              help="Duration in seconds; 0 for a moment.")
+@click.option("--rating", default=None, type=float, help="Optional 0-10 stress or mood rating.")
+def events_add(rec: Path, label: str, kind: str, onset: str, duration_s: float, rating: float | None) -> None:
+    """Add one event to the recording folder REC.
+
+    \b
+    Example:
+      calmtrace events add sessions/s1 --label speech --kind stressor --onset 300 --duration 300
+      calmtrace events add sessions/s1 --label argument --kind stressor --onset 14:05
+    """
+    from .events import Event, parse_time
+    from .store import load_folder, save
+
+    r = load_folder(rec)
+    onset_s = parse_time(onset, r.start, r.meta.get("utc_offset"), context="--onset")
+    ev = Event(onset_s, float(duration_s), label, kind, math.nan if rating is None else rating)
+    new = r.with_events(r.events.add(ev))
+    save(new, rec, force=True)
+    click.echo(f"added {kind} {label!r} at {onset_s:.1f} s ({duration_s:g} s) to {rec}")
+
+
+# -------------------------------------------------------------------------------------------
+# info
+# -------------------------------------------------------------------------------------------
+@cli.command("info")
+@click.argument("rec", type=click.Path(path_type=Path))
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
+def info_cmd(rec: Path, fmt: str | None) -> None:
+    """Describe a recording: duration, beats, gaps, events, artefact share.
+
+    REC is a recording folder or any importable file.
+
+    \b
+    Example:
+      calmtrace info recordings/sample/tsst
+    """
+    from .loader import load
+
+    r = load(rec, format=fmt)
+    click.echo(_describe(r, str(rec)))
+
+
+def _describe(r: Any, name: str) -> str:
+    from datetime import timedelta
+
+    lines = [f"{name}"]
+    src = r.meta.get("source_format") or ("simulated" if r.meta.get("simulated") else "capture")
+    lines.append(f"  source     {src}{' (SIMULATED)' if r.meta.get('simulated') else ''}")
+    lines.append(f"  start      {r.start.isoformat()}")
+    lines.append(f"  duration   {timedelta(seconds=round(r.duration_s))} ({r.duration_s:.1f} s)")
+    n = len(r.beats)
+    if n:
+        rr = r.rr_ms
+        lines.append(f"  beats      {n} (mean RR {rr.mean():.0f} ms, mean HR {60000 / rr.mean():.0f} bpm)")
+    else:
+        lines.append("  beats      0 (heart-rate samples only)" if len(r.hr) else "  beats      0")
+    try:
+        from .signals.clean import clean
+
+        c = clean(r)
+        flagged = int((c.flags != "ok").sum())
+        lines.append(f"  artefacts  {flagged} beats ({100 * flagged / max(n, 1):.1f}%) flagged by cleaning")
+    except ImportError:
+        pass
+    except CalmtraceError as exc:
+        lines.append(f"  artefacts  not assessed: {exc}")
+    gap_total = float(r.gaps["duration_s"].sum()) if len(r.gaps) else 0.0
+    lines.append(f"  gaps       {len(r.gaps)} ({gap_total:.1f} s)")
+    if len(r.hr):
+        lines.append(f"  hr samples {len(r.hr)}")
+    if r.ecg is not None:
+        lines.append(f"  ecg        {len(r.ecg)} samples")
+    lines.append(f"  events     {len(r.events)}")
+    for ev in r.events:
+        lines.append(f"    {ev.onset_s:9.1f} s  {ev.duration_s:7.1f} s  {ev.kind:<12} {ev.label}")
+    for key in ("device_name", "model", "subject", "source_file"):
+        if r.meta.get(key):
+            lines.append(f"  {key:<10} {r.meta[key]}")
+    return "\n".join(lines)
+
+
+# -------------------------------------------------------------------------------------------
+# entry point
+# -------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; bad input ends with one line on stderr and exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="calmtrace", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("aborted", 130)
+    except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(0)
+    except click.ClickException as exc:
+        where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) else ""
+        _fail(f"{where}{exc.format_message()}", EXIT_BAD_INPUT)
+    except CalmtraceError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT if isinstance(exc, ValueError) else EXIT_FAILURE)
+    except FileNotFoundError as exc:
+        _fail(f"{exc.filename}: no such file or folder")
+    except PermissionError as exc:
+        _fail(f"{exc.filename}: permission denied")
+    except OSError as exc:
+        _fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}", EXIT_FAILURE)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    sys.exit(0)
