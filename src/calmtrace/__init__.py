@@ -9,7 +9,7 @@ The small public API::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 from .errors import CalmtraceError  # noqa: E402
 from .events import Event, Events  # noqa: E402

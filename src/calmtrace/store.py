@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from ._version import __version__
 from .errors import FormatError, InputError, RecordingError, where
 from .events import EVENT_KINDS, Event, Events, check_kind
 from .recording import BEAT_FLAGS, GAP_REASONS, Recording
@@ -76,8 +76,11 @@ def _fmt(x: Any) -> str:
 
 
 def _row(values: Sequence[Any]) -> str:
+    cells = [_fmt(v) for v in values]
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([_fmt(v) for v in values])
+    # csv quotes a cell holding "\n" but not one holding a lone "\r", which readers split on
+    quoting = csv.QUOTE_ALL if any("\r" in c for c in cells) else csv.QUOTE_MINIMAL
+    csv.writer(buf, lineterminator="\n", quoting=quoting).writerow(cells)
     return buf.getvalue()
 
 
@@ -281,16 +284,26 @@ def _read_table(path: Path, kind: str, complete: bool) -> pd.DataFrame:
     columns = _FILES[kind][1]
     parsers = _PARSERS[kind]
     text = _read_text(path, complete)
-    lines = text.splitlines()
-    if not lines:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
         if complete:
-            raise FormatError(f"{path}: empty file, expected a header line {','.join(columns)}")
+            raise FormatError(f"{path}: empty file, expected a header line {','.join(columns)}") from None
         return pd.DataFrame({c: [] for c in columns})
-    header = next(csv.reader([lines[0]]))
+    except csv.Error as exc:
+        raise FormatError(f"{where(path, 1)}: not CSV ({exc})") from None
     if header != columns:
-        raise FormatError(f"{where(path, 1)}: expected header {','.join(columns)}, got {lines[0][:80]!r}")
+        raise FormatError(f"{where(path, 1)}: expected header {','.join(columns)}, got {','.join(header)[:80]!r}")
     data: dict[str, list[Any]] = {c: [] for c in columns}
-    for lineno, row in enumerate(csv.reader(lines[1:]), start=2):
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise FormatError(f"{where(path, reader.line_num)}: not CSV ({exc})") from None
+        lineno = reader.line_num
         if not row:
             continue
         if len(row) != len(columns):
