@@ -132,10 +132,10 @@ def simulate_cmd(scenario: str, out: Path, seed: int, tau_s: float | None, artif
     Example:
       calmtrace simulate tsst --out tsst-1 --seed 1 --tau 60
     """
+    _check_out_free(out, force)
     from .signals.simulate import simulate
     from .store import save
 
-    _check_out_free(out, force)
     rec = simulate(scenario, seed=seed, tau_s=tau_s, artifact_pct=artifact_pct, n_gaps=n_gaps)
     save(rec, out, force=force)
     click.echo(f"simulated {scenario} (seed {seed}): {len(rec.beats)} beats, {rec.duration_s / 60:.1f} min -> {out}")
@@ -241,6 +241,77 @@ def _describe(r: Any, name: str) -> str:
 
 
 # -------------------------------------------------------------------------------------------
+# analyze
+# -------------------------------------------------------------------------------------------
+@cli.command("analyze")
+@click.argument("rec", type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Folder for windows.csv, recovery.csv and analysis.json.")
+@click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
+              help="An events file (CSV or JSON) to add to the recording's own events.")
+@click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
+              help="A TOML file with [clean], [hrv] and [recovery] settings (defaults cite their sources).")
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
+@click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
+def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Path | None, fmt: str | None,
+                force: bool, no_progress: bool) -> None:
+    """Analyse a recording: artefacts, windowed HRV, autonomic balance, recovery.
+
+    REC is a recording folder or any importable file. Writes windows.csv (one row
+    per window), recovery.csv (one row per stressor and metric) and analysis.json
+    (config, software version, input checksum, summary) into --out.
+
+    \b
+    Example:
+      calmtrace analyze recordings/sample/tsst --out results/tsst
+      calmtrace analyze session.hrm --events diary.csv --config my.toml --out results/s1
+    """
+    from .analysis import AnalysisConfig, analyze, load_config
+    from .loader import load
+
+    existing = [n for n in ("windows.csv", "recovery.csv", "analysis.json") if (out / n).exists()]
+    if existing and not force:
+        raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
+    cfg = load_config(config_file) if config_file else AnalysisConfig()
+    r = load(rec, format=fmt, events=events_file)
+    with _progress(enabled=not no_progress) as tick:
+        result = analyze(r, cfg, progress=tick, source=rec)
+    result.write(out)
+    valid = int(result.windows["valid"].sum()) if len(result.windows) else 0
+    click.echo(f"analysed {rec}: {len(result.windows)} windows ({valid} valid), "
+               f"{len(result.recovery)} recovery rows -> {out}")
+
+
+class _progress:
+    """A rich progress bar on stderr, shown only on a terminal."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda stage, frac: None
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(TextColumn("{task.description:<10}"), BarColumn(), TimeElapsedColumn(),
+                             transient=True, console=Console(stderr=True))
+        self._bar.__enter__()
+        task = self._bar.add_task("loading", total=1.0)
+
+        def tick(stage: str, frac: float) -> None:
+            self._bar.update(task, completed=frac, description=stage)
+
+        return tick
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+# -------------------------------------------------------------------------------------------
 # entry point
 # -------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:
@@ -265,4 +336,8 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}", EXIT_FAILURE)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except Exception as exc:  # a bug, not bad input: one line, the traceback only on request
+        log.debug("internal error", exc_info=True)
+        _fail(f"internal error: {type(exc).__name__}: {exc} (please report it; -vv shows the traceback)",
+              EXIT_FAILURE)
     sys.exit(0)

@@ -1,0 +1,321 @@
+"""``analyze``: the offline pipeline, from a recording to windows, balance and recovery.
+
+::
+
+    recording -> signals.clean -> signals.hrv (windows, with balance indices) -> signals.recovery
+
+Every parameter lives in one :class:`AnalysisConfig` (with the cited defaults of the stage it
+belongs to), can be read from a TOML file with sections ``[clean]``, ``[hrv]`` and ``[recovery]``,
+and is written next to the results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from ._version import __version__
+from .errors import AnalysisError, InputError
+from .recording import Recording
+from .signals.clean import clean
+from .signals.config import CleanConfig, RecoveryConfig
+from .signals.hrv import HRVConfig, windowed_hrv
+from .signals.recovery import assess_recovery
+
+__all__ = ["AnalysisConfig", "AnalysisResult", "analyze", "load_config", "checksum"]
+
+log = logging.getLogger(__name__)
+
+#: progress(stage, fraction_done) callback type used by :func:`analyze`.
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Every parameter of :func:`analyze`, one sub-config per stage.
+
+    Parameters
+    ----------
+    clean : CleanConfig
+        Artefact detection and correction (Lipponen & Tarvainen 2019).
+    hrv : HRVConfig
+        Windowed HRV: window and step lengths, validity minimums (Task Force 1996; Esco & Flatt
+        2014; Munoz et al. 2015).
+    recovery : RecoveryConfig
+        Baseline, band, hold time, horizon... (Laborde, Mosley & Thayer 2017; Linden et al. 1997;
+        Cole et al. 1999).
+    """
+
+    clean: CleanConfig = field(default_factory=CleanConfig)
+    hrv: HRVConfig = field(default_factory=HRVConfig)
+    recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The config as plain data, for JSON and TOML."""
+        return {name: _plain(dataclasses.asdict(getattr(self, name))) for name in ("clean", "hrv", "recovery")}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "AnalysisConfig":
+        """Build a config from plain data; unknown sections or keys are errors naming them."""
+        if not isinstance(data, dict):
+            raise InputError(f"{source}: expected a table of sections, got {type(data).__name__}")
+        parts: dict[str, Any] = {}
+        defaults = cls()
+        for name, value in data.items():
+            if name not in ("clean", "hrv", "recovery"):
+                raise InputError(f"{source}: unknown section [{name}]; expected [clean], [hrv] or [recovery]")
+            if not isinstance(value, dict):
+                raise InputError(f"{source}: [{name}] must be a table")
+            sub = getattr(defaults, name)
+            known = {f.name for f in dataclasses.fields(sub)}
+            changes = {}
+            for key, v in value.items():
+                if key not in known:
+                    raise InputError(f"{source}: [{name}] has no setting {key!r}; known: {', '.join(sorted(known))}")
+                changes[key] = _coerce(getattr(sub, key), v, f"{source}: [{name}] {key}")
+            try:
+                parts[name] = dataclasses.replace(sub, **changes)
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"{source}: [{name}]: {exc}") from None
+        return cls(**parts)
+
+
+def _coerce(current: Any, value: Any, context: str) -> Any:
+    """``value`` converted to the type of the default ``current``, or an InputError."""
+    if isinstance(current, bool) or isinstance(value, bool):
+        if not (isinstance(current, bool) and isinstance(value, bool)):
+            raise InputError(f"{context} must be like {current!r}, got {value!r}")
+        return value
+    if isinstance(current, (int, float)) or current is None and isinstance(value, (int, float)):
+        if not isinstance(value, (int, float)):
+            raise InputError(f"{context} must be a number, got {value!r}")
+        return float(value) if isinstance(current, float) else value
+    if isinstance(current, str):
+        if not isinstance(value, str):
+            raise InputError(f"{context} must be text, got {value!r}")
+        return value
+    if isinstance(current, tuple):
+        if not isinstance(value, list):
+            raise InputError(f"{context} must be a list like {list(current)!r}, got {value!r}")
+        return tuple(value)
+    return value
+
+
+def _plain(d: Any) -> Any:
+    if isinstance(d, dict):
+        return {k: _plain(v) for k, v in d.items()}
+    if isinstance(d, (list, tuple)):
+        return [_plain(v) for v in d]
+    if isinstance(d, float) and not math.isfinite(d):
+        return None
+    return d
+
+
+def load_config(path: str | os.PathLike) -> AnalysisConfig:
+    """Read an :class:`AnalysisConfig` from a TOML file.
+
+    Examples
+    --------
+    A file that changes the window and the band::
+
+        [hrv]
+        window_s = 120.0
+
+        [recovery]
+        band = "swc"
+    """
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such config file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{p}: not a UTF-8 text file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{p}: not valid TOML ({exc})") from None
+    return AnalysisConfig.from_dict(data, source=str(p))
+
+
+@dataclass
+class AnalysisResult:
+    """What :func:`analyze` returns.
+
+    Attributes
+    ----------
+    recording : Recording
+        The cleaned recording (per-beat flags set).
+    windows : pandas.DataFrame
+        The Windows table (DESIGN.md), one row per window.
+    recovery : pandas.DataFrame
+        The Recovery table, one row per stressor and metric.
+    summary : pandas.DataFrame
+        One row per summary item: ``item``, ``value``, ``unit``, ``note``.
+    config : AnalysisConfig
+        The parameters that shaped the results.
+    provenance : dict
+        Software version, input checksum and source.
+    """
+
+    recording: Recording
+    windows: pd.DataFrame
+    recovery: pd.DataFrame
+    summary: pd.DataFrame
+    config: AnalysisConfig
+    provenance: dict
+
+    def to_json(self) -> dict[str, Any]:
+        """``analysis.json``: config, provenance and summary as plain data."""
+        return {
+            "software": f"calmtrace {__version__}",
+            "provenance": self.provenance,
+            "config": self.config.to_dict(),
+            "summary": [
+                {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+                for row in self.summary.to_dict(orient="records")
+            ],
+        }
+
+    def write(self, out: str | os.PathLike) -> list[Path]:
+        """Write ``windows.csv``, ``recovery.csv`` and ``analysis.json`` into ``out``.
+
+        Each file is written beside its final name and renamed into place.
+        """
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, writer in (
+            ("windows.csv", lambda p: self.windows.to_csv(p, index=False, float_format=None)),
+            ("recovery.csv", lambda p: self.recovery.to_csv(p, index=False)),
+            ("analysis.json", lambda p: p.write_text(json.dumps(self.to_json(), indent=2, allow_nan=False,
+                                                                  default=_json_default) + "\n", encoding="utf-8")),
+        ):
+            final = out / name
+            tmp = out / f".{name}.tmp"
+            writer(tmp)
+            os.replace(tmp, final)
+            written.append(final)
+        return written
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return None if not math.isfinite(float(o)) else float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    return str(o)
+
+
+def checksum(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, or of a recording folder's files (names and contents, sorted).
+
+    Returns
+    -------
+    str
+        ``"sha256:<hex>"``.
+    """
+    p = Path(path)
+    h = hashlib.sha256()
+    files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+    for f in files:
+        if p.is_dir():
+            h.update(str(f.relative_to(p)).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return "sha256:" + h.hexdigest()
+
+
+def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame) -> pd.DataFrame:
+    n = len(rec.beats)
+    flagged = int((rec.flags != "ok").sum()) if n else 0
+    gap_s = float(rec.gaps["duration_s"].sum()) if len(rec.gaps) else 0.0
+    n_win = len(windows)
+    n_valid = int(windows["valid"].sum()) if n_win else 0
+    rows: list[tuple[str, Any, str, str]] = [
+        ("duration", rec.duration_s, "s", ""),
+        ("beats", n, "beats", ""),
+        ("artifact_share", 100.0 * flagged / n if n else math.nan, "%", "beats flagged by cleaning"),
+        ("gaps", len(rec.gaps), "gaps", f"{gap_s:.1f} s without beats"),
+        ("gap_time", gap_s, "s", ""),
+        ("windows", n_win, "windows", ""),
+        ("valid_windows", 100.0 * n_valid / n_win if n_win else math.nan, "%", "windows passing the quality minimums"),
+        ("events", len(rec.events), "events", ""),
+        ("stressors", len(rec.events.stressors()), "events", ""),
+        ("simulated", bool(rec.meta.get("simulated", False)), "", ""),
+    ]
+    if n_valid:
+        v = windows[windows["valid"]]
+        rows += [
+            ("mean_hr", float(v["mean_hr_bpm"].mean()), "bpm", "mean over valid windows"),
+            ("ln_rmssd", float(v["ln_rmssd"].mean()), "ln(ms)", "mean over valid windows"),
+        ]
+    if len(recovery):
+        rec_rows = recovery[recovery["metric"] == "mean_hr_bpm"] if "metric" in recovery else recovery.iloc[0:0]
+        for r in rec_rows.itertuples(index=False):
+            ttb = getattr(r, "time_to_baseline_s", math.nan)
+            rows.append((f"time_to_baseline[{r.label}]", ttb, "s",
+                         "heart rate" + ("" if getattr(r, "recovered", True) else "; not back within the horizon")))
+    return pd.DataFrame(rows, columns=["item", "value", "unit", "note"])
+
+
+def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
+            progress: Progress | None = None, source: str | os.PathLike | None = None) -> AnalysisResult:
+    """Clean, window, balance and assess recovery of one recording.
+
+    Parameters
+    ----------
+    recording : Recording
+        From :func:`calmtrace.load`, :func:`calmtrace.simulate` or a capture.
+    config : AnalysisConfig, optional
+        Defaults (with their sources) when omitted.
+    progress : callable, optional
+        ``progress(stage, fraction)`` called as the stages complete (the CLI draws a bar).
+    source : path-like, optional
+        The file or folder the recording came from, for the checksum in the provenance.
+
+    Returns
+    -------
+    AnalysisResult
+
+    Raises
+    ------
+    AnalysisError
+        When the recording has too few beats to analyse at all.
+    """
+    cfg = config or AnalysisConfig()
+    tick = progress or (lambda stage, frac: None)
+    if len(recording.beats) < 3:
+        raise AnalysisError(
+            f"recording has {len(recording.beats)} beats; at least 3 are needed for any HRV "
+            "(a strap that sent heart rate without RR intervals gives HR samples only)"
+        )
+    tick("clean", 0.0)
+    cleaned = clean(recording, cfg.clean)
+    tick("windows", 0.3)
+    windows = windowed_hrv(cleaned, config=cfg.hrv)
+    tick("recovery", 0.8)
+    recovery = assess_recovery(windows, cleaned.events, cfg.recovery, beats=cleaned.beats)
+    tick("summary", 0.95)
+    summary = _summary(cleaned, windows, recovery)
+    provenance = {
+        "software_version": __version__,
+        "source": str(source) if source is not None else recording.meta.get("source_file"),
+        "input_checksum": checksum(source) if source is not None and Path(source).exists() else None,
+        "recording_start": recording.start.isoformat(),
+        "simulated": bool(recording.meta.get("simulated", False)),
+    }
+    tick("done", 1.0)
+    return AnalysisResult(cleaned, windows, recovery, summary, cfg, provenance)

@@ -1,0 +1,278 @@
+"""Configuration of the signal stages: artefact cleaning and recovery assessment.
+
+Each stage has one frozen dataclass holding every parameter that shapes its result. Every default
+names its source; where no published value exists the default is marked as calmtrace's own
+choice, with the reason. Configs are written next to the results they shaped (see
+:func:`calmtrace.signals.recovery.assess_recovery`) and can be built from a TOML table with
+:func:`config_from_mapping`.
+
+(The windowed-HRV configuration, ``HRVConfig``, lives with its stage in :mod:`calmtrace.signals.hrv`.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, TypeVar
+
+from ..errors import InputError
+
+__all__ = ["CleanConfig", "RecoveryConfig", "config_from_mapping", "DEFAULT_DIRECTIONS"]
+
+
+@dataclass(frozen=True)
+class CleanConfig:
+    """Parameters of RR artefact detection and correction (:func:`calmtrace.signals.clean.clean`).
+
+    Parameters
+    ----------
+    max_rr_ms : float
+        An RR interval longer than this (ms) is treated as a gap: cleaning never works across it.
+        Default 3000 ms: 3 s is the pause length commonly taken as a clinically significant sinus
+        pause (e.g. the 2018 ACC/AHA/HRS bradycardia guideline, Kusumoto et al. 2019); a longer
+        "RR" in a strap recording is almost always lost beats or lost contact.
+    sampling_rate_hz : float
+        Beat times are turned into peak indices at this rate for neurokit2 (Hz). Default 1000 Hz,
+        i.e. 1 ms resolution, the resolution at which Lipponen & Tarvainen (2019) state RR.
+    iterative : bool
+        Repeat detection and correction while the number of artefacts found keeps falling, as
+        neurokit2's ``iterative=True`` does. Default True (neurokit2's default; Lipponen &
+        Tarvainen 2019 describe the correction as converging over passes).
+    min_segment_beats : int
+        A contiguous stretch between gaps with fewer beats than this is left uncleaned: the
+        method's thresholds are quartiles over a 91-beat window and mean nothing over a handful
+        of beats. Default 10 (calmtrace's choice).
+    c1, c2 : float
+        Slope and offset of the ectopic decision boundary in subspace S12. Defaults 0.13 and 0.17
+        (Lipponen & Tarvainen 2019, eq. 5-6; neurokit2 defaults).
+    alpha : float
+        Threshold multiplier on the quartile deviation. Default 5.2 (Lipponen & Tarvainen 2019).
+    window_width : int
+        Beats in the moving window of the time-varying thresholds. Default 91 (Lipponen &
+        Tarvainen 2019).
+    medfilt_order : int
+        Beats in the median filter of the dRR/mRR series. Default 11 (Lipponen & Tarvainen 2019).
+    """
+
+    max_rr_ms: float = 3000.0
+    sampling_rate_hz: float = 1000.0
+    iterative: bool = True
+    min_segment_beats: int = 10
+    c1: float = 0.13
+    c2: float = 0.17
+    alpha: float = 5.2
+    window_width: int = 91
+    medfilt_order: int = 11
+
+    def __post_init__(self) -> None:
+        _positive(self, "max_rr_ms", "sampling_rate_hz", "alpha")
+        for name in ("min_segment_beats", "window_width", "medfilt_order"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise InputError(f"CleanConfig: {name} must be a positive integer, got {v!r}")
+
+
+#: Direction of a stress response per metric: +1 rises under stress (heart rate, sympathetic
+#: indices), -1 falls (vagal indices). Peak = max for +1, min for -1 (Laborde, Mosley & Thayer
+#: 2017: vagally mediated HRV is withdrawn under stress; heart rate rises).
+DEFAULT_DIRECTIONS: tuple[tuple[str, int], ...] = (
+    ("mean_hr_bpm", +1),
+    ("ln_rmssd", -1),
+    ("pns_index", -1),
+    ("sns_index", +1),
+    ("stress_index", +1),
+    ("mean_rr_ms", -1),
+    ("rmssd_ms", -1),
+    ("sdnn_ms", -1),
+    ("pnn50_pct", -1),
+    ("sd1_ms", -1),
+    ("hf_ms2", -1),
+    ("hf_nu", -1),
+    ("lf_hf", +1),
+)
+
+BANDS = ("sd", "swc")
+BAND_SIDES = ("one", "two")
+WINDOW_TIMES = ("center", "end")
+
+
+@dataclass(frozen=True)
+class RecoveryConfig:
+    """Parameters of recovery assessment (:func:`calmtrace.signals.recovery.assess_recovery`).
+
+    Times are in seconds. See ``docs/recovery.md`` for the definitions they shape.
+
+    Parameters
+    ----------
+    metrics : tuple of str
+        Window columns to assess. Default heart rate, lnRMSSD and the PNS index, the three the
+        design names (Laborde, Mosley & Thayer 2017 recommend a vagal index such as lnRMSSD next
+        to heart rate).
+    directions : tuple of (str, int)
+        Stress direction per metric (+1 rises, -1 falls); default :data:`DEFAULT_DIRECTIONS`.
+    window_time : {"center", "end"}
+        Which instant of a window its value is placed at. Default ``"center"``: for a smoothly
+        changing metric a window's mean is closest to the metric at its centre (the lag of the
+        end is window_s / 2 = 30 s for 60 s windows, larger than the t50 accuracy target). Use
+        ``"end"`` for causal, live figures.
+    baseline_span_s : float
+        Without a baseline event, the baseline is the valid windows lying wholly inside the span
+        this long before the stressor onset. Default 300 s: the 5-min resting baseline of
+        Laborde, Mosley & Thayer (2017), after the Task Force (1996) short-term standard.
+    min_baseline_windows : int
+        Fewer valid baseline windows than this and the row carries a note and NaNs. Default 5
+        (calmtrace's choice: a mean and SD from fewer overlapping windows are not worth quoting).
+    band : {"sd", "swc"}
+        ``"sd"``: baseline mean +/- ``k_sd`` x baseline SD. ``"swc"``: the smallest worthwhile
+        change, mean +/- ``swc_factor`` x SD, where the SD is ``swc_reference_sd`` (e.g. the
+        patient's day-to-day SD of lnRMSSD) when given, else the baseline SD (Plews et al. 2012).
+    k_sd : float
+        Half-width of the ``"sd"`` band in baseline SDs. Default 1.0. No published consensus
+        exists (Linden et al. 1997 list return-to-baseline scoring without fixing a tolerance);
+        1 SD is calmtrace's choice, kept next to every result.
+    swc_factor : float
+        Half-width of the ``"swc"`` band in SDs. Default 0.5 (Plews et al. 2012, 2014: SWC of
+        lnRMSSD = 0.5 x SD, after Hopkins' smallest-worthwhile-change reasoning).
+    swc_reference_sd : float or None
+        SD (metric units) the SWC band is built on; None uses the baseline windows' SD.
+    band_sides : {"one", "two"}
+        ``"one"``: recovered once the metric is back on the calm side of the band's stress-side
+        edge (an overshoot, e.g. a vagal rebound, counts as recovered). ``"two"``: it must be
+        inside the band. Default ``"one"`` (calmtrace's choice; post-stress vagal rebound is
+        common and is not a failure to recover).
+    hold_s : float
+        The metric must stay recovered this long for the return to count. Default 60 s, one
+        analysis window (calmtrace's choice: a single window dipping into the band is noise).
+    horizon_s : float
+        How long after the stressor recovery is followed; later returns are censored. Default
+        600 s: Linden et al. (1997) found recovery periods too short to see a return and urge
+        longer ones; twice Laborde et al.'s 5-min period.
+    peak_search_s : float
+        For a stressor logged as a moment (``duration_s == 0``), the peak response is sought in
+        this span after it and recovery is measured from that peak. Default 120 s (calmtrace's
+        choice: two 60 s windows, long enough for the cardiac response to an acute stressor).
+    hrr_lag_s : float
+        Heart-rate recovery lag. Default 60 s (Cole et al. 1999: HR at end of exercise minus HR
+        one minute later).
+    hrr_average_s : float
+        Heart rate at each end of HRR is the mean instantaneous HR of the beats in a span this
+        long (ending at the stressor end; centred on the lag). Default 10 s (calmtrace's choice;
+        Cole et al. read HR from the ECG at the two instants).
+    recovery_pct_times_s : tuple of float
+        Times after the stressor at which percent recovery is reported. Default 60, 120, 300 s
+        (the 1-, 2- and 5-minute marks of heart-rate recovery reporting, Cole et al. 1999 and
+        Laborde et al. 2017's 5-min period).
+    tau_bounds_s : tuple of float
+        Bounds of the fitted time constant. Default (1, 3600) s (calmtrace's choice: wider than
+        any cardiac recovery time constant reported, e.g. Imai et al. 1994).
+    fit_min_points : int
+        Fewest valid windows for the exponential fit. Default 5 (3 parameters + 2 degrees of
+        freedom for the t-based interval).
+    ci_level : float
+        Confidence level of the tau interval. Default 0.95.
+    """
+
+    metrics: tuple[str, ...] = ("mean_hr_bpm", "ln_rmssd", "pns_index")
+    directions: tuple[tuple[str, int], ...] = DEFAULT_DIRECTIONS
+    window_time: str = "center"
+    baseline_span_s: float = 300.0
+    min_baseline_windows: int = 5
+    band: str = "sd"
+    k_sd: float = 1.0
+    swc_factor: float = 0.5
+    swc_reference_sd: float | None = None
+    band_sides: str = "one"
+    hold_s: float = 60.0
+    horizon_s: float = 600.0
+    peak_search_s: float = 120.0
+    hrr_lag_s: float = 60.0
+    hrr_average_s: float = 10.0
+    recovery_pct_times_s: tuple[float, ...] = (60.0, 120.0, 300.0)
+    tau_bounds_s: tuple[float, float] = (1.0, 3600.0)
+    fit_min_points: int = 5
+    ci_level: float = 0.95
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", tuple(str(m) for m in self.metrics))
+        object.__setattr__(self, "directions", tuple((str(m), int(d)) for m, d in self.directions))
+        object.__setattr__(self, "recovery_pct_times_s", tuple(float(t) for t in self.recovery_pct_times_s))
+        object.__setattr__(self, "tau_bounds_s", tuple(float(t) for t in self.tau_bounds_s))
+        for name, allowed in (("band", BANDS), ("band_sides", BAND_SIDES), ("window_time", WINDOW_TIMES)):
+            if getattr(self, name) not in allowed:
+                raise InputError(
+                    f"RecoveryConfig: {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
+        _positive(self, "baseline_span_s", "k_sd", "swc_factor", "horizon_s", "peak_search_s",
+                  "hrr_lag_s", "hrr_average_s")
+        if not math.isfinite(self.hold_s) or self.hold_s < 0:
+            raise InputError(f"RecoveryConfig: hold_s must be a number >= 0, got {self.hold_s!r}")
+        if self.swc_reference_sd is not None and not (self.swc_reference_sd > 0):
+            raise InputError(f"RecoveryConfig: swc_reference_sd must be > 0 or None, got {self.swc_reference_sd!r}")
+        if len(self.tau_bounds_s) != 2 or not (0 < self.tau_bounds_s[0] < self.tau_bounds_s[1]):
+            raise InputError(f"RecoveryConfig: tau_bounds_s must be (low, high) with 0 < low < high, got {self.tau_bounds_s!r}")
+        if not 0 < self.ci_level < 1:
+            raise InputError(f"RecoveryConfig: ci_level must lie between 0 and 1, got {self.ci_level!r}")
+        for name in ("min_baseline_windows", "fit_min_points"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 2:
+                raise InputError(f"RecoveryConfig: {name} must be an integer >= 2, got {v!r}")
+        if self.fit_min_points < 4:
+            raise InputError(f"RecoveryConfig: fit_min_points must be >= 4 (3 parameters + 1), got {self.fit_min_points!r}")
+        for m, d in self.directions:
+            if d not in (-1, 1):
+                raise InputError(f"RecoveryConfig: direction of {m!r} must be +1 or -1, got {d!r}")
+
+    def direction(self, metric: str) -> int | None:
+        """Stress direction (+1 or -1) of ``metric``, or None when it has none configured."""
+        return dict(self.directions).get(metric)
+
+
+def _positive(cfg: object, *names: str) -> None:
+    for name in names:
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise InputError(f"{type(cfg).__name__}: {name} must be a positive number, got {v!r}")
+
+
+C = TypeVar("C", CleanConfig, RecoveryConfig)
+
+
+def config_from_mapping(cls: type[C], values: Mapping[str, Any], context: str = "config") -> C:
+    """Build a config from a mapping such as a TOML table, rejecting unknown keys.
+
+    Parameters
+    ----------
+    cls : type
+        :class:`CleanConfig` or :class:`RecoveryConfig`.
+    values : mapping
+        Field names and values; lists are accepted where the field is a tuple.
+    context : str
+        Prefix for error messages (file and table), e.g. ``"calmtrace.toml [recovery]"``.
+
+    Returns
+    -------
+    CleanConfig or RecoveryConfig
+
+    Raises
+    ------
+    InputError
+        On an unknown key (the message lists the allowed ones) or an invalid value.
+    """
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    unknown = [k for k in values if k not in allowed]
+    if unknown:
+        raise InputError(f"{context}: unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    kwargs = {}
+    for k, v in values.items():
+        if k == "directions" and isinstance(v, Mapping):
+            v = tuple(v.items())
+        elif isinstance(v, list):
+            v = tuple(tuple(x) if isinstance(x, list) else x for x in v)
+        kwargs[k] = v
+    try:
+        return cls(**kwargs)
+    except InputError as exc:
+        raise InputError(f"{context}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{context}: {exc}") from None

@@ -1,0 +1,98 @@
+"""The command line as a user meets it: a real subprocess, one-line errors, exit status 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from datetime import datetime, timezone
+
+from calmtrace.events import Event, Events
+from calmtrace.recording import Recording
+from calmtrace.store import load_folder, save
+
+START = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "calmtrace", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+
+
+def one_line_error(p: subprocess.CompletedProcess) -> str:
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    err = p.stderr.strip()
+    assert "Traceback" not in p.stderr
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("calmtrace: error: ")
+    return err
+
+
+@pytest.fixture
+def rec_folder(tmp_path: Path) -> Path:
+    rr = 800.0 + 40 * np.sin(np.arange(600) / 5.0)
+    rec = Recording(start=START, beats=pd.DataFrame({"t_s": np.cumsum(rr) / 1000, "rr_ms": rr}),
+                    events=Events([Event(60.0, 120.0, "speech", "stressor")]))
+    return save(rec, tmp_path / "rec")
+
+
+def test_help_teaches_with_examples() -> None:
+    top = run("--help")
+    assert top.returncode == 0 and "calmtrace simulate tsst" in top.stdout
+    for cmd in (["import"], ["info"], ["events", "add"], ["simulate"]):
+        p = run(*cmd, "--help")
+        assert p.returncode == 0, p.stderr
+        assert "Example" in p.stdout, f"{' '.join(cmd)} --help has no example"
+
+
+def test_info_describes_a_recording(rec_folder: Path) -> None:
+    p = run("info", str(rec_folder))
+    assert p.returncode == 0, p.stderr
+    assert "beats      600" in p.stdout
+    assert "speech" in p.stdout and "stressor" in p.stdout
+
+
+def test_events_add_clock_time_and_seconds(rec_folder: Path) -> None:
+    p = run("events", "add", str(rec_folder), "--label", "breathing", "--kind", "intervention",
+            "--onset", "09:05", "--duration", "60")
+    assert p.returncode == 0, p.stderr
+    ev = load_folder(rec_folder).events.df
+    row = ev[ev.label == "breathing"].iloc[0]
+    assert row.onset_s == 300.0 and row.duration_s == 60.0 and row.kind == "intervention"
+
+
+@pytest.mark.parametrize("case, args, needle", [
+    ("missing file", ["info", "{tmp}/nope.csv"], "nope.csv"),
+    ("empty file", ["info", "{tmp}/empty.txt"], "empty.txt"),
+    ("unknown format", ["info", "{tmp}/garbage.bin"], "not a recognised format"),
+    ("unknown --format", ["import", "{tmp}/garbage.bin", "--out", "{tmp}/o", "--format", "nope"], "unknown format 'nope'"),
+    ("negative RR", ["info", "{tmp}/badrec"], "rr_ms must be a positive number, got '-3'"),
+    ("non-numeric RR", ["info", "{tmp}/textrec"], "rr_ms must be a positive number, got 'abc'"),
+    ("naive datetime", ["events", "add", "{rec}", "--label", "x", "--kind", "note", "--onset", "2024-05-01T09:01:00"], "no UTC offset"),
+    ("event outside", ["events", "add", "{rec}", "--label", "x", "--kind", "note", "--onset", "99999"], "outside the recording"),
+    ("bad kind", ["events", "add", "{rec}", "--label", "x", "--kind", "party", "--onset", "3"], "--kind"),
+    ("missing option", ["import", "{tmp}/garbage.bin"], "--out"),
+    ("unknown command", ["frobnicate"], "frobnicate"),
+    ("existing out", ["simulate", "tsst", "--out", "{rec}"], "already exists"),
+])
+def test_bad_input_gives_one_line_and_exit_2(tmp_path: Path, rec_folder: Path, case: str, args: list[str], needle: str) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "garbage.bin").write_bytes(bytes(range(256)) * 4)
+    for name, cell in (("badrec", "-3"), ("textrec", "abc")):
+        folder = tmp_path / name
+        save(load_folder(rec_folder), folder)
+        lines = (folder / "beats.csv").read_text().splitlines()
+        lines[5] = f"4.1,{cell},ok"
+        (folder / "beats.csv").write_text("\n".join(lines) + "\n")
+    before = {p: p.read_bytes() for p in rec_folder.iterdir()}
+    args = [a.format(tmp=tmp_path, rec=rec_folder) for a in args]
+    err = one_line_error(run(*args))
+    assert needle in err, err
+    if "badrec" in " ".join(args):
+        assert "beats.csv line 6" in err
+    # nothing already on disk was damaged
+    assert {p: p.read_bytes() for p in rec_folder.iterdir()} == before
