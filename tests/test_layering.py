@@ -24,7 +24,7 @@ LAYER = {
     "store": 3, "formats": 3, "devices": 3, "signals": 3,
     "loader": 4, "analysis": 4, "capture": 4,
     "report": 5,
-    "cli": 6, "batch": 6, "__main__": 7,
+    "batch": 6, "cli": 7, "__main__": 8,
 }
 # Same-layer imports that DESIGN.md allows: formats/ may turn ECG into beats with signals/ecg.
 ALLOWED_SIDEWAYS = {("formats", "signals.ecg")}

@@ -1,22 +1,43 @@
 """calmtrace: stress-recovery physiology from Bluetooth heart-rate straps.
 
-The small public API::
+The small public API (DESIGN.md)::
 
-    rec = calmtrace.load(path)                 # a recording folder or any importable file
+    import calmtrace
+    rec = calmtrace.load(path, format=None)        # a recording folder, or any importable file
     calmtrace.save(rec, folder)
-    rec = calmtrace.simulate("tsst", seed=1)
+    rec = calmtrace.simulate("tsst", seed=1)        # physiological simulator
+    rec = calmtrace.clean(rec)                      # per-beat flags, corrected RR
+    win = calmtrace.windowed_hrv(rec, window_s=60, step_s=5)
+    rc = calmtrace.assess_recovery(win, rec.events)
+    res = calmtrace.analyze(rec, config=None)       # .windows, .recovery, .summary, .config
+    calmtrace.write_report(res, "report.html")
+
+The functions are imported on first use, so ``import calmtrace`` stays quick and does not pull in
+plotly or neurokit2 until they are needed.
 """
 
 from __future__ import annotations
 
-from ._version import __version__  # noqa: E402
+import importlib
+from typing import Any
 
-from .errors import CalmtraceError  # noqa: E402
-from .events import Event, Events  # noqa: E402
-from .recording import Recording  # noqa: E402
-from .loader import load  # noqa: E402
-from .store import save  # noqa: E402
-# from .signals.simulate import simulate  # noqa: E402  (lands with the simulator)
+from ._version import __version__
+from .errors import CalmtraceError
+from .events import Event, Events
+from .recording import Recording
+
+# name -> module that defines it, imported lazily
+_LAZY = {
+    "load": "calmtrace.loader",
+    "save": "calmtrace.store",
+    "simulate": "calmtrace.signals.simulate",
+    "clean": "calmtrace.signals.clean",
+    "windowed_hrv": "calmtrace.signals.hrv",
+    "assess_recovery": "calmtrace.signals.recovery",
+    "analyze": "calmtrace.analysis",
+    "AnalysisConfig": "calmtrace.analysis",
+    "write_report": "calmtrace.report.html",
+}
 
 __all__ = [
     "__version__",
@@ -26,5 +47,23 @@ __all__ = [
     "Recording",
     "load",
     "save",
-    # "simulate",
+    "simulate",
+    "clean",
+    "windowed_hrv",
+    "assess_recovery",
+    "analyze",
+    "AnalysisConfig",
+    "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'calmtrace' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

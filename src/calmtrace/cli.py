@@ -126,6 +126,7 @@ def simulate_cmd(scenario: str, out: Path, seed: int, tau_s: float | None, artif
       tsst       5 min baseline, speech and arithmetic stressors, 15 min recovery
       breathing  a stressor then paced breathing at 6/min, then a stressor without
       exercise   rest, effort, heart-rate recovery
+      rest       one baseline segment (1 h; for long-run tests)
     The true parameters (tau, amplitudes) are in recording.json's meta.
 
     \b
@@ -303,6 +304,77 @@ class _progress:
 
         def tick(stage: str, frac: float) -> None:
             self._bar.update(task, completed=frac, description=stage)
+
+        return tick
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+# -------------------------------------------------------------------------------------------
+# batch
+# -------------------------------------------------------------------------------------------
+@cli.command("batch")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Folder for cohort.parquet, cohort.csv and failures.csv.")
+@click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
+              help="A TOML file with [clean], [hrv] and [recovery] settings, used for every input.")
+@click.option("--workers", "-j", default=None, type=click.IntRange(min=1),
+              help="Local worker processes (default: one per core).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Use an existing Dask cluster: tcp://HOST:PORT or tls://HOST:PORT.")
+@click.option("--serial", is_flag=True, help="No Dask: one input after another in this process.")
+@click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
+def batch_cmd(paths: tuple[Path, ...], out: Path, config_file: Path | None, workers: int | None,
+              scheduler: str | None, serial: bool, force: bool) -> None:
+    """Analyse every recording under PATHS into one cohort table.
+
+    PATHS are recording folders, importable files, or folders searched for both.
+    A bad file never stops the run: it is listed in failures.csv with its reason.
+    The cohort table has one row per recording, stressor and metric, with subject,
+    session date and quality columns; never device addresses.
+
+    \b
+    Example:
+      calmtrace batch recordings/sample --out cohort
+      calmtrace batch /data/study --out cohort --scheduler tcp://10.0.0.5:8786
+    """
+    from .analysis import AnalysisConfig, load_config
+    from .batch import run_batch
+
+    existing = [n for n in ("cohort.parquet", "cohort.csv", "failures.csv") if (out / n).exists()]
+    if existing and not force:
+        raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
+    cfg = load_config(config_file) if config_file else AnalysisConfig()
+    with _count_progress() as tick:
+        result = run_batch(paths, cfg, workers=workers, scheduler=scheduler, serial=serial, progress=tick)
+    result.write(out)
+    n_rec = result.cohort["input"].nunique() if len(result.cohort) else 0
+    click.echo(f"analysed {n_rec} recordings ({len(result.cohort)} rows), {len(result.failures)} failed -> {out}")
+    for row in result.failures.itertuples(index=False):
+        click.echo(f"  failed: {row.reason}", err=True)
+
+
+class _count_progress:
+    """A rich progress bar counting inputs, on stderr, only on a terminal."""
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return lambda done, total: None
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self._bar = Progress(console=Console(stderr=True), transient=True)
+        self._bar.__enter__()
+        task = self._bar.add_task("recordings", total=None)
+
+        def tick(done: int, total: int) -> None:
+            self._bar.update(task, completed=done, total=total)
 
         return tick
 

@@ -81,7 +81,7 @@ KEEP_ECG_MAX_SAMPLES = 1_000_000
 
 #: A step between two sample time stamps longer than this many nominal sample periods means at
 #: least one sample is missing: the ECG is split there (a missing sample is the smallest hole).
-SAMPLE_GAP_FACTOR = 2.0
+SAMPLE_GAP_FACTOR = 1.5
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,11 @@ def detect_beats(
     x = _as_signal(ecg)
     fs = _check_fs(fs_hz)
     method = _check_method(method)
+    if len(x) < MIN_SEGMENT_S * fs:
+        raise InputError(
+            f"ECG of {len(x)} samples ({len(x) / fs:.3g} s at {fs:g} Hz) is too short to find beats; "
+            f"need at least {MIN_SEGMENT_S:g} s"
+        )
     times = None
     if sample_t_s is not None:
         times = np.asarray(sample_t_s, dtype=float)
@@ -290,6 +295,7 @@ def beats_from_times(
 def _holes(sample_t_s: np.ndarray | None, fs: float) -> list[tuple[float, float]]:
     if sample_t_s is None or len(sample_t_s) < 2:
         return []
+    sample_t_s = np.asarray(sample_t_s, dtype=float)
     i = np.flatnonzero(np.diff(sample_t_s) > SAMPLE_GAP_FACTOR / fs)
     return [(float(sample_t_s[k]), float(sample_t_s[k + 1])) for k in i]
 
@@ -347,7 +353,7 @@ def ecg_to_recording(
     fs = _check_fs(fs_hz)
     found = detect_beats(x, fs, method, t0_s=t0_s, sample_t_s=sample_t_s)
     times = np.asarray(sample_t_s, float) if sample_t_s is not None else float(t0_s) + np.arange(len(x)) / fs
-    beats, gaps = beats_from_times(found.t_s, holes=_holes(times if sample_t_s is not None else None, fs))
+    beats, gaps = beats_from_times(found.t_s, holes=_holes(sample_t_s, fs))
     import neurokit2 as nk
 
     info = dict(meta or {})

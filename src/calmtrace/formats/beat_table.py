@@ -1,0 +1,358 @@
+"""Beat-time tables: one row per beat, with its time and/or the interval it closes.
+
+Three layouts, recognised by their first lines:
+
+VU-AMS (VU-DAMS export, ``.txt``, tab-separated)
+    An optional ``Subject Id: P37`` line, then ``R-peak time``, ``ibi_cumulative``, ``ibi``,
+    ``interpolated`` and ``LabelCode1``...``LabelCode5`` columns. ``R-peak time`` is the local date
+    and time of each R peak (``30-06-23/14:08:59.580``, day-month-year), ``ibi`` the interval it
+    closes in ms (0 on the first row, whose R peak opens the first interval and sets the start).
+    Beats: the intervals of the following rows at the R-peak times. A row whose ``interpolated``
+    column is not ``O`` (original) is flagged ``interpolated``. Runs of one value other than -9999
+    in a ``LabelCode`` column become events (kind ``note``).
+Empatica E4 ``IBI.csv``
+    First line ``<Unix start time>, IBI``; then ``<s since start>,<interval in s>`` rows, the time
+    being that of the beat closing the interval. The start is true UTC.
+Generic tables (``,`` ``;`` or tab) with a header naming a beat-time column and/or an interval
+    column (case-insensitive, units in brackets or suffixes allowed):
+
+    - beat time: ``t_s``, ``time``, ``time_s``, ``beat_time``, ``r_peak_time``, ``peak_time``,
+      ``timestamp``, ``seconds`` -- seconds (``_ms`` in the name: milliseconds) since an unknown
+      origin, or ISO datetimes;
+    - interval: ``rr_ms``, ``rr``, ``rri``, ``ibi``, ``ibi_ms``, ``nn``, ``rr_interval``,
+      ``interval`` -- ms, or s when the name says ``_s``/``[s]`` or by the median rule of
+      :func:`~calmtrace.formats._text.rr_scale_to_ms`;
+    - ``flag``: kept when every value is a calmtrace beat flag (a calmtrace ``beats.csv`` reads
+      back with its flags).
+
+    With both, the times are the beat times and the intervals the RR; with times only, RR is the
+    difference of consecutive times (the first row opens the first interval); with intervals only,
+    beat times are their running sum.
+
+Gaps
+    Where a beat's interval began more than 0.25 s after the previous beat (:data:`GAP_TOLERANCE_S`)
+    the beats in between are missing: a gap (reason ``import``) covers that span.
+
+Clock
+    Datetimes without a UTC offset are local time taken as UTC (``meta["clock"]``); tables with
+    relative times only start at :data:`~calmtrace.formats._text.UNKNOWN_START` with
+    ``meta["start_unknown"] = True`` and ``t_s = 0`` at the start of the first interval
+    (``meta["time_offset_s"]`` is the file's time there).
+
+Values
+    Intervals must be positive and at most 60 s, beat times strictly increasing; anything else is
+    a :class:`~calmtrace.errors.FormatError` naming file and line. Implausible positive intervals
+    are kept for the cleaning step to flag.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FormatError, where
+from ..events import Event, Events
+from ..recording import BEAT_FLAGS, Recording
+from . import Format
+from ._text import (
+    CLOCK_UTC,
+    UNKNOWN_START,
+    build_recording,
+    clock_meta,
+    device_datetime,
+    gaps_from_beat_times,
+    head_lines,
+    number,
+    read_lines,
+    rr_scale_to_ms,
+    rr_value,
+    safe_sniff,
+)
+
+__all__ = ["FORMAT", "read", "sniff", "GAP_TOLERANCE_S"]
+
+#: A beat whose interval began more than this many seconds after the previous beat shows missing
+#: beats. Well above the 1-ms resolution of these exports, and below the shortest physiological
+#: RR interval (~0.25 s at 240 bpm), so that even one missing beat shows.
+GAP_TOLERANCE_S = 0.25
+
+_VU_TIME_FORMATS = ("%d-%m-%y/%H:%M:%S.%f", "%d-%m-%y/%H:%M:%S", "%d-%m-%Y/%H:%M:%S.%f", "%d-%m-%Y/%H:%M:%S")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+_TIME_NAMES = ("t_s", "t_ms", "time", "time_s", "time_ms", "beat_time", "beat_time_s", "r_peak_time",
+               "peak_time", "rpeak_time", "timestamp", "seconds")
+_RR_NAMES = ("rr_ms", "rr", "rr_s", "rri", "rri_ms", "ibi", "ibi_ms", "ibi_s", "nn", "nn_ms",
+             "rr_interval", "rr_interval_ms", "interval", "interval_ms")
+
+
+def _norm(name: str) -> str:
+    s = name.strip().lower()
+    s = re.sub(r"\[\s*(ms|s)\s*\]|\(\s*(ms|s)\s*\)", lambda m: "_" + (m.group(1) or m.group(2)), s)
+    return re.sub(r"[^a-z0-9]+", "_", s).strip("_")
+
+
+def _delimiter(line: str) -> str:
+    counts = {d: line.count(d) for d in ("\t", ";", ",")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _layout(lines: list[str]) -> str | None:
+    """``vu``, ``e4`` or ``generic`` from the first lines; None when none fits."""
+    body = [ln for ln in lines if ln.strip()]
+    if not body:
+        return None
+    first = body[0].strip()
+    if re.fullmatch(r"\d{9,11}(\.\d+)?\s*,\s*IBI", first):
+        return "e4"
+    header = body[1] if first.lower().startswith("subject id") and len(body) > 1 else body[0]
+    names = [_norm(c) for c in header.split(_delimiter(header))]
+    if "r_peak_time" in names and "ibi" in names:
+        return "vu"
+    if any(n in _TIME_NAMES for n in names) or any(n in _RR_NAMES for n in names):
+        return "generic"
+    return None
+
+
+@safe_sniff
+def sniff(path: Path, head: bytes) -> int:
+    """95 for VU-AMS and E4 IBI files; generic tables: 55 with time and RR columns, 35 with RR
+    only, 20 with a lone time column (0 when other columns suggest an events file)."""
+    lines = head_lines(head, 5)
+    if not lines:
+        return 0
+    layout = _layout(lines)
+    if layout in ("vu", "e4"):
+        return 95
+    if layout == "generic":
+        header = next(ln for ln in lines if ln.strip())
+        names = [_norm(c) for c in header.split(_delimiter(header))]
+        has_t = any(n in _TIME_NAMES for n in names)
+        has_rr = any(n in _RR_NAMES for n in names)
+        if has_t and has_rr:
+            return 55
+        if has_rr:
+            return 35
+        # a time column alone: a beat table only when there is little else (not an events file)
+        return 20 if len([n for n in names if n and n != "flag"]) == 1 else 0
+    return 0
+
+
+# -------------------------------------------------------------------------------------------
+# layouts
+# -------------------------------------------------------------------------------------------
+def _rows(path: Path, lines: list[str], first: int, delim: str) -> list[tuple[int, list[str]]]:
+    out = []
+    for n in range(first, len(lines) + 1):
+        text = lines[n - 1]
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        out.append((n, [f.strip() for f in text.split(delim)]))
+    return out
+
+
+def _field(path: Path, n: int, fields: list[str], i: int, name: str) -> str:
+    if i >= len(fields):
+        raise FormatError(f"{where(path, n)}: missing the {name} column")
+    return fields[i]
+
+
+def _check_increasing(path: Path, lines: list[int], t: np.ndarray, what: str) -> None:
+    bad = np.flatnonzero(np.diff(t) <= 0)
+    if bad.size:
+        i = int(bad[0]) + 1
+        raise FormatError(f"{where(path, lines[i])}: {what} must increase, got {t[i]:g} s after {t[i - 1]:g} s")
+
+
+def _read_vu(path: Path, lines: list[str]) -> Recording:
+    meta: dict = {"source_file": path.name, "model": "VU-AMS", "source_app": "VU-DAMS"}
+    first = 1
+    while first <= len(lines) and not lines[first - 1].strip():
+        first += 1
+    if first <= len(lines) and lines[first - 1].strip().lower().startswith("subject id"):
+        subject = lines[first - 1].split(":", 1)[1].strip() if ":" in lines[first - 1] else ""
+        if subject:
+            meta["subject"] = subject
+        first += 1
+    header = [c.strip() for c in lines[first - 1].split("\t")]
+    names = [_norm(c) for c in header]
+    i_time, i_ibi = names.index("r_peak_time"), names.index("ibi")
+    i_interp = names.index("interpolated") if "interpolated" in names else None
+    label_cols = [(i, header[i]) for i, n in enumerate(names) if n.startswith("labelcode")]
+    rows = _rows(path, lines, first + 1, "\t")
+    if len(rows) < 2:
+        raise FormatError(f"{path}: needs at least two R peaks, found {len(rows)}")
+    times, ibi, flags, line_nos = [], [], [], []
+    labels: list[list[str]] = [[] for _ in label_cols]
+    for n, f in rows:
+        times.append(device_datetime(_field(path, n, f, i_time, "R-peak time"), path, n, "R-peak time",
+                                     _VU_TIME_FORMATS))
+        ibi.append(number(_field(path, n, f, i_ibi, "ibi"), path, n, "ibi"))
+        flags.append("ok" if i_interp is None or _field(path, n, f, i_interp, "interpolated").upper() in ("O", "")
+                     else "interpolated")
+        for k, (i, _) in enumerate(label_cols):
+            labels[k].append(f[i] if i < len(f) else "")
+        line_nos.append(n)
+    ref = times[0]
+    t = np.array([(x - ref).total_seconds() for x in times])
+    _check_increasing(path, line_nos, t, "R-peak time")
+    rr = np.array(ibi[1:])
+    for v, n, text in zip(rr, line_nos[1:], (f[i_ibi] for _, f in rows[1:])):
+        rr_value(v, path, n, "ibi", text)
+    gaps = [(a, d, "import") for a, d in gaps_from_beat_times(t, np.r_[0.0, rr], GAP_TOLERANCE_S)]
+    events = []
+    for k, (_, name) in enumerate(label_cols):
+        events.extend(_label_runs(name, labels[k], t))
+    meta.update(clock_meta(ref))
+    return build_recording(path, ref, t_s=t[1:], rr_ms=rr, flags=np.array(flags[1:], dtype=object),
+                           gaps=gaps, events=Events(events), meta=meta)
+
+
+def _label_runs(name: str, values: list[str], t: np.ndarray) -> list[Event]:
+    events = []
+    k = 0
+    while k < len(values):
+        v = values[k].strip()
+        if v in ("", "-9999"):
+            k += 1
+            continue
+        j = k
+        while j + 1 < len(values) and values[j + 1].strip() == v:
+            j += 1
+        events.append(Event(float(t[k]), float(t[j] - t[k]), f"{name} {v}", "note"))
+        k = j + 1
+    return events
+
+
+def _read_e4(path: Path, lines: list[str]) -> Recording:
+    body = [(n, ln) for n, ln in enumerate(lines, start=1) if ln.strip()]
+    n0, first = body[0]
+    stamp = number(first.split(",")[0], path, n0, "start time")
+    try:
+        start = _EPOCH + timedelta(seconds=stamp)
+    except OverflowError:
+        raise FormatError(f"{where(path, n0)}: start time out of range, got {stamp:g}") from None
+    t, rr, line_nos = [], [], []
+    for n, text in body[1:]:
+        f = text.split(",")
+        if len(f) < 2:
+            raise FormatError(f"{where(path, n)}: expected 'time,interval', got {text[:60]!r}")
+        t.append(number(f[0], path, n, "time"))
+        ibi_ms = number(f[1], path, n, "interval") * 1000.0
+        rr.append(rr_value(ibi_ms, path, n, "interval", None))
+        line_nos.append(n)
+    if not rr:
+        raise FormatError(f"{path}: no intervals below the start line")
+    tt, rr_ms = np.array(t), np.array(rr)
+    _check_increasing(path, line_nos, tt, "time")
+    if tt[0] - rr_ms[0] / 1000.0 < 0:
+        raise FormatError(f"{where(path, line_nos[0])}: the first interval begins before the start time")
+    gaps = [(a, d, "import") for a, d in gaps_from_beat_times(tt, rr_ms, GAP_TOLERANCE_S)]
+    meta = {"source_file": path.name, "model": "Empatica E4", "clock": CLOCK_UTC}
+    return build_recording(path, start, t_s=tt, rr_ms=rr_ms, gaps=gaps, meta=meta)
+
+
+def _read_generic(path: Path, lines: list[str]) -> Recording:
+    first = next(n for n, ln in enumerate(lines, start=1) if ln.strip())
+    delim = _delimiter(lines[first - 1])
+    names = [_norm(c) for c in lines[first - 1].split(delim)]
+    i_t = next((names.index(n) for n in _TIME_NAMES if n in names), None)
+    i_rr = next((names.index(n) for n in _RR_NAMES if n in names), None)
+    i_flag = names.index("flag") if "flag" in names else None
+    rows = _rows(path, lines, first + 1, delim)
+    if not rows:
+        raise FormatError(f"{path}: no rows below the header")
+    line_nos = [n for n, _ in rows]
+    meta: dict = {"source_file": path.name}
+    start: datetime | None = None
+    t = None
+    if i_t is not None:
+        texts = [_field(path, n, f, i_t, names[i_t]) for n, f in rows]
+        if re.fullmatch(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?", texts[0]):
+            t = np.array([number(x, path, n, names[i_t]) for x, n in zip(texts, line_nos)])
+            if names[i_t].endswith("_ms"):
+                t = t / 1000.0
+        else:
+            stamps = [device_datetime(x, path, n, names[i_t]) for x, n in zip(texts, line_nos)]
+            start = stamps[0]
+            meta.update(clock_meta(start))
+            t = np.array([(x - start).total_seconds() for x in stamps])
+        _check_increasing(path, line_nos, t, names[i_t])
+    rr = None
+    if i_rr is not None:
+        raw = np.array([number(_field(path, n, f, i_rr, names[i_rr]), path, n, names[i_rr]) for n, f in rows])
+        name = names[i_rr]
+        scale = 1000.0 if name.endswith("_s") else 1.0 if name.endswith("_ms") else rr_scale_to_ms(raw)
+        rr = raw * scale
+        for v, n, (_, f) in zip(rr, line_nos, rows):
+            rr_value(float(v), path, n, name, f[i_rr] if scale == 1.0 else None)
+    flags = None
+    if i_flag is not None:
+        vals = [(f[i_flag] if i_flag < len(f) else "").strip() or "ok" for _, f in rows]
+        if all(v in BEAT_FLAGS for v in vals):
+            flags = np.array(vals, dtype=object)
+    if t is None and rr is None:  # pragma: no cover - _layout guarantees one of them
+        raise FormatError(f"{path}: no beat-time or interval column")
+    if t is None:
+        assert rr is not None
+        t = np.cumsum(rr) / 1000.0
+    elif rr is None:
+        if t.size < 2:
+            raise FormatError(f"{path}: needs at least two beat times to give an interval")
+        rr = np.diff(t) * 1000.0
+        for v, n in zip(rr, line_nos[1:]):
+            rr_value(float(v), path, n, "interval between beat times")
+        t = t[1:]
+        flags = flags[1:] if flags is not None else None
+    offset = float(t[0] - rr[0] / 1000.0)
+    gaps = [(a - offset, d, "import") for a, d in gaps_from_beat_times(t, rr, GAP_TOLERANCE_S)]
+    if start is None:
+        start = UNKNOWN_START
+        meta["start_unknown"] = True
+        meta["time_offset_s"] = offset
+    else:
+        try:
+            start = start + timedelta(seconds=offset)
+        except OverflowError:
+            raise FormatError(f"{path}: times out of range") from None
+    return build_recording(path, start, t_s=t - offset, rr_ms=rr, flags=flags, gaps=gaps, meta=meta)
+
+
+def read(path: Path) -> Recording:
+    """Import a beat-time table (see the module docstring).
+
+    Returns
+    -------
+    Recording
+        Beats (with flags where the file has them), gaps, label events (VU-AMS); ``meta`` with
+        ``source_file``, ``model`` where the layout names the device, ``subject`` (VU-AMS) and the
+        clock.
+
+    Raises
+    ------
+    FormatError
+        An unknown header, a bad value or decreasing times, naming file and line.
+    """
+    path = Path(path)
+    lines = read_lines(path, "a beat table")
+    layout = _layout(lines)
+    if layout == "vu":
+        return _read_vu(path, lines)
+    if layout == "e4":
+        return _read_e4(path, lines)
+    if layout == "generic":
+        return _read_generic(path, lines)
+    first = next((ln for ln in lines if ln.strip()), "")
+    raise FormatError(f"{where(path, 1)}: no beat-time or interval column in the header {first[:60]!r} "
+                      f"(expected e.g. t_s, rr_ms, ibi, R-peak time)")
+
+
+FORMAT = Format(
+    name="beat-table",
+    description="beat-time tables: VU-AMS export, Empatica E4 IBI.csv, CSV with beat times and/or RR",
+    sniff=sniff,
+    read=read,
+)

@@ -1,0 +1,402 @@
+"""Events files: what happened when, written by a person, a protocol script or a phone diary.
+
+:func:`read_events` reads three layouts, all into :class:`~calmtrace.events.Events`:
+
+**Tables** (CSV with ``,`` ``;`` or tab, recognised by a header row). Column names are matched
+case-insensitively, ignoring units in brackets and spaces:
+
+=========== ===================================================================================
+onset       ``onset``, ``onset_s``, ``start``, ``start_s``, ``begin``, ``time``, ``timestamp``,
+            ``datetime``, ``date``, ``when``, ``clock``
+end         ``end``, ``end_s``, ``offset``, ``offset_s``, ``stop``, ``until``
+duration    ``duration``, ``duration_s``, ``dur``, ``length_s`` (seconds)
+label       ``label``, ``event``, ``name``, ``description``, ``annotation``, ``condition``,
+            ``conditions``, ``note``, ``text``, ``comment``, ``activity``
+kind        ``kind``, ``type``, ``category``
+rating      ``rating``, ``stress``, ``mood``, ``score``, ``stress_rating``, ``mood_rating``
+start/end   ``datapoint``, ``marker``, ``edge``, ``boundary``: ``start``/``end`` rows of one
+            label are paired into one event (the layout of WearableHRV's events files)
+=========== ===================================================================================
+
+Rows give either onset and duration, or onset and end, or an onset alone (a moment, duration 0),
+or start and end rows paired by label.
+
+**JSON**: a list of objects with the same keys (or ``{"events": [...]}``).
+
+**Diary lines** (no header; e.g. a note kept on a phone all day)::
+
+    08:15 coffee
+    09:40, argument with J., 7
+    2024-05-01T13:05:00+02:00; lunch walk; mood 6/10
+
+A time, then a note, then optionally a 0-10 rating: the last field when the line is split by
+``,`` ``;`` or tab, or a number after ``stress``/``mood``/``rating``, or ``N/10``.
+
+Times (every layout) are read by :func:`calmtrace.events.parse_time`: seconds since the
+recording's start (``300``, ``300s``), a clock time on the recording's date (``14:05``,
+``14:05:30``) in the recording's UTC offset (UTC when unknown), or an ISO datetime with an offset.
+A datetime without an offset is an error unless ``utc_offset`` is given, in which case it is taken
+in that offset.
+
+Kinds come from the kind column when there is one, otherwise from the label by
+:func:`infer_kind`. Every error names the file and the line (for JSON: the item).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import EventsError, FormatError, where
+from ..events import EVENT_KINDS, Event, Events, check_kind, parse_time
+from ._text import read_lines
+
+__all__ = ["read_events", "infer_kind", "KIND_KEYWORDS"]
+
+#: Keyword rule for an event's kind when no kind is given: the first kind whose keywords start a
+#: word of the label (case-insensitive) wins, in this order; otherwise ``note``. Recovery comes
+#: first so that "post-stress recovery" is recovery; baseline before stressor so that "rest before
+#: speech" is a baseline. The stressors are the classic laboratory stressors (Trier Social Stress
+#: Test speech and mental arithmetic, Stroop, cold pressor; Kirschbaum et al. 1993) and everyday
+#: ones from diaries; effort and exercise count as stressors because heart-rate recovery is
+#: measured after them.
+KIND_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("recovery", ("recover",)),
+    ("baseline", ("baseline", "rest", "sitting", "seated", "supine")),
+    ("intervention", ("breath", "meditat", "intervention", "relax", "paced", "biofeedback", "mindful")),
+    ("stressor", ("stress", "speech", "arithmetic", "math", "tsst", "argument", "exam", "stroop",
+                  "cold pressor", "public speaking", "interview", "effort", "exercise", "workout")),
+)
+
+_KEYWORD_RES = [(kind, re.compile(r"\b(?:" + "|".join(re.escape(k) for k in kws) + r")"))
+                for kind, kws in KIND_KEYWORDS]
+
+
+def infer_kind(label: str) -> str:
+    """The kind of an event from its label by the :data:`KIND_KEYWORDS` rule.
+
+    Examples
+    --------
+    >>> infer_kind("Speech task"), infer_kind("post-stress recovery"), infer_kind("lunch")
+    ('stressor', 'recovery', 'note')
+    """
+    text = str(label).lower()
+    if text.strip() in EVENT_KINDS:
+        return text.strip()
+    for kind, rx in _KEYWORD_RES:
+        if rx.search(text):
+            return kind
+    return "note"
+
+
+# -------------------------------------------------------------------------------------------
+# column names
+# -------------------------------------------------------------------------------------------
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "onset": ("onset", "onset_s", "start", "start_s", "start_time", "begin", "time", "time_s",
+              "timestamp", "datetime", "date", "when", "clock", "t", "t_s"),
+    "end": ("end", "end_s", "end_time", "offset", "offset_s", "stop", "stop_s", "until"),
+    "duration": ("duration", "duration_s", "dur", "length_s"),
+    "label": ("label", "event", "name", "description", "annotation", "condition", "conditions",
+              "note", "notes", "text", "comment", "activity"),
+    "kind": ("kind", "type", "category"),
+    "rating": ("rating", "stress", "mood", "score", "stress_rating", "mood_rating"),
+    "edge": ("datapoint", "marker", "edge", "boundary"),
+}
+
+
+def _norm(name: str) -> str:
+    s = re.sub(r"[\[\(].*?[\]\)]", "", str(name)).strip().lower()
+    return re.sub(r"[^a-z0-9]+", "_", s).strip("_")
+
+
+def _columns(names: list[str]) -> dict[str, int]:
+    normed = [_norm(n) for n in names]
+    found: dict[str, int] = {}
+    for role, aliases in _ALIASES.items():
+        for alias in aliases:  # the alias order is the preference order
+            if alias in normed and normed.index(alias) not in found.values():
+                found[role] = normed.index(alias)
+                break
+    return found
+
+
+# -------------------------------------------------------------------------------------------
+# values
+# -------------------------------------------------------------------------------------------
+_NAIVE_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?")
+
+
+@dataclass
+class _Ctx:
+    path: Path
+    start: datetime
+    utc_offset: str | None
+
+    def time(self, text: str, line: int | str, what: str = "time") -> float:
+        s = str(text).strip()
+        ctx = f"{self._where(line)}: {what}"
+        if not s:
+            raise EventsError(f"{ctx} is empty")
+        if self.utc_offset and _NAIVE_ISO.fullmatch(s):
+            s = s + self.utc_offset
+        try:
+            return parse_time(s, self.start, self.utc_offset, context=ctx)
+        except (OverflowError, ValueError) as exc:
+            if isinstance(exc, EventsError):
+                raise
+            raise EventsError(f"{ctx}: cannot read {s!r} ({exc})") from None
+
+    def seconds(self, text: str, line: int | str, what: str) -> float:
+        s = str(text).strip()
+        num = s[:-1] if s.lower().endswith("s") else s
+        try:
+            v = float(num)
+        except ValueError:
+            v = math.nan
+        if not math.isfinite(v) or v < 0:
+            raise EventsError(f"{self._where(line)}: {what} must be a number of seconds >= 0, got {s!r}")
+        return v
+
+    def rating(self, text: Any, line: int | str) -> float:
+        s = str(text).strip() if text is not None else ""
+        if s == "" or s.lower() in ("nan", "na", "none", "null", "-"):
+            return math.nan
+        s = re.sub(r"\s*/\s*10$", "", s)
+        try:
+            v = float(s)
+        except ValueError:
+            v = math.nan
+        if not (math.isfinite(v) and 0 <= v <= 10):
+            raise EventsError(f"{self._where(line)}: rating must be a number from 0 to 10, got {str(text).strip()!r}")
+        return v
+
+    def kind(self, text: Any, label: str, line: int | str) -> str:
+        s = str(text).strip() if text is not None else ""
+        if not s:
+            return infer_kind(label)
+        return check_kind(s, self._where(line))
+
+    def _where(self, line: int | str) -> str:
+        return where(self.path, line) if isinstance(line, int) else f"{self.path} {line}"
+
+
+def _check_inside(events: list[tuple[Event, int | str]], ctx: _Ctx, duration_s: float | None) -> None:
+    if duration_s is None:
+        return
+    for ev, line in events:
+        if ev.offset_s < 0 or ev.onset_s > duration_s:
+            hint = ("; is a clock time in another UTC offset than the recording's?"
+                    if ctx.utc_offset is None else "")
+            raise EventsError(
+                f"{ctx._where(line)}: event {ev.label!r} at {ev.onset_s:g}-{ev.offset_s:g} s lies outside "
+                f"the recording (0-{duration_s:g} s){hint}"
+            )
+
+
+# -------------------------------------------------------------------------------------------
+# layouts
+# -------------------------------------------------------------------------------------------
+def _sniff_delimiter(line: str) -> str:
+    counts = {d: line.count(d) for d in ("\t", ";", ",")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _from_rows(rows: list[tuple[int | str, dict[str, Any]]], ctx: _Ctx) -> list[tuple[Event, int | str]]:
+    """Events from rows that are already split into roles (onset, end, label...)."""
+    out: list[tuple[Event, int | str]] = []
+    open_starts: dict[str, tuple[int | str, float, dict[str, Any]]] = {}
+    for n, (line, r) in enumerate(rows, start=1):
+        label = str(r.get("label") or "").strip()
+        onset = ctx.time(r.get("onset", ""), line, "onset")
+        edge = str(r.get("edge") or "").strip().lower()
+        if edge:
+            if not label:
+                raise EventsError(f"{ctx._where(line)}: a {edge!r} row needs a label to pair it with")
+            if edge in ("start", "begin", "on"):
+                if label in open_starts:
+                    raise EventsError(f"{ctx._where(line)}: {label!r} starts again before it ended")
+                open_starts[label] = (line, onset, r)
+                continue
+            if edge in ("end", "stop", "off"):
+                if label not in open_starts:
+                    raise EventsError(f"{ctx._where(line)}: {label!r} ends but never started")
+                line0, onset0, r0 = open_starts.pop(label)
+                if onset < onset0:
+                    raise EventsError(f"{ctx._where(line)}: {label!r} ends before it starts")
+                kind = ctx.kind(r0.get("kind") or r.get("kind"), label, line0)
+                rating = ctx.rating(r0.get("rating") if r0.get("rating") not in (None, "") else r.get("rating"), line0)
+                out.append((Event(onset0, onset - onset0, label, kind, rating), line0))
+                continue
+            raise EventsError(f"{ctx._where(line)}: start/end column must say start or end, got {edge!r}")
+        if not label:
+            label = f"event {n}"
+        duration = 0.0
+        if str(r.get("end") or "").strip():
+            end = ctx.time(r["end"], line, "end")
+            if end < onset:
+                raise EventsError(f"{ctx._where(line)}: end {str(r['end']).strip()!r} is before the onset")
+            duration = end - onset
+        elif str(r.get("duration") or "").strip():
+            duration = ctx.seconds(r["duration"], line, "duration")
+        kind = ctx.kind(r.get("kind"), label, line)
+        rating = ctx.rating(r.get("rating"), line)
+        out.append((Event(onset, duration, label, kind, rating), line))
+    for label, (line0, _, _) in open_starts.items():
+        raise EventsError(f"{ctx._where(line0)}: {label!r} starts but never ends")
+    return out
+
+
+def _read_table(lines: list[tuple[int, str]], ctx: _Ctx) -> list[tuple[Event, int | str]]:
+    header_line, header = lines[0]
+    delim = _sniff_delimiter(header)
+    try:
+        names = next(csv.reader([header], delimiter=delim))
+    except (csv.Error, StopIteration) as exc:
+        raise EventsError(f"{ctx._where(header_line)}: cannot read the header ({exc})") from None
+    cols = _columns(names)
+    if "onset" not in cols:
+        raise EventsError(
+            f"{ctx._where(header_line)}: no time column (have {', '.join(n.strip() for n in names)}); "
+            f"name one onset, start or time"
+        )
+    rows: list[tuple[int | str, dict[str, Any]]] = []
+    for line_no, text in lines[1:]:
+        try:
+            fields = next(csv.reader([text], delimiter=delim))
+        except (csv.Error, StopIteration) as exc:
+            raise EventsError(f"{ctx._where(line_no)}: cannot split the line ({exc})") from None
+        if len(fields) > len(names) and any(f.strip() for f in fields[len(names):]):
+            raise EventsError(
+                f"{ctx._where(line_no)}: {len(fields)} fields but the header has {len(names)} "
+                f"(quote labels that contain {delim!r})"
+            )
+        r = {role: (fields[i] if i < len(fields) else "") for role, i in cols.items()}
+        rows.append((line_no, r))
+    return _from_rows(rows, ctx)
+
+
+_TIME_TOKEN = re.compile(
+    r"\s*(?P<time>\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+    r"|\d+(?:\.\d+)?s?)(?=[\s,;\t]|$)\s*[,;\t]?\s*(?P<rest>.*)$"
+)
+_RATING_WORD = re.compile(r"(?:^|[\s,;\t])(?:stress|mood|rating)\s*[:=]?\s*(\d+(?:\.\d+)?)(?:\s*/\s*10)?\s*$", re.I)
+_RATING_OF_10 = re.compile(r"(?:^|\s)(\d+(?:\.\d+)?)\s*/\s*10\s*$")
+
+
+def _looks_like_diary(text: str) -> bool:
+    m = _TIME_TOKEN.match(text)
+    return bool(m)
+
+
+def _diary_line(text: str, line: int, ctx: _Ctx) -> tuple[Event, int]:
+    m = _TIME_TOKEN.match(text)
+    if not m:
+        raise EventsError(f"{ctx._where(line)}: expected a time then a note, got {text.strip()!r}")
+    onset = ctx.time(m.group("time"), line)
+    rest = m.group("rest").strip()
+    rating = math.nan
+    note = rest
+    fields = re.split(r"\s*[,;\t]\s*", rest) if re.search(r"[,;\t]", rest) else [rest]
+    rm = _RATING_WORD.search(rest) or _RATING_OF_10.search(rest)
+    if rm:
+        rating = ctx.rating(rm.group(1), line)
+        note = rest[: rm.start()].strip(" ,;\t")
+    elif len(fields) > 1 and re.fullmatch(r"\d+(?:\.\d+)?", fields[-1]):
+        rating = ctx.rating(fields[-1], line)
+        note = ", ".join(f for f in fields[:-1] if f)
+    label = note or "note"
+    return Event(onset, 0.0, label, infer_kind(label), rating), line
+
+
+def _read_json(text: str, ctx: _Ctx) -> list[tuple[Event, int | str]]:
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise EventsError(f"{where(ctx.path, line)}: not valid JSON ({getattr(exc, 'msg', exc)})") from None
+    if isinstance(doc, dict) and isinstance(doc.get("events"), list):
+        doc = doc["events"]
+    if not isinstance(doc, list):
+        raise EventsError(f"{ctx.path}: expected a JSON list of events or {{\"events\": [...]}}, "
+                          f"got {type(doc).__name__}")
+    rows: list[tuple[int | str, dict[str, Any]]] = []
+    for i, item in enumerate(doc, start=1):
+        if not isinstance(item, dict):
+            raise EventsError(f"{ctx.path} item {i}: expected an object, got {type(item).__name__}")
+        cols = _columns(list(item.keys()))
+        keys = list(item.keys())
+        r = {role: ("" if item[keys[j]] is None else item[keys[j]]) for role, j in cols.items()}
+        if "onset" not in r:
+            raise EventsError(f"{ctx.path} item {i}: no onset, start or time (keys: {', '.join(map(str, keys))})")
+        for role in ("onset", "end", "duration", "label", "kind", "edge"):
+            if role in r and isinstance(r[role], (dict, list)):
+                raise EventsError(f"{ctx.path} item {i}: {role} must be a number or text, got {type(r[role]).__name__}")
+        r = {k: (repr(v) if isinstance(v, float) else str(v)) if not isinstance(v, str) else v
+             for k, v in r.items()}
+        rows.append((f"item {i}", r))
+    return _from_rows(rows, ctx)
+
+
+# -------------------------------------------------------------------------------------------
+# entry point
+# -------------------------------------------------------------------------------------------
+def read_events(path: str | os.PathLike, start: datetime, duration_s: float | None = None,
+                utc_offset: str | None = None) -> Events:
+    """Read an events file (CSV table, JSON or diary lines; see the module docstring).
+
+    Parameters
+    ----------
+    path : path-like
+        The events file.
+    start : datetime
+        Timezone-aware start of the recording the events belong to (``t = 0``).
+    duration_s : float, optional
+        Length of that recording in s; when given, an event lying wholly outside ``[0,
+        duration_s]`` is an error (usually a clock time in the wrong UTC offset).
+    utc_offset : str, optional
+        The recording's local offset from UTC (``"+02:00"``), for clock times and for datetimes
+        written without an offset. Clock times are taken as UTC when it is None.
+
+    Returns
+    -------
+    Events
+
+    Raises
+    ------
+    EventsError
+        With the file, the line (or JSON item) and the problem.
+    InputError
+        When the file does not exist or cannot be read.
+    """
+    p = Path(path)
+    try:
+        raw = read_lines(p, "an events file")
+    except FormatError as exc:
+        raise EventsError(str(exc)) from None
+    except FileNotFoundError:
+        raise EventsError(f"{p}: no such events file") from None
+    except OSError as exc:
+        raise EventsError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    ctx = _Ctx(p, start, utc_offset)
+    text = "\n".join(raw)
+    numbered = [(i, t) for i, t in enumerate(raw, start=1) if t.strip() and not t.lstrip().startswith("#")]
+    if not numbered:
+        return Events()
+    if p.suffix.lower() == ".json" or numbered[0][1].lstrip()[:1] in ("[", "{"):
+        events = _read_json(text, ctx)
+    elif _looks_like_diary(numbered[0][1]):
+        events = [_diary_line(t, i, ctx) for i, t in numbered]
+    else:
+        events = _read_table(numbered, ctx)
+    _check_inside(events, ctx, duration_s)
+    return Events([e for e, _ in events])

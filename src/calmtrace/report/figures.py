@@ -1,0 +1,750 @@
+"""Plotly figure builders for the session and trend reports: pure functions of data -> go.Figure.
+
+Every builder takes plain data (a :class:`~calmtrace.recording.Recording`, the Windows and
+Recovery tables of :func:`calmtrace.analysis.analyze`, the trend table of
+:mod:`calmtrace.report.trend`) and returns a new figure; none reads files or keeps state.
+
+Conventions, the same in every figure:
+
+- colours from the Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"), which stays
+  distinguishable under the common colour-vision deficiencies; every series also differs by
+  marker symbol or dash style so that it survives black-and-white printing;
+- every axis title carries its unit;
+- gaps in the data are gaps in the lines: values are NaN there and ``connectgaps`` is off, so
+  nothing is interpolated across a disconnect or an invalid window;
+- session times are clock times: the recording's start plus ``t_s``, in UTC unless the
+  recording's ``meta["utc_offset"]`` (``"+02:00"``) says otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import timedelta, timezone
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..recording import Recording
+from .linking import format_duration, time_to_baseline
+
+__all__ = [
+    "OKABE_ITO",
+    "KIND_STYLE",
+    "METRIC_INFO",
+    "clock_times",
+    "clock_label",
+    "window_times_s",
+    "series_with_breaks",
+    "session_overview",
+    "recovery_panel",
+    "tachogram",
+    "poincare",
+    "trend_figure",
+]
+
+#: The Okabe-Ito palette (Okabe & Ito 2008), by name.
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+_GREY = "#7F7F7F"
+
+#: Fill colour and border dash of each event kind's band (the dash tells kinds apart in print).
+KIND_STYLE: dict[str, dict[str, str]] = {
+    "baseline": {"color": OKABE_ITO["bluish_green"], "dash": "dashdot"},
+    "stressor": {"color": OKABE_ITO["vermillion"], "dash": "solid"},
+    "recovery": {"color": OKABE_ITO["sky_blue"], "dash": "dot"},
+    "intervention": {"color": OKABE_ITO["reddish_purple"], "dash": "dash"},
+    "note": {"color": _GREY, "dash": "longdash"},
+}
+
+#: Display name, unit (for axis titles) and colour/dash/symbol of each Windows metric shown.
+METRIC_INFO: dict[str, dict[str, str]] = {
+    "mean_hr_bpm": {"name": "heart rate", "unit": "bpm", "color": OKABE_ITO["vermillion"],
+                    "dash": "solid", "symbol": "circle"},
+    "ln_rmssd": {"name": "lnRMSSD", "unit": "ln(ms)", "color": OKABE_ITO["blue"],
+                 "dash": "solid", "symbol": "square"},
+    "pns_index": {"name": "PNS index", "unit": "SD units vs. norms", "color": OKABE_ITO["bluish_green"],
+                  "dash": "solid", "symbol": "diamond"},
+    "sns_index": {"name": "SNS index", "unit": "SD units vs. norms", "color": OKABE_ITO["orange"],
+                  "dash": "dash", "symbol": "triangle-up"},
+    "rmssd_ms": {"name": "RMSSD", "unit": "ms", "color": OKABE_ITO["blue"], "dash": "solid", "symbol": "square"},
+    "mean_rr_ms": {"name": "mean RR", "unit": "ms", "color": OKABE_ITO["black"], "dash": "solid", "symbol": "circle"},
+    "stress_index": {"name": "stress index", "unit": "1/s²", "color": OKABE_ITO["orange"], "dash": "dot",
+                     "symbol": "x"},
+}
+
+#: Marker symbol of each beat flag on the tachogram (``ok`` beats are the line only).
+FLAG_SYMBOL: dict[str, str] = {
+    "corrected": "circle-open",
+    "ectopic": "x",
+    "missed": "triangle-down",
+    "extra": "triangle-up",
+    "interpolated": "diamond-open",
+}
+_FLAG_COLOR: dict[str, str] = {
+    "corrected": OKABE_ITO["orange"],
+    "ectopic": OKABE_ITO["vermillion"],
+    "missed": OKABE_ITO["reddish_purple"],
+    "extra": OKABE_ITO["blue"],
+    "interpolated": OKABE_ITO["bluish_green"],
+}
+
+#: Phases of the Poincare plot: colour and marker symbol.
+PHASE_STYLE: dict[str, dict[str, str]] = {
+    "baseline": {"color": OKABE_ITO["bluish_green"], "symbol": "circle"},
+    "stressor": {"color": OKABE_ITO["vermillion"], "symbol": "x"},
+    "recovery": {"color": OKABE_ITO["blue"], "symbol": "triangle-up"},
+}
+
+_TEMPLATE = "simple_white"
+_FONT = {"family": "Helvetica, Arial, sans-serif", "size": 12, "color": "#000000"}
+
+
+# -------------------------------------------------------------------------------------------
+# time helpers
+# -------------------------------------------------------------------------------------------
+def _utc_offset(recording: Recording) -> timedelta:
+    """The recording's local UTC offset from ``meta["utc_offset"]`` (``"+02:00"``), else 0."""
+    text = str(recording.meta.get("utc_offset") or "")
+    m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", text.strip())
+    if not m:
+        return timedelta(0)
+    sign = 1 if m.group(1) == "+" else -1
+    return sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+
+
+def clock_label(recording: Recording) -> str:
+    """Axis title of clock time, naming the time zone, e.g. ``"clock time (UTC+02:00)"``."""
+    off = _utc_offset(recording)
+    if off == timedelta(0):
+        return "clock time (UTC)"
+    return f"clock time (UTC{timezone(off).tzname(None)[3:]})"
+
+
+def clock_times(recording: Recording, t_s: Iterable[float] | np.ndarray) -> np.ndarray:
+    """Clock times of ``t_s`` (s since start) as naive ``datetime64[ms]`` in the local offset.
+
+    plotly.js ignores time zones, so times are shifted to the recording's local offset
+    (:func:`clock_label` names it) and handed over without one. NaN stays NaT.
+
+    Parameters
+    ----------
+    recording : Recording
+    t_s : array of float
+        Seconds since ``recording.start``.
+
+    Returns
+    -------
+    numpy.ndarray of datetime64[ms]
+    """
+    t = np.asarray(t_s, dtype=float)
+    origin = np.datetime64((recording.start + _utc_offset(recording)).replace(tzinfo=None), "ms")
+    out = np.full(t.shape, np.datetime64("NaT"), dtype="datetime64[ms]")
+    ok = np.isfinite(t)
+    out[ok] = origin + np.round(t[ok] * 1000.0).astype("int64").astype("timedelta64[ms]")
+    return out
+
+
+def window_times_s(windows: pd.DataFrame, window_time: str = "center") -> np.ndarray:
+    """The instant each window's value is placed at: its centre or its end (s since start).
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        The Windows table (``start_s``, ``end_s``).
+    window_time : {"center", "end"}
+        As :attr:`RecoveryConfig.window_time` (the recovery figures use the same instant).
+    """
+    start = windows["start_s"].to_numpy(dtype=float)
+    end = windows["end_s"].to_numpy(dtype=float)
+    return end if window_time == "end" else (start + end) / 2.0
+
+
+def _in_gaps(t_s: np.ndarray, gaps: pd.DataFrame) -> np.ndarray:
+    """True where a time lies inside one of the recording's gaps."""
+    inside = np.zeros(len(t_s), dtype=bool)
+    for onset, dur in zip(gaps["onset_s"].to_numpy(float), gaps["duration_s"].to_numpy(float)):
+        inside |= (t_s >= onset) & (t_s <= onset + dur)
+    return inside
+
+
+def series_with_breaks(windows: pd.DataFrame, metric: str, gaps: pd.DataFrame | None = None,
+                       window_time: str = "center") -> tuple[np.ndarray, np.ndarray]:
+    """Times and values of one metric, NaN where a window is invalid or its instant is in a gap.
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        The Windows table (``start_s``, ``end_s``, ``valid`` and ``metric``).
+    metric : str
+        Column to take.
+    gaps : pandas.DataFrame, optional
+        The recording's gaps (``onset_s``, ``duration_s``).
+    window_time : {"center", "end"}
+
+    Returns
+    -------
+    (t_s, values) : two float arrays
+        ``values`` is NaN where the line must break.
+    """
+    t = window_times_s(windows, window_time)
+    v = windows[metric].to_numpy(dtype=float).copy()
+    valid = windows["valid"].to_numpy(dtype=bool) if "valid" in windows else np.ones(len(v), bool)
+    v[~valid] = np.nan
+    if gaps is not None and len(gaps):
+        v[_in_gaps(t, gaps)] = np.nan
+    return t, v
+
+
+def _beat_breaks(recording: Recording) -> np.ndarray:
+    """Indices ``i`` of beats that follow a gap (a break belongs before beat ``i``)."""
+    t = recording.t_s
+    if len(t) < 2:
+        return np.array([], dtype=int)
+    rr_s = recording.rr_ms / 1000.0
+    # A beat whose interval does not reach back to the previous beat (with 0.5 s slack for rounded
+    # or corrected times) follows lost beats; so does any beat after a recorded gap's onset.
+    jump = np.flatnonzero(t[1:] - t[:-1] > rr_s[1:] + 0.5) + 1
+    after_gap = []
+    for onset in recording.gaps["onset_s"].to_numpy(float):
+        i = int(np.searchsorted(t, onset, side="right"))
+        if 0 < i < len(t):
+            after_gap.append(i)
+    return np.unique(np.concatenate([jump, np.array(after_gap, dtype=int)]))
+
+
+def _insert_breaks(x: np.ndarray, y: np.ndarray, breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN point before each index in ``breaks`` so that a line stops there."""
+    if len(breaks) == 0:
+        return x, y
+    xb = np.insert(x.astype(float), breaks, np.nan)
+    yb = np.insert(y.astype(float), breaks, np.nan)
+    return xb, yb
+
+
+# -------------------------------------------------------------------------------------------
+# shared decorations
+# -------------------------------------------------------------------------------------------
+def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(
+        template=_TEMPLATE, title={"text": title, "x": 0.0, "xanchor": "left"}, height=height,
+        font=_FONT, margin={"l": 70, "r": 20, "t": 80, "b": 60},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0.0},
+        hovermode="closest",
+    )
+    fig.update_xaxes(showgrid=True, gridcolor="#E5E5E5")
+    fig.update_yaxes(showgrid=True, gridcolor="#E5E5E5")
+    return fig
+
+
+def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
+    """Shade every event as a labelled band across all rows; a moment is a vertical line."""
+    events = recording.events.df
+    for i, ev in enumerate(events.itertuples(index=False)):
+        style = KIND_STYLE.get(ev.kind, KIND_STYLE["note"])
+        x0, x1 = clock_times(recording, [ev.onset_s, ev.offset_s])
+        x0, x1 = pd.Timestamp(x0), pd.Timestamp(x1)
+        for row in range(1, n_rows + 1):
+            if ev.duration_s > 0:
+                fig.add_vrect(x0=x0, x1=x1, fillcolor=style["color"], opacity=0.15, layer="below",
+                              line={"color": style["color"], "width": 1, "dash": style["dash"]},
+                              row=row, col=1)
+            else:
+                fig.add_vline(x=x0, line={"color": style["color"], "width": 2, "dash": style["dash"]},
+                              row=row, col=1)
+        # Label once, above the top row; successive labels alternate between two heights so that
+        # the labels of short neighbouring events do not overlap.
+        fig.add_annotation(
+            x=x0 + (x1 - x0) / 2, y=1.0 + (0.035 if i % 2 else 0.0), xref="x", yref="paper",
+            text=f"{ev.label} ({ev.kind})", showarrow=False, yanchor="bottom",
+            font={"size": 11, "color": "#000000"}, bgcolor="rgba(255,255,255,0.7)",
+        )
+
+
+def _gap_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
+    """Shade every gap (no beats) in grey across all rows, labelled in the hover."""
+    for g in recording.gaps.itertuples(index=False):
+        x0, x1 = clock_times(recording, [g.onset_s, g.onset_s + g.duration_s])
+        for row in range(1, n_rows + 1):
+            fig.add_vrect(x0=pd.Timestamp(x0), x1=pd.Timestamp(x1), fillcolor=_GREY, opacity=0.35,
+                          layer="below", line_width=0, row=row, col=1)
+
+
+def _legend_swatch(fig: go.Figure, name: str, color: str, symbol: str = "square",
+                   row: int = 1, col: int = 1, group: str | None = None) -> None:
+    """A legend entry with no data (plotly shapes have no legend entries of their own)."""
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, legendgroup=group,
+                             marker={"color": color, "symbol": symbol, "size": 12, "opacity": 0.5}),
+                  row=row, col=col)
+
+
+# -------------------------------------------------------------------------------------------
+# session overview
+# -------------------------------------------------------------------------------------------
+_OVERVIEW_ROWS: tuple[str, ...] = ("mean_hr_bpm", "ln_rmssd", "pns_index", "sns_index")
+
+
+def _baseline_spans(recovery: pd.DataFrame | None) -> pd.DataFrame:
+    """Distinct (metric, baseline span, mean) rows of the Recovery table."""
+    cols = ["metric", "baseline_start_s", "baseline_end_s", "baseline_mean"]
+    if recovery is None or len(recovery) == 0 or not set(cols) <= set(recovery.columns):
+        return pd.DataFrame(columns=cols)
+    b = recovery[cols].dropna()
+    return b.drop_duplicates().reset_index(drop=True)
+
+
+def session_overview(recording: Recording, windows: pd.DataFrame, recovery: pd.DataFrame | None = None,
+                     *, window_time: str = "center", metrics: Sequence[str] = _OVERVIEW_ROWS,
+                     title: str = "Session overview") -> go.Figure:
+    """Heart rate, lnRMSSD, PNS and SNS index over the session on one clock-time axis.
+
+    Events are labelled shaded bands (kind told apart by colour and border dash), gaps are grey
+    bands and breaks in the lines, artefact beats are a rug of ticks under the heart-rate line,
+    and the baseline each stressor is compared with is a dotted black segment at the baseline
+    mean over the span it was taken from.
+
+    Parameters
+    ----------
+    recording : Recording
+        The cleaned recording (beats with flags, gaps, events, start).
+    windows : pandas.DataFrame
+        The Windows table.
+    recovery : pandas.DataFrame, optional
+        The Recovery table (for the baseline spans).
+    window_time : {"center", "end"}
+        Instant each window's value is placed at.
+    metrics : sequence of str
+        Windows columns, one row each.
+    title : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    metrics = [m for m in metrics if m in windows.columns]
+    n = max(len(metrics), 1)
+    titles = [f"{METRIC_INFO[m]['name']} ({METRIC_INFO[m]['unit']})" for m in metrics]
+    fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.04)
+    spans = _baseline_spans(recovery)
+    for row, metric in enumerate(metrics, start=1):
+        info = METRIC_INFO[metric]
+        t, v = series_with_breaks(windows, metric, recording.gaps, window_time)
+        fig.add_trace(go.Scatter(
+            x=clock_times(recording, t), y=v, mode="lines", name=info["name"], connectgaps=False,
+            line={"color": info["color"], "dash": info["dash"], "width": 2},
+        ), row=row, col=1)
+        for j, s in enumerate(spans[spans["metric"] == metric].itertuples(index=False)):
+            fig.add_trace(go.Scatter(
+                x=clock_times(recording, [s.baseline_start_s, s.baseline_end_s]),
+                y=[s.baseline_mean, s.baseline_mean], mode="lines", name="baseline (mean over its span)",
+                legendgroup="baseline", showlegend=(row == 1 and j == 0),
+                line={"color": OKABE_ITO["black"], "dash": "dot", "width": 3},
+            ), row=row, col=1)
+        fig.update_yaxes(title_text=titles[row - 1], row=row, col=1)
+    if "mean_hr_bpm" in metrics:
+        _artifact_rug(fig, recording, windows, row=metrics.index("mean_hr_bpm") + 1)
+    _event_bands(fig, recording, n)
+    _gap_bands(fig, recording, n)
+    if len(recording.gaps):
+        _legend_swatch(fig, "gap (no beats)", _GREY)
+    for kind in dict.fromkeys(recording.events.df["kind"]):
+        _legend_swatch(fig, f"{kind} event", KIND_STYLE[kind]["color"], group=f"kind-{kind}")
+    fig.update_xaxes(title_text=clock_label(recording), row=n, col=1)
+    return _base_layout(fig, title, height=220 * n + 140)
+
+
+def _artifact_rug(fig: go.Figure, recording: Recording, windows: pd.DataFrame, row: int) -> None:
+    """Ticks under the heart-rate line at every beat the cleaning flagged."""
+    flags = recording.flags
+    bad = np.flatnonzero(flags != "ok")
+    if bad.size == 0:
+        return
+    hr = windows["mean_hr_bpm"].to_numpy(dtype=float)
+    floor = float(np.nanmin(hr)) - 3.0 if np.isfinite(hr).any() else 40.0
+    fig.add_trace(go.Scatter(
+        x=clock_times(recording, recording.t_s[bad]), y=np.full(bad.size, floor), mode="markers",
+        name=f"artefact beat ({bad.size}, corrected by cleaning)",
+        marker={"symbol": "line-ns-open", "size": 10, "color": OKABE_ITO["black"], "line": {"width": 1}},
+        text=flags[bad], hovertemplate="%{x}<br>%{text}<extra>artefact</extra>",
+    ), row=row, col=1)
+
+
+# -------------------------------------------------------------------------------------------
+# recovery panel
+# -------------------------------------------------------------------------------------------
+def fit_windows(windows: pd.DataFrame, row: pd.Series) -> np.ndarray:
+    """Indices of the windows an exponential was fitted to: the first ``fit_n`` valid windows
+    (with a value) wholly after the recovery start (``recovery_start_s``)."""
+    t0 = float(row["recovery_start_s"])
+    n_fit = int(row.get("fit_n", 0) or 0)
+    y = windows[row["metric"]].to_numpy(dtype=float)
+    ok = windows["valid"].to_numpy(dtype=bool) & np.isfinite(y) & (windows["start_s"].to_numpy(float) >= t0 - 1e-6)
+    return np.flatnonzero(ok)[:n_fit]
+
+
+def fitted_curve(windows: pd.DataFrame, row: pd.Series, t_rel_s: np.ndarray,
+                 window_time: str = "center") -> np.ndarray | None:
+    """The exponential fitted to one recovery, ``y(t) = y_inf + A exp(-t / tau)``, at ``t_rel_s``.
+
+    ``t`` is seconds since the recovery start (``recovery_start_s``). The Recovery table gives
+    ``tau_s`` and ``fit_n`` (see :func:`fit_windows`); when it also has ``fit_y_inf`` and
+    ``fit_amp`` they are used as they are. Otherwise ``y_inf`` and ``A`` are recovered from the
+    fitted windows by linear least squares with ``tau`` fixed, which is where a converged
+    nonlinear least-squares fit has them.
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        The Windows table.
+    row : pandas.Series
+        One Recovery row.
+    t_rel_s : array of float
+        Times in s since the recovery start.
+    window_time : {"center", "end"}
+
+    Returns
+    -------
+    numpy.ndarray or None
+        None when there is no fit.
+    """
+    tau = float(row.get("tau_s", np.nan))
+    if not math.isfinite(tau) or tau <= 0:
+        return None
+    t_rel = np.asarray(t_rel_s, dtype=float)
+    y_inf, amp = float(row.get("fit_y_inf", np.nan)), float(row.get("fit_amp", np.nan))
+    if not (math.isfinite(y_inf) and math.isfinite(amp)):
+        idx = fit_windows(windows, row)
+        if idx.size < 2:
+            return None
+        t_fit = window_times_s(windows, window_time)[idx] - float(row["recovery_start_s"])
+        basis = np.column_stack([np.ones(idx.size), np.exp(-t_fit / tau)])
+        (y_inf, amp), *_ = np.linalg.lstsq(basis, windows[row["metric"]].to_numpy(float)[idx], rcond=None)
+    return y_inf + amp * np.exp(-t_rel / tau)
+
+
+def recovery_panel(recording: Recording, windows: pd.DataFrame, recovery_rows: pd.DataFrame, *,
+                   window_time: str = "center", pre_s: float | None = None,
+                   title: str | None = None) -> go.Figure:
+    """One stressor's recovery: each assessed metric aligned at the start of its recovery.
+
+    The x axis is seconds since the recovery start (``recovery_start_s``: the stressor's end,
+    or for a stressor logged as a moment, the time of the peak response after it); the stressor
+    is shaded before it. Per metric (one row each): the window values (gaps and invalid windows
+    break the line), the baseline mean (dotted) and its band (``band_low``..``band_high``,
+    shaded), the time to baseline (dashed vertical) or a note that the metric was not back
+    within the time it was followed, the half-recovery time (dotted vertical) and the fitted
+    exponential (black dashes).
+
+    Parameters
+    ----------
+    recording : Recording
+    windows : pandas.DataFrame
+        The Windows table.
+    recovery_rows : pandas.DataFrame
+        The Recovery rows of this one stressor (one per metric).
+    window_time : {"center", "end"}
+    pre_s : float, optional
+        Seconds before the recovery start to show; default the stressor's duration plus 120 s.
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    if len(recovery_rows) == 0:
+        raise ValueError("recovery_panel needs at least one Recovery row")
+    first = recovery_rows.iloc[0]
+    onset = float(first["onset_s"])
+    t0 = float(first["recovery_start_s"]) if math.isfinite(float(first.get("recovery_start_s", np.nan))) \
+        else float(first["offset_s"])
+    horizon = float(first.get("horizon_s", 600.0))
+    pre = float(pre_s) if pre_s is not None else (t0 - onset) + 120.0
+    metrics = [m for m in dict.fromkeys(recovery_rows["metric"]) if m in windows.columns]
+    n = max(len(metrics), 1)
+    fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    label = str(first["event_label"])
+    for i, metric in enumerate(metrics, start=1):
+        r = recovery_rows[recovery_rows["metric"] == metric].iloc[0]
+        info = METRIC_INFO.get(metric, {"name": metric, "unit": "", "color": OKABE_ITO["black"],
+                                        "dash": "solid", "symbol": "circle"})
+        t, v = series_with_breaks(windows, metric, recording.gaps, window_time)
+        rel = t - t0
+        keep = (rel >= -pre) & (rel <= horizon)
+        show = i == 1
+        lo, hi = float(r.get("band_low", np.nan)), float(r.get("band_high", np.nan))
+        if math.isfinite(lo) and math.isfinite(hi):
+            fig.add_hrect(y0=lo, y1=hi, fillcolor=OKABE_ITO["bluish_green"], opacity=0.2, line_width=0,
+                          layer="below", row=i, col=1)
+            fig.add_trace(go.Scatter(x=[-pre, horizon], y=[float(r["baseline_mean"])] * 2, mode="lines",
+                                     name="baseline mean (shaded: its band)", legendgroup="base",
+                                     showlegend=show, line={"color": OKABE_ITO["bluish_green"], "dash": "dot"}),
+                          row=i, col=1)
+        fig.add_trace(go.Scatter(
+            x=rel[keep], y=v[keep], mode="lines+markers", name=info["name"], connectgaps=False,
+            line={"color": info["color"], "width": 2}, marker={"symbol": info["symbol"], "size": 5},
+        ), row=i, col=1)
+        fitted = fit_windows(windows, r)
+        t_end = float(window_times_s(windows, window_time)[fitted[-1]] - t0) if fitted.size else 0.0
+        t_fit = np.linspace(0.0, t_end, 121)
+        curve = fitted_curve(windows, r, t_fit, window_time)
+        if curve is not None:
+            fig.add_trace(go.Scatter(
+                x=t_fit, y=curve, mode="lines", name="fitted exponential", legendgroup="fit", showlegend=show,
+                line={"color": OKABE_ITO["black"], "dash": "dash", "width": 1.5},
+            ), row=i, col=1)
+        _mark_times(fig, r, i)
+        offset = float(first["offset_s"])
+        if offset > onset:
+            fig.add_vrect(x0=onset - t0, x1=offset - t0, fillcolor=KIND_STYLE["stressor"]["color"], opacity=0.12,
+                          line_width=0, layer="below", row=i, col=1)
+        else:
+            fig.add_vline(x=onset - t0, line={"color": KIND_STYLE["stressor"]["color"], "width": 2}, row=i, col=1)
+        fig.update_yaxes(title_text=f"{info['name']} ({info['unit']})", row=i, col=1)
+    fig.update_xaxes(title_text=f"time since the end of '{label}' (s)", row=n, col=1)
+    fig.update_xaxes(range=[-pre, horizon])
+    _legend_swatch(fig, f"'{label}' (stressor)", KIND_STYLE["stressor"]["color"])
+    return _base_layout(fig, title or f"Recovery after '{label}'", height=230 * n + 140)
+
+
+def _mark_times(fig: go.Figure, r: pd.Series, row: int) -> None:
+    """Vertical markers of time-to-baseline and half-recovery (or a not-recovered note)."""
+    ttb = time_to_baseline(r)
+    axis = "" if row == 1 else str(row)
+    if ttb.known and not ttb.censored:
+        fig.add_vline(x=ttb.value_s, line={"color": OKABE_ITO["black"], "dash": "dash", "width": 2},
+                      row=row, col=1, annotation_text=f"back to baseline: {format_duration(ttb.value_s)}",
+                      annotation_position="top right", annotation_font_size=11)
+    else:
+        text = (f"not back to baseline within {format_duration(ttb.value_s)}" if ttb.known
+                else "time to baseline: not computable (see the note)")
+        fig.add_annotation(x=1, y=1, xref=f"x{axis} domain", yref=f"y{axis} domain", xanchor="right",
+                           yanchor="top", text=text, showarrow=False, font={"size": 11},
+                           bgcolor="rgba(255,255,255,0.8)")
+    t50 = float(r.get("t50_s", np.nan))
+    if math.isfinite(t50):
+        fig.add_vline(x=t50, line={"color": OKABE_ITO["blue"], "dash": "dot", "width": 2}, row=row, col=1,
+                      annotation_text=f"half-recovery: {format_duration(t50)}",
+                      annotation_position="bottom right", annotation_font_size=11)
+
+
+# -------------------------------------------------------------------------------------------
+# tachogram
+# -------------------------------------------------------------------------------------------
+def tachogram(recording: Recording, *, title: str = "Tachogram (beat-to-beat RR intervals)") -> go.Figure:
+    """RR interval of every beat over clock time, gaps as breaks, flagged beats as symbols.
+
+    Parameters
+    ----------
+    recording : Recording
+        The cleaned recording (per-beat flags).
+    title : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    fig = go.Figure()
+    t, rr = recording.t_s, recording.rr_ms
+    breaks = _beat_breaks(recording)
+    tb, rrb = _insert_breaks(t, rr, breaks)
+    fig.add_trace(go.Scatter(x=clock_times(recording, tb), y=rrb, mode="lines", name="RR interval",
+                             connectgaps=False, line={"color": OKABE_ITO["black"], "width": 1}))
+    flags = recording.flags
+    for flag, symbol in FLAG_SYMBOL.items():
+        idx = np.flatnonzero(flags == flag)
+        if idx.size:
+            fig.add_trace(go.Scatter(
+                x=clock_times(recording, t[idx]), y=rr[idx], mode="markers", name=f"{flag} ({idx.size})",
+                marker={"symbol": symbol, "size": 8, "color": _FLAG_COLOR[flag], "line": {"width": 1.5}},
+            ))
+    gap_lines = []
+    for g in recording.gaps.itertuples(index=False):
+        x0, x1 = clock_times(recording, [g.onset_s, g.onset_s + g.duration_s])
+        fig.add_vrect(x0=pd.Timestamp(x0), x1=pd.Timestamp(x1), fillcolor=_GREY, opacity=0.35, line_width=0,
+                      layer="below")
+        gap_lines.append(g)
+    if gap_lines:
+        _legend_swatch(fig, "gap (no beats)", _GREY)
+    fig.update_xaxes(title_text=clock_label(recording))
+    fig.update_yaxes(title_text="RR interval (ms)")
+    return _base_layout(fig, title, height=380)
+
+
+# -------------------------------------------------------------------------------------------
+# Poincare plot
+# -------------------------------------------------------------------------------------------
+def beat_phases(recording: Recording, recovery: pd.DataFrame | None = None,
+                horizon_s: float = 600.0) -> np.ndarray:
+    """Phase of each beat: ``baseline``, ``stressor``, ``recovery`` or ``""`` (none).
+
+    A beat is *stressor* inside a stressor event; *baseline* inside a baseline event or inside
+    the baseline span a Recovery row used; *recovery* inside a recovery event or within
+    ``horizon_s`` after a stressor's end. Stressor wins over the others, then baseline.
+
+    Parameters
+    ----------
+    recording : Recording
+    recovery : pandas.DataFrame, optional
+        The Recovery table (``baseline_start_s``, ``baseline_end_s``).
+    horizon_s : float
+        Follow-up after a stressor in s (:attr:`RecoveryConfig.horizon_s`).
+
+    Returns
+    -------
+    numpy.ndarray of str
+    """
+    t = recording.t_s
+    phase = np.full(len(t), "", dtype=object)
+    ev = recording.events.df
+
+    def mark(lo: float, hi: float, name: str, overwrite: Iterable[str]) -> None:
+        sel = (t >= lo) & (t <= hi) & np.isin(phase, list(overwrite))
+        phase[sel] = name
+
+    for e in ev[ev["kind"] == "recovery"].itertuples(index=False):
+        mark(e.onset_s, e.offset_s, "recovery", [""])
+    for e in ev[ev["kind"] == "stressor"].itertuples(index=False):
+        mark(e.offset_s, e.offset_s + horizon_s, "recovery", [""])
+    for e in ev[ev["kind"] == "baseline"].itertuples(index=False):
+        mark(e.onset_s, e.offset_s, "baseline", ["", "recovery"])
+    for s in _baseline_spans(recovery).itertuples(index=False):
+        mark(s.baseline_start_s, s.baseline_end_s, "baseline", [""])
+    for e in ev[ev["kind"] == "stressor"].itertuples(index=False):
+        mark(e.onset_s, e.offset_s, "stressor", ["", "recovery", "baseline"])
+    return phase
+
+
+def poincare(recording: Recording, recovery: pd.DataFrame | None = None, *, horizon_s: float = 600.0,
+             title: str = "Poincaré plot: baseline, stressor and recovery beats") -> go.Figure:
+    """RR(n+1) against RR(n) for consecutive beats, by phase (see :func:`beat_phases`).
+
+    Pairs that straddle a gap are left out, as are pairs whose second beat belongs to no phase.
+
+    Parameters
+    ----------
+    recording : Recording
+    recovery : pandas.DataFrame, optional
+    horizon_s : float
+    title : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    rr = recording.rr_ms
+    phase = beat_phases(recording, recovery, horizon_s)
+    ok_pair = np.ones(max(len(rr) - 1, 0), dtype=bool)
+    breaks = _beat_breaks(recording)
+    ok_pair[breaks[breaks >= 1] - 1] = False
+    fig = go.Figure()
+    for name, style in PHASE_STYLE.items():
+        sel = np.flatnonzero(ok_pair & (phase[1:] == name))
+        if sel.size == 0:
+            continue
+        fig.add_trace(go.Scatter(
+            x=rr[sel], y=rr[sel + 1], mode="markers", name=f"{name} ({sel.size} beats)",
+            marker={"color": style["color"], "symbol": style["symbol"], "size": 5, "opacity": 0.6},
+        ))
+    if len(rr) > 1:
+        lo, hi = float(np.min(rr)), float(np.max(rr))
+        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="identity line",
+                                 line={"color": _GREY, "dash": "dot", "width": 1}))
+    fig.update_xaxes(title_text="RRₙ (ms)")
+    fig.update_yaxes(title_text="RRₙ₊₁ (ms)", scaleanchor="x", scaleratio=1)
+    return _base_layout(fig, title, height=520)
+
+
+# -------------------------------------------------------------------------------------------
+# trend figure
+# -------------------------------------------------------------------------------------------
+def trend_figure(sessions: pd.DataFrame, stressors: pd.DataFrame, *,
+                 title: str = "Trend across sessions") -> go.Figure:
+    """Baseline lnRMSSD with its smallest-worthwhile-change band, and recovery per stressor.
+
+    Rows: baseline lnRMSSD (with the rolling mean and the band), time-to-baseline of heart rate
+    per stressor (an open triangle pointing up at the censoring time where it was not back within
+    the horizon), half-recovery per stressor, and heart-rate reactivity per stressor. Sessions that
+    failed the quality checks keep their place but are drawn as grey crosses.
+
+    Parameters
+    ----------
+    sessions : pandas.DataFrame
+        One row per session (:func:`calmtrace.report.trend.trend_tables`): ``date``,
+        ``baseline_ln_rmssd``, ``swc_mean``, ``swc_low``, ``swc_high``, ``quality_ok``.
+    stressors : pandas.DataFrame
+        One row per session and stressor: ``date``, ``label``, ``time_to_baseline_s``,
+        ``recovered``, ``t50_s``, ``reactivity_bpm``, ``quality_ok``.
+    title : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.05)
+    x = pd.to_datetime(sessions["date"]).dt.tz_localize(None) if len(sessions) else []
+    ok = sessions["quality_ok"].to_numpy(dtype=bool) if len(sessions) else np.array([], bool)
+    y = sessions["baseline_ln_rmssd"].to_numpy(dtype=float) if len(sessions) else np.array([])
+    if len(sessions):
+        fig.add_trace(go.Scatter(x=x, y=sessions["swc_high"], mode="lines", line={"width": 0},
+                                 showlegend=False, hoverinfo="skip", connectgaps=False), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=sessions["swc_low"], mode="lines", line={"width": 0},
+                                 fill="tonexty", fillcolor="rgba(0,158,115,0.2)", connectgaps=False,
+                                 name="smallest worthwhile change (rolling mean ± 0.5 SD)"), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=sessions["swc_mean"], mode="lines", connectgaps=False,
+                                 name="rolling mean of baseline lnRMSSD",
+                                 line={"color": OKABE_ITO["bluish_green"], "dash": "dash"}), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x[ok], y=y[ok], mode="markers+lines", name="baseline lnRMSSD",
+                                 line={"color": OKABE_ITO["blue"]}, marker={"symbol": "square", "size": 9}),
+                      row=1, col=1)
+        _failed_markers(fig, x[~ok], y[~ok], row=1, show=True)
+    labels = list(dict.fromkeys(stressors["label"])) if len(stressors) else []
+    styles = [(OKABE_ITO["vermillion"], "circle", "solid"), (OKABE_ITO["orange"], "diamond", "dash"),
+              (OKABE_ITO["reddish_purple"], "square", "dot"), (OKABE_ITO["sky_blue"], "triangle-down", "dashdot")]
+    for j, label in enumerate(labels):
+        color, symbol, dash = styles[j % len(styles)]
+        s = stressors[stressors["label"] == label]
+        xs = pd.to_datetime(s["date"]).dt.tz_localize(None)
+        sok = s["quality_ok"].to_numpy(dtype=bool)
+        rec = s["recovered"].fillna(False).to_numpy(dtype=bool)
+        for row, col in ((2, "time_to_baseline_s"), (3, "t50_s"), (4, "reactivity_bpm")):
+            yv = s[col].to_numpy(dtype=float)
+            exact = sok & (rec if row == 2 else np.ones(len(s), bool))
+            fig.add_trace(go.Scatter(
+                x=xs[exact], y=yv[exact], mode="markers+lines", name=f"'{label}'", legendgroup=label,
+                showlegend=(row == 2), line={"color": color, "dash": dash},
+                marker={"symbol": symbol, "size": 9, "color": color},
+            ), row=row, col=1)
+            if row == 2 and (sok & ~rec).any():
+                cens = sok & ~rec
+                fig.add_trace(go.Scatter(
+                    x=xs[cens], y=yv[cens], mode="markers", legendgroup=label,
+                    name=f"'{label}': not back within the horizon (value = follow-up, a lower bound)",
+                    marker={"symbol": "triangle-up-open", "size": 12, "color": color, "line": {"width": 2}},
+                ), row=row, col=1)
+            _failed_markers(fig, xs[~sok], yv[~sok], row=row, show=False)
+    units = [("baseline lnRMSSD (ln(ms))", 1), ("time to baseline, HR (s)", 2),
+             ("half-recovery, HR (s)", 3), ("HR reactivity (bpm)", 4)]
+    for text, row in units:
+        fig.update_yaxes(title_text=text, row=row, col=1)
+    fig.update_xaxes(title_text="session date", row=4, col=1)
+    return _base_layout(fig, title, height=1000)
+
+
+def _failed_markers(fig: go.Figure, x, y, row: int, show: bool) -> None:
+    if len(x) == 0:
+        return
+    fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name="session failed quality checks",
+                             legendgroup="failed", showlegend=show,
+                             marker={"symbol": "x-thin-open", "size": 14, "color": _GREY, "line": {"width": 3}}),
+                  row=row, col=1)

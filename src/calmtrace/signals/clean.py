@@ -1,0 +1,272 @@
+"""RR artefact detection and correction, with a flag per beat.
+
+The method is Lipponen & Tarvainen (2019), "A robust algorithm for heart rate variability time
+series artefact correction using novel beat classification" (J Med Eng Technol 43(3):173-181),
+as implemented by neurokit2's ``signal_fixpeaks(method="kubios")``. It classifies beats from the
+successive differences of RR and their deviation from a local median, against thresholds that
+adapt over a 91-beat window, into four classes, and corrects each:
+
+============  ===================================================  ==============================
+class         what neurokit2 does to the peak series               flag in the cleaned beats
+============  ===================================================  ==============================
+ectopic       moves the beat to the midpoint of its neighbours     ``ectopic`` on the moved beat
+long/short    moves the beat to the midpoint of its neighbours     ``corrected`` on the moved beat
+missed        inserts a beat midway into the too-long interval     ``interpolated`` on the inserted
+                                                                   beat, ``missed`` on the beat
+                                                                   that closed the long interval
+extra         deletes the spurious beat                            ``extra`` on the beat after it
+                                                                   (its RR now spans both parts;
+                                                                   neurokit2 often also moves that
+                                                                   beat a little, as long/short)
+============  ===================================================  ==============================
+
+So the cleaned table can have more rows (missed) or fewer (extra) than the input. Every row keeps
+the invariant of :class:`~calmtrace.recording.Recording`: ``t_s`` strictly increasing, ``rr_ms``
+the interval ending at ``t_s``. A beat whose own time was not changed keeps its original ``t_s``;
+its ``rr_ms`` is the original value unless the beat before it was moved, inserted or removed, in
+which case ``rr_ms`` is the difference of the corrected times (so a flag says what happened to
+the *beat*, as in Kubios' "beats corrected" count; the interval after a moved beat changes too,
+while its beat stays ``ok``). Moved and inserted beats get their time by linear interpolation of
+the original beat times. A beat that was flagged before cleaning keeps its flag.
+
+Cleaning never works across a gap. The beats are split into segments at every row of
+``recording.gaps`` and at every RR longer than :attr:`CleanConfig.max_rr_ms` (3000 ms); each
+segment is cleaned on its own. A beat whose RR exceeds ``max_rr_ms`` is left uncorrected and
+flagged ``missed`` (its interval spans lost beats). Segments shorter than
+:attr:`CleanConfig.min_segment_beats` are left as they are. Corrections that neurokit2 does not
+make at the edges of a segment (the first two beats, the last beat) leave the beat's times
+unchanged but still flag it.
+
+neurokit2's own ``iterative=True`` returns the artefact indices of its last pass only, in the
+index space of the previous pass, so flags could not be traced back to beats. :func:`clean` runs
+the same loop itself, one ``iterative=False`` pass at a time (detect, correct, repeat while the
+number of artefacts found keeps falling), tracing each beat through every pass; the corrected
+beat times are identical to neurokit2's ``iterative=True`` result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import numpy as np
+import pandas as pd
+
+from ..recording import Recording
+from .config import CleanConfig
+
+__all__ = ["clean", "artifact_share", "ARTIFACT_CLASSES", "FLAG_OF_CLASS"]
+
+log = logging.getLogger(__name__)
+
+#: neurokit2's artefact classes (keys of its ``info`` dict).
+ARTIFACT_CLASSES: tuple[str, ...] = ("ectopic", "missed", "extra", "longshort")
+#: The flag a beat of each class gets.
+FLAG_OF_CLASS: dict[str, str] = {"ectopic": "ectopic", "longshort": "corrected", "missed": "missed", "extra": "extra"}
+
+
+def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
+    """Detect and correct RR artefacts; return a copy with per-beat flags.
+
+    Parameters
+    ----------
+    recording : Recording
+        The recording; its ``beats`` (``t_s`` in s, ``rr_ms`` in ms) and ``gaps`` are used.
+    config : CleanConfig, optional
+        Detection parameters; :class:`CleanConfig` defaults (Lipponen & Tarvainen 2019).
+
+    Returns
+    -------
+    Recording
+        A copy whose beats have corrected ``t_s``/``rr_ms`` and a ``flag`` per beat (see the module
+        docstring for exactly what each flag means), and whose ``meta["cleaning"]`` records the
+        method, the neurokit2 version, the parameters and the count of each flag.
+
+    Examples
+    --------
+    >>> from calmtrace.signals.clean import clean, artifact_share
+    >>> cleaned = clean(rec)                                    # doctest: +SKIP
+    >>> artifact_share(cleaned)                                 # doctest: +SKIP
+    0.012
+    """
+    cfg = config or CleanConfig()
+    import neurokit2 as nk  # imported here: it takes ~2 s and pulls in matplotlib
+
+    b = recording.beats
+    t = b["t_s"].to_numpy(dtype=float)
+    rr = b["rr_ms"].to_numpy(dtype=float)
+    flags = b["flag"].to_numpy(dtype=object).copy()
+    too_long = rr > cfg.max_rr_ms
+    flags[too_long & (flags == "ok")] = "missed"
+
+    parts = []
+    for lo, hi in _segments(t, too_long, recording.gaps):
+        if hi - lo < cfg.min_segment_beats or too_long[lo]:
+            parts.append((t[lo:hi], rr[lo:hi], flags[lo:hi]))
+            if not too_long[lo]:
+                log.info("beats %d-%d: segment of %d beats left uncleaned (< %d)", lo, hi - 1, hi - lo,
+                         cfg.min_segment_beats)
+            continue
+        parts.append(_clean_segment(t[lo:hi], rr[lo:hi], flags[lo:hi], cfg, nk))
+
+    if parts:
+        beats = pd.DataFrame({
+            "t_s": np.concatenate([p[0] for p in parts]),
+            "rr_ms": np.concatenate([p[1] for p in parts]),
+            "flag": np.concatenate([p[2] for p in parts]).astype(object),
+        })
+    else:
+        beats = b.copy()
+    counts = {f: int(n) for f, n in beats["flag"].value_counts().items()}
+    meta = dict(recording.meta)
+    meta["cleaning"] = {
+        "method": "Lipponen & Tarvainen 2019 (neurokit2 signal_fixpeaks, method='kubios')",
+        "neurokit2_version": nk.__version__,
+        "config": dataclasses.asdict(cfg),
+        "flag_counts": counts,
+        "beats_in": int(len(b)),
+        "beats_out": int(len(beats)),
+    }
+    log.info("cleaned %d beats -> %d: %s", len(b), len(beats), counts)
+    return recording.replace(beats=beats, meta=meta)
+
+
+def artifact_share(recording: Recording | pd.DataFrame) -> float:
+    """Share of beats whose flag is not ``ok`` (0..1).
+
+    Parameters
+    ----------
+    recording : Recording or pandas.DataFrame
+        A cleaned recording, or its beats table (with a ``flag`` column).
+
+    Returns
+    -------
+    float
+        Non-``ok`` beats / all beats in the (cleaned) table, so inserted beats count in both; NaN
+        for a recording without beats. An uncleaned recording has only ``ok`` flags and gives 0.
+    """
+    beats = recording.beats if isinstance(recording, Recording) else recording
+    if len(beats) == 0:
+        return float("nan")
+    return float((beats["flag"].to_numpy() != "ok").mean())
+
+
+# -- segments -------------------------------------------------------------------------------------
+def _segments(t: np.ndarray, too_long: np.ndarray, gaps: pd.DataFrame) -> list[tuple[int, int]]:
+    """Index ranges [lo, hi) of contiguous beats between gaps and over-long RR intervals.
+
+    A break falls before beat k when a gap row overlaps the stretch between beat k-1 and beat k
+    (``onset_s < t[k]`` and ``onset_s + duration_s >= t[k-1]``), and on both sides of a beat
+    whose RR is too long (that beat forms a one-beat range of its own).
+    """
+    n = len(t)
+    if n == 0:
+        return []
+    breaks = np.zeros(n, dtype=bool)
+    breaks[0] = True
+    for g0, d in zip(gaps["onset_s"].to_numpy(), gaps["duration_s"].to_numpy()):
+        breaks[1:] |= (g0 < t[1:]) & (g0 + d >= t[:-1])
+    breaks |= too_long
+    breaks[1:] |= too_long[:-1]
+    starts = np.flatnonzero(breaks)
+    ends = np.append(starts[1:], n)
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+# -- one segment ----------------------------------------------------------------------------------
+def _clean_segment(t: np.ndarray, rr: np.ndarray, flags: np.ndarray, cfg: CleanConfig, nk) -> tuple:
+    """Clean one contiguous segment; return (t_s, rr_ms, flag) arrays of the cleaned beats.
+
+    Peak 0 is a virtual beat opening the first interval (at ``t[0] - rr[0]/1000``), so that the
+    first real beat's RR is checked too.
+    """
+    fs = cfg.sampling_rate_hz
+    peaks0 = np.round(np.concatenate([[0.0], np.cumsum(rr)]) * fs / 1000.0).astype(np.int64)
+    if np.any(np.diff(peaks0) <= 0):
+        log.warning("segment at t=%.3f s: RR shorter than one sample at %g Hz; left uncleaned", t[0], fs)
+        return t, rr, flags
+    t_raw = np.concatenate([[t[0] - rr[0] / 1000.0], t])
+
+    peaks = peaks0
+    origin = np.arange(len(peaks0))                      # index into peaks0, -1 for inserted
+    flag = np.concatenate([["ok"], flags]).astype(object)
+    n_before = None
+    while True:
+        info, fixed = nk.signal_fixpeaks(
+            peaks, sampling_rate=fs, iterative=False, method="kubios", show=False,
+            c1=cfg.c1, c2=cfg.c2, alpha=cfg.alpha, window_width=cfg.window_width,
+            medfilt_order=cfg.medfilt_order,
+        )
+        n_found = sum(len(info[c]) for c in ARTIFACT_CLASSES)
+        # neurokit2's loop: accept a further pass only while it finds fewer artefacts
+        if n_found == 0 or (n_before is not None and n_found >= n_before):
+            break
+        fixed = np.asarray(fixed, dtype=np.int64)
+        origin, flag = _trace(peaks, fixed, info, origin, flag)
+        peaks = fixed
+        n_before = n_found
+        if not cfg.iterative:
+            break
+
+    if peaks[0] != peaks0[0]:            # the virtual opening beat was removed: put it back
+        peaks = np.concatenate([[peaks0[0]], peaks])
+        origin = np.concatenate([[0], origin])
+        flag = np.concatenate([["ok"], flag]).astype(object)
+
+    kept = origin >= 0
+    kept[kept] = peaks[kept] == peaks0[origin[kept]]     # beats whose time did not change
+    t_new = np.interp(peaks, peaks0[origin[kept]], t_raw[origin[kept]])
+    t_new[kept] = t_raw[origin[kept]]
+    rr_new = np.diff(t_new) * 1000.0
+    same_interval = kept[1:] & kept[:-1] & (origin[1:] == origin[:-1] + 1)
+    rr_new[same_interval] = rr[origin[1:][same_interval] - 1]
+    return t_new[1:], rr_new, flag[1:]
+
+
+def _trace(before: np.ndarray, after: np.ndarray, info: dict, origin: np.ndarray,
+           flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Carry each beat's origin and flag through one correction pass.
+
+    Beats whose position is unchanged are matched by value. A moved beat (ectopic or long/short)
+    is matched to the nearest new position; new positions left over are inserted beats. The
+    artefact classes (indices into ``before``) then set the flags described in the module
+    docstring; a beat that already has a flag keeps it.
+    """
+    cls: dict[int, str] = {}
+    for c in ARTIFACT_CLASSES:
+        for i in info[c]:
+            cls.setdefault(int(i), c)
+
+    new_origin = np.full(len(after), -1, dtype=np.int64)
+    new_flag = np.full(len(after), "interpolated", dtype=object)
+    survived = np.isin(before, after)
+    pos = np.searchsorted(after, before[survived])
+    new_origin[pos] = origin[survived]
+    new_flag[pos] = flag[survived]
+
+    fresh = np.zeros(len(after), dtype=bool)             # flag set in this pass (not inherited)
+    free = list(np.flatnonzero(~np.isin(after, before)))
+    for i in np.flatnonzero(~survived):
+        if cls.get(int(i)) == "extra" or not free:
+            continue
+        j = min(free, key=lambda q: abs(int(after[q]) - int(before[i])))
+        free.remove(j)
+        new_origin[j] = origin[i]
+        if flag[i] != "ok":
+            new_flag[j] = flag[i]
+        else:
+            new_flag[j] = FLAG_OF_CLASS[cls.get(int(i), "longshort")]
+            fresh[j] = True
+
+    for i, c in cls.items():
+        if c == "extra" and not survived[i]:
+            # the beat that now closes the merged interval; "extra" says more than the
+            # "corrected" neurokit2 often adds by also moving that beat
+            j = int(np.searchsorted(after, before[i]))
+            if j < len(after) and (new_flag[j] == "ok" or (fresh[j] and new_flag[j] == "corrected")):
+                new_flag[j] = "extra"
+        elif c != "extra" and survived[i]:
+            j = int(np.searchsorted(after, before[i]))     # classified, but left in place
+            if new_flag[j] == "ok":
+                new_flag[j] = FLAG_OF_CLASS[c]
+    return new_origin, new_flag
