@@ -5,7 +5,7 @@
     recording -> signals.clean -> signals.hrv (windows, with balance indices) -> signals.recovery
 
 Every parameter lives in one :class:`AnalysisConfig` (with the cited defaults of the stage it
-belongs to), can be read from a TOML file with sections ``[clean]``, ``[hrv]`` and ``[recovery]``,
+belongs to), can be read from a TOML file with sections ``[windows]``, ``[clean]``, ``[hrv]`` and ``[recovery]``,
 and is written next to the results.
 """
 
@@ -42,11 +42,38 @@ Progress = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)
+class WindowConfig:
+    """The window grid of the windowed HRV.
+
+    Parameters
+    ----------
+    window_s : float
+        Window length in s. Default 60 s: the ultra-short window in which lnRMSSD agrees with
+        the 5-min criterion (Esco & Flatt 2014; Munoz et al. 2015), short enough to follow a
+        recovery. LF needs longer windows (see ``[hrv] lf_min_window_s``).
+    step_s : float
+        Step between window starts in s. Default 5 s, the time resolution of the recovery curves
+        (Laborde, Mosley & Thayer 2017 recommend reporting the time course, not only means).
+    """
+
+    window_s: float = 60.0
+    step_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name in ("window_s", "step_s"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise InputError(f"[windows] {name} must be a positive number of seconds, got {v!r}")
+
+
+@dataclass(frozen=True)
 class AnalysisConfig:
     """Every parameter of :func:`analyze`, one sub-config per stage.
 
     Parameters
     ----------
+    windows : WindowConfig
+        Window length and step of the windowed HRV.
     clean : CleanConfig
         Artefact detection and correction (Lipponen & Tarvainen 2019).
     hrv : HRVConfig
@@ -57,13 +84,14 @@ class AnalysisConfig:
         Cole et al. 1999).
     """
 
+    windows: WindowConfig = field(default_factory=WindowConfig)
     clean: CleanConfig = field(default_factory=CleanConfig)
     hrv: HRVConfig = field(default_factory=HRVConfig)
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The config as plain data, for JSON and TOML."""
-        return {name: _plain(dataclasses.asdict(getattr(self, name))) for name in ("clean", "hrv", "recovery")}
+        return {name: _plain(dataclasses.asdict(getattr(self, name))) for name in _SECTIONS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> "AnalysisConfig":
@@ -73,8 +101,9 @@ class AnalysisConfig:
         parts: dict[str, Any] = {}
         defaults = cls()
         for name, value in data.items():
-            if name not in ("clean", "hrv", "recovery"):
-                raise InputError(f"{source}: unknown section [{name}]; expected [clean], [hrv] or [recovery]")
+            if name not in _SECTIONS:
+                raise InputError(f"{source}: unknown section [{name}]; expected one of "
+                                 + ", ".join(f"[{n}]" for n in _SECTIONS))
             if not isinstance(value, dict):
                 raise InputError(f"{source}: [{name}] must be a table")
             sub = getattr(defaults, name)
@@ -86,9 +115,14 @@ class AnalysisConfig:
                 changes[key] = _coerce(getattr(sub, key), v, f"{source}: [{name}] {key}")
             try:
                 parts[name] = dataclasses.replace(sub, **changes)
+            except InputError as exc:
+                raise InputError(f"{source}: {exc}") from None
             except (TypeError, ValueError) as exc:
                 raise InputError(f"{source}: [{name}]: {exc}") from None
         return cls(**parts)
+
+
+_SECTIONS = ("windows", "clean", "hrv", "recovery")
 
 
 def _coerce(current: Any, value: Any, context: str) -> Any:
@@ -129,7 +163,7 @@ def load_config(path: str | os.PathLike) -> AnalysisConfig:
     --------
     A file that changes the window and the band::
 
-        [hrv]
+        [windows]
         window_s = 120.0
 
         [recovery]
@@ -266,7 +300,7 @@ def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame) -> p
         rec_rows = recovery[recovery["metric"] == "mean_hr_bpm"] if "metric" in recovery else recovery.iloc[0:0]
         for r in rec_rows.itertuples(index=False):
             ttb = getattr(r, "time_to_baseline_s", math.nan)
-            rows.append((f"time_to_baseline[{r.label}]", ttb, "s",
+            rows.append((f"time_to_baseline[{r.event_label}]", ttb, "s",
                          "heart rate" + ("" if getattr(r, "recovered", True) else "; not back within the horizon")))
     return pd.DataFrame(rows, columns=["item", "value", "unit", "note"])
 
@@ -305,7 +339,7 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
     tick("clean", 0.0)
     cleaned = clean(recording, cfg.clean)
     tick("windows", 0.3)
-    windows = windowed_hrv(cleaned, config=cfg.hrv)
+    windows = windowed_hrv(cleaned, window_s=cfg.windows.window_s, step_s=cfg.windows.step_s, config=cfg.hrv)
     tick("recovery", 0.8)
     recovery = assess_recovery(windows, cleaned.events, cfg.recovery, beats=cleaned.beats)
     tick("summary", 0.95)

@@ -251,7 +251,7 @@ def _describe(r: Any, name: str) -> str:
 @click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
               help="An events file (CSV or JSON) to add to the recording's own events.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
-              help="A TOML file with [clean], [hrv] and [recovery] settings (defaults cite their sources).")
+              help="A TOML file with [windows], [clean], [hrv] and [recovery] settings (defaults cite their sources).")
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
 @click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
@@ -320,7 +320,7 @@ class _progress:
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
               help="Folder for cohort.parquet, cohort.csv and failures.csv.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
-              help="A TOML file with [clean], [hrv] and [recovery] settings, used for every input.")
+              help="A TOML file with [windows], [clean], [hrv] and [recovery] settings, used for every input.")
 @click.option("--workers", "-j", default=None, type=click.IntRange(min=1),
               help="Local worker processes (default: one per core).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",

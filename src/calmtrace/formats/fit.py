@@ -216,11 +216,19 @@ def read(path: Path) -> Recording:
         got = _collect(path)
     except CalmtraceError:
         raise
-    except OSError:
-        raise
     except Exception as exc:  # fitdecode raises FitError subclasses, and bare errors on damaged data
+        log.debug("fitdecode failed on %s", path, exc_info=True)
         raise FormatError(f"{path}: not a readable FIT file ({type(exc).__name__}: {exc})") from exc
+    try:
+        return _recording(path, got)
+    except FormatError:
+        raise
+    except CalmtraceError as exc:  # e.g. time stamps going backwards in a damaged file
+        raise FormatError(f"{path}: {exc}") from exc
 
+
+def _recording(path: Path, got: _Collected) -> Recording:
+    """The Recording from what was collected (see the module docstring for the rules)."""
     meta: dict = {"device": {k: v for k, v in got.device.items()}, "fit_sport": got.sport}
     beats_t_utc = np.array([], float)
     if got.beat_utc_s:

@@ -98,6 +98,10 @@ __all__ = ["FORMAT", "read", "sniff", "PPI_TOLERANCE_S"]
 #: rows trail by up to 1.7 s, so 2 s (the HR-strap value) would be too tight. 3 s.
 PPI_TOLERANCE_S = 3.0
 
+#: Highest device heart rate accepted, in bpm: above any human heart rate (Tanaka et al. 2001 put
+#: the age-predicted maximum at 208 - 0.7 x age) with room for tachyarrhythmias.
+MAX_HR_BPM = 300.0
+
 _PHONE_COL = re.compile(r"^phone( data rx)? timestamp$")
 
 # What a file is, from the normalised names of its columns.
@@ -234,10 +238,10 @@ def _hr_part(table: _Table, ref: datetime, hr_col: int | None) -> _Parts:
         return parts
     t = _seconds(table.times, ref)
     hr = table.values(hr_col, "HR [bpm]", blank_ok=True)
-    bad = np.flatnonzero(hr < 0)
+    bad = np.flatnonzero((hr < 0) | (hr > MAX_HR_BPM))
     if bad.size:
         i = int(bad[0])
-        raise FormatError(f"{where(table.path, table.lines[i])}: HR must be >= 0 bpm, got {hr[i]:g}")
+        raise FormatError(f"{where(table.path, table.lines[i])}: HR must be 0-{MAX_HR_BPM:g} bpm, got {hr[i]:g}")
     keep = np.isfinite(hr) & (hr > 0)
     # one row per interval repeats the notification's HR: keep one sample per (time, HR)
     if keep.any():

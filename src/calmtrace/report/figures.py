@@ -239,8 +239,9 @@ def _insert_breaks(x: np.ndarray, y: np.ndarray, breaks: np.ndarray) -> tuple[np
 def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
         template=_TEMPLATE, title={"text": title, "x": 0.0, "xanchor": "left"}, height=height,
-        font=_FONT, margin={"l": 70, "r": 20, "t": 80, "b": 60},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0.0},
+        font=_FONT, margin={"l": 70, "r": 20, "t": 90, "b": 130},
+        # the legend sits in the bottom margin, below the x-axis title, whatever the height
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "x": 0.0},
         hovermode="closest",
     )
     fig.update_xaxes(showgrid=True, gridcolor="#E5E5E5")
@@ -474,13 +475,17 @@ def recovery_panel(recording: Recording, windows: pd.DataFrame, recovery_rows: p
     n = max(len(metrics), 1)
     fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.06)
     label = str(first["event_label"])
+    ev = recording.events.df
+    later = ev[(ev["kind"] == "stressor") & (ev["onset_s"] > onset + 1e-6)]
+    next_onset = float(later["onset_s"].min()) if len(later) else math.inf
     for i, metric in enumerate(metrics, start=1):
         r = recovery_rows[recovery_rows["metric"] == metric].iloc[0]
         info = METRIC_INFO.get(metric, {"name": metric, "unit": "", "color": OKABE_ITO["black"],
                                         "dash": "solid", "symbol": "circle"})
         t, v = series_with_breaks(windows, metric, recording.gaps, window_time)
         rel = t - t0
-        keep = (rel >= -pre) & (rel <= horizon)
+        # this recovery ends where the next stressor begins: later windows belong to that one
+        keep = (rel >= -pre) & (rel <= horizon) & (windows["end_s"].to_numpy(float) <= next_onset + 1e-6)
         show = i == 1
         lo, hi = float(r.get("band_low", np.nan)), float(r.get("band_high", np.nan))
         if math.isfinite(lo) and math.isfinite(hi):
@@ -494,27 +499,42 @@ def recovery_panel(recording: Recording, windows: pd.DataFrame, recovery_rows: p
             x=rel[keep], y=v[keep], mode="lines+markers", name=info["name"], connectgaps=False,
             line={"color": info["color"], "width": 2}, marker={"symbol": info["symbol"], "size": 5},
         ), row=i, col=1)
-        fitted = fit_windows(windows, r)
-        t_end = float(window_times_s(windows, window_time)[fitted[-1]] - t0) if fitted.size else 0.0
-        t_fit = np.linspace(0.0, t_end, 121)
-        curve = fitted_curve(windows, r, t_fit, window_time)
+        fitted = window_times_s(windows, window_time)[fit_windows(windows, r)] - t0
+        t_fit = np.linspace(fitted[0], fitted[-1], 121) if fitted.size > 1 else np.array([])
+        curve = fitted_curve(windows, r, t_fit, window_time) if t_fit.size else None
         if curve is not None:
             fig.add_trace(go.Scatter(
                 x=t_fit, y=curve, mode="lines", name="fitted exponential", legendgroup="fit", showlegend=show,
                 line={"color": OKABE_ITO["black"], "dash": "dash", "width": 1.5},
             ), row=i, col=1)
         _mark_times(fig, r, i)
-        offset = float(first["offset_s"])
-        if offset > onset:
-            fig.add_vrect(x0=onset - t0, x1=offset - t0, fillcolor=KIND_STYLE["stressor"]["color"], opacity=0.12,
-                          line_width=0, layer="below", row=i, col=1)
-        else:
-            fig.add_vline(x=onset - t0, line={"color": KIND_STYLE["stressor"]["color"], "width": 2}, row=i, col=1)
         fig.update_yaxes(title_text=f"{info['name']} ({info['unit']})", row=i, col=1)
+    _panel_events(fig, ev, t0, -pre, horizon, n)   # after the traces: plotly skips empty subplots
     fig.update_xaxes(title_text=f"time since the end of '{label}' (s)", row=n, col=1)
     fig.update_xaxes(range=[-pre, horizon])
-    _legend_swatch(fig, f"'{label}' (stressor)", KIND_STYLE["stressor"]["color"])
-    return _base_layout(fig, title or f"Recovery after '{label}'", height=230 * n + 140)
+    return _base_layout(fig, title or f"Recovery after '{label}'", height=230 * n + 160)
+
+
+def _panel_events(fig: go.Figure, events: pd.DataFrame, t0_s: float, x_lo: float, x_hi: float,
+                  n_rows: int) -> None:
+    """Shade the events that fall in a recovery panel's span (x relative to ``t0_s``), labelled."""
+    for e in events.itertuples(index=False):
+        if e.kind not in ("stressor", "intervention"):
+            continue
+        a, b = e.onset_s - t0_s, e.offset_s - t0_s
+        if b < x_lo or a >= x_hi:
+            continue
+        style = KIND_STYLE[e.kind]
+        for row in range(1, n_rows + 1):
+            if b > a:
+                fig.add_vrect(x0=max(a, x_lo), x1=min(b, x_hi), fillcolor=style["color"], opacity=0.12, layer="below",
+                              line={"color": style["color"], "width": 1, "dash": style["dash"]}, row=row, col=1)
+            else:
+                fig.add_vline(x=a, line={"color": style["color"], "width": 2, "dash": style["dash"]}, row=row, col=1)
+        clipped = b > x_hi   # a band running off the right edge is labelled from its left end
+        fig.add_annotation(x=max(a, x_lo) if clipped else (max(a, x_lo) + min(b, x_hi)) / 2, y=1.0, xref="x",
+                           yref="paper", yanchor="bottom", xanchor="left" if clipped else "center",
+                           text=f"{e.label} ({e.kind})", showarrow=False, font={"size": 11})
 
 
 def _mark_times(fig: go.Figure, r: pd.Series, row: int) -> None:
@@ -656,12 +676,17 @@ def poincare(recording: Recording, recovery: pd.DataFrame | None = None, *, hori
             x=rr[sel], y=rr[sel + 1], mode="markers", name=f"{name} ({sel.size} beats)",
             marker={"color": style["color"], "symbol": style["symbol"], "size": 5, "opacity": 0.6},
         ))
-    if len(rr) > 1:
-        lo, hi = float(np.min(rr)), float(np.max(rr))
+    shown = np.concatenate([tr.x for tr in fig.data]) if fig.data else np.array([])
+    if shown.size:
+        lo, hi = float(np.min(shown)), float(np.max(shown))
+        pad = 0.05 * (hi - lo) + 5.0
+        lo, hi = lo - pad, hi + pad
         fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="identity line",
                                  line={"color": _GREY, "dash": "dot", "width": 1}))
-    fig.update_xaxes(title_text="RRₙ (ms)")
-    fig.update_yaxes(title_text="RRₙ₊₁ (ms)", scaleanchor="x", scaleratio=1)
+        fig.update_xaxes(range=[lo, hi])
+        fig.update_yaxes(range=[lo, hi])
+    fig.update_xaxes(title_text="RRₙ (ms)", constrain="domain")
+    fig.update_yaxes(title_text="RRₙ₊₁ (ms)", scaleanchor="x", scaleratio=1, constrain="domain")
     return _base_layout(fig, title, height=520)
 
 

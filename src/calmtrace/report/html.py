@@ -31,7 +31,7 @@ from .linking import (
     event_table,
     format_duration,
     intervention_comparison,
-    time_to_baseline,
+    Censored,
 )
 
 __all__ = ["write_report", "render_report", "session_summary", "page", "figure_html", "ARTIFACT_CAUTION_PCT",
@@ -67,6 +67,7 @@ th, td { border: 1px solid var(--rule); padding: 3px 6px; text-align: left; vert
 th { background: #eee; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.stressor td.ev { background: #fdebe0; } tr.intervention td.ev { background: #f7e6f0; }
+tr.note td { font-size: 0.92em; color: var(--muted); border-top: none; }
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 0.85em; }
 .muted { color: var(--muted); }
 @page { size: A4; margin: 12mm; }
@@ -191,15 +192,29 @@ def _quality(result: Any) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------------
 # the plain-language summary
 # -------------------------------------------------------------------------------------------
+_REASON_WORDS: dict[str, tuple[str, ...]] = {
+    "baseline": ("baseline",),
+    "peak": ("peak",),
+    "ttb": ("band", "baseline", "after the stressor", "valid windows"),
+    "fit": ("tau", "fit"),
+}
+
+
 def _missing_reason(result: Any, row: pd.Series, what: str) -> str:
-    """Why a figure of a Recovery row is missing: the row's note, else what the data show."""
-    note = row.get("note", "")
-    if isinstance(note, str) and note.strip():
-        return note.strip()
-    horizon = float(_cfg(result, "recovery", "horizon_s", 600.0))
-    follow = result.recording.duration_s - float(row["offset_s"])
+    """Why a figure (``what``: baseline, peak, ttb or fit) of a Recovery row is missing.
+
+    The parts of the row's ``note`` that concern that figure, else the whole note, else what
+    the data show (the recording ending inside the follow-up, or too few valid windows).
+    """
+    note = str(row.get("note", "") or "").strip()
+    if note:
+        parts = [p.strip() for p in note.split(";") if p.strip()]
+        relevant = [p for p in parts if any(w in p for w in _REASON_WORDS[what])]
+        return "; ".join(relevant or parts)
     if what == "baseline":
         return "there were too few valid windows before the stressor to set a baseline"
+    horizon = float(_cfg(result, "recovery", "horizon_s", 600.0))
+    follow = result.recording.duration_s - float(row["offset_s"])
     if follow < horizon:
         return (f"the recording ends {format_duration(max(follow, 0.0))} after the stressor ended, "
                 f"and recovery is followed for up to {format_duration(horizon)}")
@@ -224,10 +239,10 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
             raw = rec_rows[rec_rows["metric"] == metric].iloc[0]
             name, unit = METRIC_NAMES.get(metric, (metric, ""))
             d = _metric_digits(metric)
-            cap = name[0].upper() + name[1:]
+            cap = name[0].upper() + name[1:] if name[1:2].islower() else name
             if not math.isfinite(r["baseline_mean"]):
-                limits.append(f"{cap} after '{label}': no baseline, so no reactivity or recovery "
-                              f"({_missing_reason(result, raw, 'baseline')}).")
+                limits.append(f"{cap} after '{label}': no baseline, so no reactivity or recovery: "
+                              f"{_missing_reason(result, raw, 'baseline')}.")
                 continue
             if math.isfinite(r["reactivity"]):
                 verb = "rose" if r["reactivity"] > 0 else "fell"
@@ -235,15 +250,15 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
                      f"(baseline {fmt(r['baseline_mean'], d, unit)}, peak {fmt(r['peak'], d, unit)})")
             else:
                 s = f"{cap} during '{label}': the response could not be measured"
-                limits.append(f"{cap} during '{label}': no reactivity ({_missing_reason(result, raw, 'peak')}).")
-            ttb = time_to_baseline(r)
+                limits.append(f"{cap} during '{label}': no reactivity: {_missing_reason(result, raw, 'peak')}.")
+            ttb = Censored(float(r["time_to_baseline_s"]), bool(r["ttb_censored"]))
             if ttb.known and not ttb.censored:
                 s += f" and returned to baseline {format_duration(ttb.value_s)} after it ended"
             elif ttb.known:
                 s += f" and was not back to baseline within {format_duration(ttb.value_s)} after it ended"
             else:
                 s += "; its return to baseline could not be measured"
-                limits.append(f"{cap} after '{label}': no time to baseline ({_missing_reason(result, raw, 'ttb')}).")
+                limits.append(f"{cap} after '{label}': no time to baseline: {_missing_reason(result, raw, 'ttb')}.")
             extra = []
             if math.isfinite(r["t50_s"]):
                 extra.append(f"half-recovery {format_duration(r['t50_s'])}")
@@ -252,9 +267,8 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
                 if math.isfinite(r["tau_ci_low_s"]) and math.isfinite(r["tau_ci_high_s"]):
                     tau += f" ({ci} CI {r['tau_ci_low_s']:.0f}-{r['tau_ci_high_s']:.0f} s)"
                 extra.append(tau)
-            elif metric == "mean_hr_bpm" and (ttb.known and not ttb.censored):
-                limits.append(f"{cap} after '{label}': no exponential fit "
-                              f"({_missing_reason(result, raw, 'fit') if str(raw.get('note', '')).strip() else 'the fit did not converge or had too few valid windows'}).")
+            elif metric == "mean_hr_bpm":
+                limits.append(f"{cap} after '{label}': no time constant (tau): {_missing_reason(result, raw, 'fit')}.")
             if metric == "mean_hr_bpm" and math.isfinite(r["hrr60_bpm"]):
                 extra.append(f"heart-rate recovery in the first minute (HRR60) {fmt(r['hrr60_bpm'], 0, 'bpm')}")
             if extra:
@@ -340,39 +354,41 @@ def session_summary(result: Any, table: pd.DataFrame | None = None,
 # -------------------------------------------------------------------------------------------
 def _event_table_html(result: Any, table: pd.DataFrame) -> str:
     ci = f"{round(100 * float(_cfg(result, 'recovery', 'ci_level', 0.95)))}%"
-    head = ("<tr><th>event</th><th>kind</th><th>start</th><th>duration</th><th>linked</th><th>metric</th>"
-            "<th>baseline (mean ± SD)</th><th>peak</th><th>reactivity</th><th>time to baseline</th>"
-            f"<th>half-recovery</th><th>tau ({ci} CI)</th><th>HRR60</th><th>note</th></tr>")
+    head = ("<tr><th>event (kind)</th><th>clock time</th><th>linked</th><th>metric</th>"
+            "<th>baseline mean ± SD</th><th>peak</th><th>reactivity</th><th>time to baseline</th>"
+            f"<th>half-recovery</th><th>tau ({ci} CI)</th><th>HRR60</th></tr>")
     body = []
-    groups = table.groupby(["onset_s", "event", "kind"], sort=False)
-    for (onset, label, kind), grp in groups:
-        n = len(grp)
+    for (onset, label, kind), grp in table.groupby(["onset_s", "event", "kind"], sort=False):
+        n = len(grp) + int((grp["note"] != "").sum())
+        first = grp.iloc[0]
+        span = f' rowspan="{n}"' if n > 1 else ""
+        lead = (f'<td class="ev"{span}><b>{esc(label)}</b><br><span class="muted">{esc(kind)}</span></td>'
+                f'<td class="num"{span}>{_clock(result, onset, seconds=True)}<br>'
+                f'<span class="muted">{format_duration(first["duration_s"])}</span></td>'
+                f"<td{span}>{esc(first['linked'])}</td>")
         for k, (_, r) in enumerate(grp.iterrows()):
-            cells = []
-            if k == 0:
-                span = f' rowspan="{n}"' if n > 1 else ""
-                cells += [f'<td class="ev"{span}>{esc(label)}</td>', f"<td{span}>{esc(kind)}</td>",
-                          f'<td class="num"{span}>{_clock(result, onset, seconds=True)}</td>',
-                          f'<td class="num"{span}>{format_duration(r["duration_s"])}</td>',
-                          f"<td{span}>{esc(r['linked'])}</td>"]
+            cells = lead if k == 0 else ""
             if r["metric"]:
                 d = _metric_digits(r["metric"])
                 unit = r["unit"]
-                base = (f"{fmt(r['baseline_mean'], d)} ± {fmt(r['baseline_sd'], d)} {unit}"
+                base = (f"{fmt(r['baseline_mean'], d)} ± {fmt(r['baseline_sd'], d + 1)} {unit}"
                         if math.isfinite(r["baseline_mean"]) else "n/a")
                 tau = fmt(r["tau_s"], 0, "s")
                 if math.isfinite(r["tau_ci_low_s"]):
                     tau += f" ({r['tau_ci_low_s']:.0f}-{r['tau_ci_high_s']:.0f})"
-                cells += [f"<td>{esc(r['metric_name'])}</td>", f'<td class="num">{esc(base)}</td>',
-                          f'<td class="num">{fmt(r["peak"], d, unit)}</td>',
-                          f'<td class="num">{fmt(r["reactivity"], d, unit)}</td>',
-                          f'<td class="num">{esc(r["time_to_baseline"])}</td>',
-                          f'<td class="num">{format_duration(r["t50_s"])}</td>', f'<td class="num">{esc(tau)}</td>',
-                          f'<td class="num">{fmt(r["hrr60_bpm"], 0, "bpm") if r["metric"] == "mean_hr_bpm" else ""}</td>',
-                          f"<td>{esc(r['note'])}</td>"]
+                hrr = fmt(r["hrr60_bpm"], 0, "bpm") if r["metric"] == "mean_hr_bpm" else ""
+                cells += (f"<td>{esc(r['metric_name'])}</td><td class=\"num\">{esc(base)}</td>"
+                          f'<td class="num">{fmt(r["peak"], d, unit)}</td>'
+                          f'<td class="num">{fmt(r["reactivity"], d, unit)}</td>'
+                          f'<td class="num">{esc(r["time_to_baseline"])}</td>'
+                          f'<td class="num">{format_duration(r["t50_s"])}</td><td class="num">{esc(tau)}</td>'
+                          f'<td class="num">{hrr}</td>')
             else:
-                cells += ["<td></td>"] * 8 + [f"<td>{esc(r['note'])}</td>"]
-            body.append(f'<tr class="{esc(kind)}">' + "".join(cells) + "</tr>")
+                cells += '<td colspan="8"></td>' if not r["note"] else ""
+            body.append(f'<tr class="{esc(kind)}">{cells}</tr>')
+            if r["note"]:
+                body.append(f'<tr class="note"><td colspan="8">note ({esc(r["metric_name"] or "event")}): '
+                            f'{esc(r["note"])}</td></tr>')
     if not body:
         return '<p class="muted">No events were logged.</p>'
     return f'<table id="event-table"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
@@ -382,28 +398,37 @@ def _comparison_html(comparison: pd.DataFrame) -> str:
     if len(comparison) == 0:
         return ('<p class="muted">No comparison: it needs an intervention that began right after a stressor '
                 'and another stressor without one, both with recovery figures.</p>')
-    rows = []
+    rows, readings = [], []
     for c in comparison.itertuples(index=False):
+        ci = f"{round(100 * c.ci_level)}%"
+
         def ttb(v: float, cens: bool) -> str:
             return ("not within " if cens else "") + format_duration(v)
-        ci = f"{round(100 * c.ci_level)}%"
-        tau_w = f"{fmt(c.tau_with_s, 0, 's')} ({fmt(c.tau_with_ci_low_s)}-{fmt(c.tau_with_ci_high_s)})"
-        tau_wo = f"{fmt(c.tau_without_s, 0, 's')} ({fmt(c.tau_without_ci_low_s)}-{fmt(c.tau_without_ci_high_s)})"
-        tau_d = f"{c.tau_diff_s:+.0f} s ({ci} CI {fmt(c.tau_diff_ci_low_s)} to {fmt(c.tau_diff_ci_high_s)})" \
-            if math.isfinite(c.tau_diff_s) else "n/a"
-        bound = {"exact": "", "upper": " (at most)", "lower": " (at least)", "unknown": ""}[c.ttb_diff_bound]
+
+        def tau(v: float, lo: float, hi: float) -> str:
+            return f"{fmt(v, 0, 's')} ({fmt(lo)}-{fmt(hi)})" if math.isfinite(lo) else fmt(v, 0, "s")
+
+        tau_d = (f"{c.tau_diff_s:+.0f} s ({fmt(c.tau_diff_ci_low_s)} to {fmt(c.tau_diff_ci_high_s)})"
+                 if math.isfinite(c.tau_diff_ci_low_s) else (f"{c.tau_diff_s:+.0f} s" if math.isfinite(c.tau_diff_s)
+                                                             else "n/a"))
+        bound = {"exact": "", "upper": "at most ", "lower": "at least ", "unknown": ""}[c.ttb_diff_bound]
+        diff = f"{bound}{c.ttb_diff_s:+.0f} s" if math.isfinite(c.ttb_diff_s) and c.ttb_diff_bound != "unknown" \
+            else "cannot be compared"
         rows.append(
             f"<tr><td>{esc(c.intervention)}</td><td>{esc(c.metric_name)}</td>"
-            f"<td>{esc(c.with_stressors)} (n={c.n_with})</td><td>{esc(c.without_stressors)} (n={c.n_without})</td>"
-            f'<td class="num">{ttb(c.ttb_with_s, c.ttb_with_censored)}</td>'
-            f'<td class="num">{ttb(c.ttb_without_s, c.ttb_without_censored)}</td>'
-            f'<td class="num">{(f"{c.ttb_diff_s:+.0f} s" + bound) if math.isfinite(c.ttb_diff_s) else "n/a"}</td>'
-            f'<td class="num">{esc(tau_w)}</td><td class="num">{esc(tau_wo)}</td><td class="num">{esc(tau_d)}</td>'
-            f"<td>{esc(c.statement)}</td></tr>")
-    head = ("<tr><th>intervention</th><th>metric</th><th>stressors with it</th><th>stressors without</th>"
-            "<th>time to baseline, with</th><th>without</th><th>difference (with - without)</th>"
-            "<th>tau with (CI)</th><th>tau without (CI)</th><th>tau difference</th><th>reading</th></tr>")
-    return f'<table id="comparison-table"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+            f"<td>{esc(c.with_stressors)} (n={c.n_with})<br>{esc(c.without_stressors)} (n={c.n_without})</td>"
+            f'<td class="num">{ttb(c.ttb_with_s, c.ttb_with_censored)}<br>{ttb(c.ttb_without_s, c.ttb_without_censored)}</td>'
+            f'<td class="num">{esc(diff)}</td>'
+            f'<td class="num">{esc(tau(c.tau_with_s, c.tau_with_ci_low_s, c.tau_with_ci_high_s))}<br>'
+            f'{esc(tau(c.tau_without_s, c.tau_without_ci_low_s, c.tau_without_ci_high_s))}</td>'
+            f'<td class="num">{esc(tau_d)}</td></tr>')
+        readings.append(f"<li><b>{esc(c.intervention)}, {esc(c.metric_name)}:</b> {esc(c.statement)}</li>")
+    ci = f"{round(100 * comparison['ci_level'].iloc[0])}%"
+    head = ("<tr><th>intervention</th><th>metric</th><th>stressors: with it<br>without</th>"
+            "<th>time to baseline: with<br>without</th><th>difference (with - without)</th>"
+            f"<th>tau ({ci} CI): with<br>without</th><th>tau difference ({ci} CI)</th></tr>")
+    return (f'<table id="comparison-table"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+            f'<ul class="readings">{"".join(readings)}</ul>')
 
 
 def _quality_html(q: dict[str, Any], result: Any) -> str:

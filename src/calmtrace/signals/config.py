@@ -128,9 +128,11 @@ class RecoveryConfig:
         change, mean +/- ``swc_factor`` x SD, where the SD is ``swc_reference_sd`` (e.g. the
         patient's day-to-day SD of lnRMSSD) when given, else the baseline SD (Plews et al. 2012).
     k_sd : float
-        Half-width of the ``"sd"`` band in baseline SDs. Default 1.0. No published consensus
-        exists (Linden et al. 1997 list return-to-baseline scoring without fixing a tolerance);
-        1 SD is calmtrace's choice, kept next to every result.
+        Half-width of the ``"sd"`` band in baseline SDs. Default 2.0, calmtrace's choice: no
+        published consensus exists (Linden et al. 1997 list return-to-baseline scoring without
+        fixing a tolerance); +/- 2 SD holds ~95 % of the baseline windows' own fluctuation if it is
+        normal. The SD of overlapping 60 s windows over 5 min is small (0.1-0.3 bpm for heart
+        rate in the simulator), so 1 SD left half the simulated recoveries censored by slow drift.
     swc_factor : float
         Half-width of the ``"swc"`` band in SDs. Default 0.5 (Plews et al. 2012, 2014: SWC of
         lnRMSSD = 0.5 x SD, after Hopkins' smallest-worthwhile-change reasoning).
@@ -179,7 +181,7 @@ class RecoveryConfig:
     baseline_span_s: float = 300.0
     min_baseline_windows: int = 5
     band: str = "sd"
-    k_sd: float = 1.0
+    k_sd: float = 2.0
     swc_factor: float = 0.5
     swc_reference_sd: float | None = None
     band_sides: str = "one"

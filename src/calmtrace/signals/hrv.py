@@ -439,14 +439,13 @@ def _rr_curve(t: np.ndarray, rr: np.ndarray, usable: np.ndarray, brk: np.ndarray
     return PPoly(np.concatenate(cs, axis=1), np.concatenate(xs), extrapolate=True)
 
 
-def _band_dft(nperseg: int, fs: float, bands: list[tuple[float, float]]
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _band_dft(nperseg: int, fs: float, bands: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
     """What Welch needs for one segment length, restricted to the FFT bins inside the bands.
 
-    Returns the Hann-windowed cosine and sine DFT matrices (``nperseg x bins``) for the bins of an
-    FFT of length ``2 * nperseg`` that fall in some band, and for each band the weights that turn
-    the PSD at those bins into its trapezoid integral over the bins in ``[low, high)``, already
-    multiplied by the density scale and the one-sided factor 2.
+    Returns the Hann-windowed DFT matrix ``[cos | sin]`` (``nperseg x 2*bins``) for the bins of an
+    FFT of length ``2 * nperseg`` that fall in some band, and for each band the weights
+    (``bins x bands``) that turn the power at those bins into the trapezoid integral of the PSD
+    over the bins in ``[low, high)``, the density scale and one-sided factor 2 included.
     """
     nfft = 2 * nperseg
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(nperseg) / nperseg)  # periodic Hann
@@ -462,7 +461,8 @@ def _band_dft(nperseg: int, fs: float, bands: list[tuple[float, float]]
     one_sided = np.where((bins == 0) | (bins == nfft // 2), 1.0, 2.0)
     scale = one_sided / (fs * np.sum(window**2))
     angle = 2.0 * np.pi * np.outer(np.arange(nperseg), bins) / nfft
-    return window[:, None] * np.cos(angle), window[:, None] * np.sin(angle), weights[bins] * scale[:, None]
+    dft = np.hstack([window[:, None] * np.cos(angle), window[:, None] * np.sin(angle)])
+    return dft, weights[bins] * scale[:, None]
 
 
 def _band_powers(t: np.ndarray, rr: np.ndarray, usable: np.ndarray, brk: np.ndarray,
@@ -510,18 +510,18 @@ def _band_powers(t: np.ndarray, rr: np.ndarray, usable: np.ndarray, brk: np.ndar
         nperseg = n // 2
         hop = nperseg - nperseg // 2  # 50% overlap
         n_seg = (n - nperseg) // hop + 1
-        cos_m, sin_m, weights = _band_dft(nperseg, fs, bands)
+        dft, weights = _band_dft(nperseg, fs, bands)
+        n_bins = weights.shape[0]
         k = np.arange(n) * step
         chunk = max(1, _BATCH_POINTS // n)
         for c0 in range(0, rows_all.size, chunk):
             rows = rows_all[c0 : c0 + chunk]
             y = _detrend(curve((t0[rows, None] + k[None, :]).ravel()).reshape(rows.size, n), cfg.detrend)
-            psd = np.zeros((rows.size, cos_m.shape[1]))
+            power = np.zeros((rows.size, n_bins))
             for j in range(n_seg):
-                seg = y[:, j * hop : j * hop + nperseg]
-                re, im = seg @ cos_m, seg @ sin_m
-                psd += re * re + im * im
-            power = (psd / n_seg) @ weights
+                spec = y[:, j * hop : j * hop + nperseg] @ dft  # [real | imaginary] parts
+                power += spec[:, :n_bins] ** 2 + spec[:, n_bins:] ** 2
+            power = (power / n_seg) @ weights
             for j in range(len(bands)):
                 result[j][rows] = power[:, j]
     return result

@@ -15,7 +15,9 @@ metric with stress direction ``d`` (+1 rises under stress, -1 falls):
   row is censored (``recovered`` False, ``censored_at_s`` says how long it was followed);
 - ``t50_s``: first time the metric has recovered half the reactivity;
 - ``tau_s``: time constant of ``y(t) = y_inf + A exp(-t / tau)`` fitted to the windows lying wholly
-  after ``t0``, with a t-based confidence interval from the fit covariance and R²;
+  after ``t0`` (a boxcar mean of an exponential is the same exponential, so window smoothing does
+  not bias tau), with a t-based confidence interval from the fit covariance, scaled for the
+  overlap of the windows (their residuals are correlated), and R²;
 - ``hrr60_bpm``: heart rate at ``t0`` minus heart rate 60 s later (Cole et al. 1999);
 - percent recovery at fixed times, and the area between the metric and its baseline.
 
@@ -249,6 +251,8 @@ def _assess(st, nxt, span, win, t_win, metric, cfg, beats, geometry) -> dict:
         ttb = _time_to_band(tr, excess(yr), t_pre, excess(y_pre) if math.isfinite(y_pre) else math.nan, cfg.hold_s)
         if math.isfinite(ttb):
             row["recovered"], row["time_to_baseline_s"] = True, ttb
+            if ttb == 0.0:
+                notes.append("already in the band at the start of recovery")
         elif tr.size:
                 notes.append(f"not back in the band for {cfg.hold_s:g} s within {limit:g} s"
                              + _why_limit(t0, cfg, nxt, next_onset, last_t))
@@ -264,6 +268,8 @@ def _assess(st, nxt, span, win, t_win, metric, cfg, beats, geometry) -> dict:
             return direction * (np.asarray(v, float) - base_mean) - half
         t50 = _time_to_band(tr, excess_half(yr), t_pre, excess_half(y_pre) if math.isfinite(y_pre) else math.nan, 0.0)
         row["t50_s"] = t50
+        if t50 == 0.0:
+            notes.append("already half-recovered in the window at the start of recovery")
         if not math.isfinite(t50) and tr.size:
             notes.append(f"not half-recovered within {limit:g} s")
     elif math.isfinite(reactivity):
@@ -271,7 +277,7 @@ def _assess(st, nxt, span, win, t_win, metric, cfg, beats, geometry) -> dict:
 
     # exponential fit on windows wholly after t0
     fit_mask = after & (win["start_s"].to_numpy() >= t0 - _TOL_S)
-    _fit_tau(row, notes, t_win[fit_mask] - t0, y_all[fit_mask], base_mean, direction, cfg)
+    _fit_tau(row, notes, t_win[fit_mask] - t0, y_all[fit_mask], base_mean, direction, cfg, geometry)
 
     # HRR60
     if metric == _HR_METRIC:
@@ -389,9 +395,10 @@ def _exp_model(t, y_inf, amp, tau):
     return y_inf + amp * np.exp(-t / tau)
 
 
-def _fit_tau(row, notes, t, y, base_mean, direction, cfg) -> None:
+def _fit_tau(row, notes, t, y, base_mean, direction, cfg, geometry) -> None:
     """Fit y = y_inf + A exp(-t/tau); write tau_s, its CI, R² and fit_n into ``row``."""
     n = t.size
+    window_s, step_s = geometry
     row["fit_n"] = int(n)
     if n < cfg.fit_min_points:
         notes.append(f"no tau: {n} valid windows wholly after the stressor (need {cfg.fit_min_points})")
@@ -420,9 +427,15 @@ def _fit_tau(row, notes, t, y, base_mean, direction, cfg) -> None:
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     row["tau_s"] = tau
     row["tau_r2"] = 1.0 - float(np.sum(resid ** 2)) / ss_tot if ss_tot > 0 else math.nan
-    se = float(np.sqrt(pcov[2, 2])) if np.isfinite(pcov[2, 2]) and pcov[2, 2] >= 0 else math.nan
+    # Overlapping windows share most of their beats, so their residuals are correlated and the
+    # plain covariance is too small: scale it by the windows per independent window
+    # (window_s / step_s) and count degrees of freedom in independent windows.
+    overlap = window_s / step_s if (math.isfinite(window_s) and math.isfinite(step_s) and step_s > 0) else 1.0
+    overlap = max(1.0, overlap)
+    dof = max(1, int(n / overlap) - 3)
+    se = float(np.sqrt(pcov[2, 2] * overlap)) if np.isfinite(pcov[2, 2]) and pcov[2, 2] >= 0 else math.nan
     if math.isfinite(se):
-        q = float(stats.t.ppf(0.5 + cfg.ci_level / 2, n - 3))
+        q = float(stats.t.ppf(0.5 + cfg.ci_level / 2, dof))
         row["tau_ci_low_s"], row["tau_ci_high_s"] = max(0.0, tau - q * se), tau + q * se
     else:
         notes.append("tau confidence interval undefined (singular fit covariance)")

@@ -1,0 +1,92 @@
+"""analyze() and `calmtrace analyze`: the whole offline pipeline on simulated and real sessions."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import calmtrace
+from calmtrace.analysis import AnalysisConfig, analyze, checksum, load_config
+from calmtrace.errors import AnalysisError, InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "recordings" / "sample"
+
+
+@pytest.fixture(scope="module")
+def tsst_result():
+    rec = calmtrace.load(SAMPLE / "tsst")
+    return analyze(rec, source=SAMPLE / "tsst")
+
+
+def test_result_has_the_design_tables(tsst_result) -> None:
+    w = tsst_result.windows
+    for col in ["start_s", "end_s", "n_beats", "coverage", "artifact_pct", "mean_rr_ms", "mean_hr_bpm",
+                "sdnn_ms", "rmssd_ms", "ln_rmssd", "pnn50_pct", "sd1_ms", "sd2_ms", "lf_ms2", "hf_ms2",
+                "lf_hf", "hf_nu", "pns_index", "sns_index", "stress_index", "valid"]:
+        assert col in w.columns, col
+    rc = tsst_result.recovery
+    assert set(rc["event_label"]) == {"speech", "arithmetic"}
+    assert {"mean_hr_bpm", "ln_rmssd", "pns_index"} <= set(rc["metric"])
+    assert tsst_result.provenance["input_checksum"] == checksum(SAMPLE / "tsst")
+
+
+def test_window_grid_follows_the_config() -> None:
+    rec = calmtrace.simulate("tsst", seed=4)
+    cfg = AnalysisConfig.from_dict({"windows": {"window_s": 120, "step_s": 10}})
+    res = analyze(rec, cfg)
+    w = res.windows
+    assert np.allclose(w["end_s"] - w["start_s"], 120.0)
+    assert np.allclose(np.diff(w["start_s"]), 10.0)
+    assert res.to_json()["config"]["windows"]["window_s"] == 120.0
+
+
+def test_config_file_errors_name_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[windows]\nwindow = 60\n")
+    with pytest.raises(InputError, match=r"\[windows\] has no setting .window."):
+        load_config(bad)
+    bad.write_text("[hrvv]\nwindow_s = 60\n")
+    with pytest.raises(InputError, match=r"unknown section \[hrvv\]"):
+        load_config(bad)
+    bad.write_text("[windows]\nwindow_s = 'long'\n")
+    with pytest.raises(InputError, match="must be a number"):
+        load_config(bad)
+    bad.write_text("[hrv\n")
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_too_few_beats_is_a_clear_error() -> None:
+    rec = calmtrace.Recording(start=calmtrace.simulate("tsst").start,
+                              beats=pd.DataFrame({"t_s": [1.0, 2.0], "rr_ms": [1000.0, 1000.0]}))
+    with pytest.raises(AnalysisError, match="2 beats"):
+        analyze(rec)
+
+
+def test_cli_analyze_writes_the_three_files(tmp_path: Path) -> None:
+    out = tmp_path / "res"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[windows]\nstep_s = 10.0\n")
+    p = subprocess.run([sys.executable, "-m", "calmtrace", "analyze", str(SAMPLE / "breathing"),
+                        "--out", str(out), "--config", str(cfg)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    w = pd.read_csv(out / "windows.csv")
+    rc = pd.read_csv(out / "recovery.csv")
+    meta = json.loads((out / "analysis.json").read_text())
+    assert np.allclose(np.diff(w["start_s"]), 10.0)
+    assert len(rc) > 0
+    assert meta["config"]["windows"]["step_s"] == 10.0
+    assert meta["provenance"]["input_checksum"].startswith("sha256:")
+    assert meta["software"].startswith("calmtrace ")
+    # a second run refuses to overwrite, with one line and exit 2
+    again = subprocess.run([sys.executable, "-m", "calmtrace", "analyze", str(SAMPLE / "breathing"),
+                            "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "already holds" in again.stderr and "Traceback" not in again.stderr
