@@ -42,7 +42,7 @@ def test_neurokit_example_files(name, fs):
     x = _column(path, "ECG")
     assert rec.meta["ecg_fs_hz"] == fs and "file name" in rec.meta["ecg_fs_source"]
     assert rec.duration_s == pytest.approx((len(x) - 1) / fs)
-    assert rec.start == datetime(1970, 1, 1, tzinfo=timezone.utc) and rec.meta["start_time_known"] is False
+    assert rec.start == datetime(1970, 1, 1, tzinfo=timezone.utc) and rec.meta["start_unknown"] is True
     ref = simple_peaks_s(x, fs)
     # every detected beat but the first closes an interval
     assert abs((len(rec.beats) + 1) - len(ref)) <= 0.02 * len(ref) + 1
@@ -78,7 +78,7 @@ def test_rate_and_start_in_comments(tmp_path, sim_ecg):
     rec = formats.read(path)
     assert rec.meta["ecg_fs_hz"] == 250.0
     assert rec.start == datetime(2024, 5, 1, 7, 0, tzinfo=timezone.utc)
-    assert rec.meta["start_time_known"] is True
+    assert "start_unknown" not in rec.meta
     _check_beats(rec)
 
 

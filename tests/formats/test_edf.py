@@ -9,6 +9,7 @@ import pytest
 
 from calmtrace import formats
 from calmtrace.errors import FormatError
+from calmtrace.formats._text import CLOCK_LOCAL_AS_UTC
 
 pyedflib = pytest.importorskip("pyedflib")
 nk = pytest.importorskip("neurokit2")
@@ -48,7 +49,7 @@ def test_reads_ecg_channel_units_start(edf_file, ecg_mv):
     rec = formats.read(edf_file)
     assert rec.meta["ecg_channel"] == "ECG II"
     assert rec.start == START.replace(tzinfo=timezone.utc)
-    assert "read as UTC" in rec.meta["start_timezone"]
+    assert rec.meta["clock"] == CLOCK_LOCAL_AS_UTC
     # mV -> µV; EDF stores 16-bit integers over +-5 mV, so 10 mV / 65535 steps = 0.15 µV resolution
     np.testing.assert_allclose(rec.ecg["ecg_uv"].to_numpy(), ecg_mv * 1000.0, atol=0.2)
     assert rec.duration_s == pytest.approx((DURATION_S * FS - 1) / FS)

@@ -103,10 +103,14 @@ def test_event_timestamp_fit_beats_from_hr_messages():
     assert abs(len(rec.beats) - (n_short + len(blocks))) <= len(blocks)
     assert rec.start == min(anchors[0], _first_timestamp(path))
     assert rec.meta["beats_source"].startswith("fit hr messages")
+    file_id = _messages(path, "file_id")[0]
+    assert rec.meta["model"] == f"{file_id.get_value('manufacturer')} {file_id.get_value('garmin_product')}"
+    assert rec.meta["serial"] == file_id.get_value("serial_number")
     # the strap's own filtered heart rate agrees with the beats
     assert abs(60000.0 / np.median(rec.rr_ms) - np.median(bpm)) <= 5
     last = max(b[-1] for b in blocks if b)
-    assert abs((rec.start + timedelta(seconds=rec.t_s[-1]) - (FIT_EPOCH + timedelta(seconds=last))).total_seconds()) <= 4.0
+    last_beat = rec.start + timedelta(seconds=rec.t_s[-1])
+    assert abs((last_beat - (FIT_EPOCH + timedelta(seconds=last))).total_seconds()) <= 4.0
 
 
 @pytest.mark.realdata

@@ -15,7 +15,6 @@ import itertools
 import os
 import struct
 
-import numpy as np
 import pytest
 
 from calmtrace import formats

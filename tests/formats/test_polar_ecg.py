@@ -16,6 +16,7 @@ import pytest
 
 from calmtrace import formats
 from calmtrace.errors import FormatError
+from calmtrace.formats._text import CLOCK_LOCAL_AS_UTC, CLOCK_UTC
 from tests.conftest import shared_data
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -35,6 +36,7 @@ def test_ecglogger_start_duration_hr(ecglogger):
     path, rows, rec = ecglogger
     first, last = int(rows[0]["time"]), int(rows[-1]["time"])
     assert formats.detect(path).name == "polar-ecg"
+    assert rec.meta["clock"] == CLOCK_UTC and rec.meta["model"] == "Polar H10"
     assert rec.start == datetime.fromtimestamp(first // 10**9, tz=timezone.utc).replace(
         microsecond=(first % 10**9) // 1000)
     assert rec.duration_s == pytest.approx((last - first) / 1e9, abs=1e-6)
@@ -71,7 +73,7 @@ def test_polar_sensor_logger_fixture():
     first = lines[1].split(";")
     last = lines[-1].split(";")
     assert rec.start == datetime.fromisoformat(first[0]).replace(tzinfo=timezone.utc)
-    assert "read as UTC" in rec.meta["start_timezone"]
+    assert rec.meta["clock"] == CLOCK_LOCAL_AS_UTC
     assert rec.duration_s == pytest.approx((int(last[1]) - int(first[1])) / 1e9)
     assert rec.ecg["ecg_uv"].iloc[0] == float(first[3])
     # 72 bpm for 12 s: 14.4 beats, 13 or 14 intervals inside the file

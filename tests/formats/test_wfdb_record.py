@@ -10,6 +10,7 @@ import pytest
 from calmtrace import formats
 from calmtrace.errors import FormatError
 from calmtrace.formats import wfdb_record
+from calmtrace.formats._text import CLOCK_LOCAL_AS_UTC
 from tests.conftest import shared_data
 
 wfdb = pytest.importorskip("wfdb")
@@ -38,7 +39,7 @@ def test_mitdb100_beats_duration_start(mitdb_rec):
     assert mitdb_rec.meta["ecg_fs_hz"] == fs
     assert mitdb_rec.duration_s == pytest.approx((n - 1) / fs)
     assert mitdb_rec.start == datetime(1970, 1, 1, tzinfo=timezone.utc)
-    assert mitdb_rec.meta["start_time_known"] is False
+    assert mitdb_rec.meta["start_unknown"] is True
     ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
     ref_s = np.array([s for s, c in zip(ann.sample, ann.symbol) if c in BEAT_CODES]) / fs
     # every beat but the first closes an interval; allow 1 % misses at the edges
@@ -80,7 +81,7 @@ def test_written_record_picks_ecg_channel_and_start(tmp_path):
     rec = formats.read(hea)
     assert rec.meta["ecg_channel"] == "ECG"
     assert rec.start == datetime(2023, 11, 5, 8, 15, 30, tzinfo=timezone.utc)
-    assert "read as UTC" in rec.meta["start_timezone"]
+    assert rec.meta["clock"] == CLOCK_LOCAL_AS_UTC and "start_unknown" not in rec.meta
     assert abs(np.median(rec.rr_ms) - 1000.0) <= 8
     assert 17 <= len(rec.beats) <= 20
     np.testing.assert_allclose(rec.ecg["ecg_uv"].to_numpy(), np.round(ecg * 1000) , atol=1.0)

@@ -152,17 +152,23 @@ def test_same_corrected_beats_as_neurokit2_iterative():
     assert np.array_equal(mine, np.asarray(ref)[1:])
 
 
-def test_never_across_a_gap():
-    rr = _sinus_rr(300, seed=2)
+@pytest.mark.parametrize("recorded", [True, False], ids=["gap-row", "implicit-gap"])
+def test_never_across_a_gap(recorded):
+    rr0 = _sinus_rr(300, seed=2)
+    rr, _ = _with_artifacts(rr0, {60: "ectopic", 147: "ectopic", 153: "missed", 220: "extra"})
     t = np.cumsum(rr) / 1000
     # a 40 s disconnect between beats 149 and 150: times jump, the strap's RR stays normal
     t[150:] += 40.0
-    gaps = pd.DataFrame({"onset_s": [t[149] + 0.1], "duration_s": [39.0], "reason": ["disconnect"]})
-    out = _clean_strict(_rec(rr, gaps=gaps, t_s=t))
-    assert len(out.beats) == len(rr)
+    gaps = (pd.DataFrame({"onset_s": [t[149] + 0.1], "duration_s": [39.0], "reason": ["disconnect"]})
+            if recorded else None)
+    whole = _clean_strict(_rec(rr, gaps=gaps, t_s=t))
+    # the same as cleaning the two sides as separate recordings
+    before = _clean_strict(_rec(rr[:150], t_s=t[:150]))
+    after = _clean_strict(_rec(rr[150:], t_s=t[150:]))
+    assert list(whole.beats["flag"]) == list(before.beats["flag"]) + list(after.beats["flag"])
+    assert np.allclose(whole.t_s, np.concatenate([before.t_s, after.t_s]))
     # no beat was put into the gap
-    assert not ((out.t_s > t[149]) & (out.t_s < t[150])).any()
-    assert artifact_share(out) < 0.01
+    assert not ((whole.t_s > t[149]) & (whole.t_s < t[150])).any()
 
 
 def test_overlong_interval_is_a_gap_flagged_missed_not_filled():

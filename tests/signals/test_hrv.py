@@ -344,3 +344,5 @@ def test_config_from_mapping_rejects_unknown_and_bad_settings():
         HRVConfig(hf_band_hz=(0.15, 3.0))
     with pytest.raises(InputError, match="max_artifact_pct"):
         HRVConfig(max_artifact_pct=150)
+    with pytest.raises(InputError, match="usable_flags must be a non-empty selection of ok, corrected"):
+        HRVConfig(usable_flags=("ok", "fine"))

@@ -392,6 +392,7 @@ class Timeline:
         """
         if reason not in MARK_REASONS:
             raise ValueError(f"mark reason must be one of {MARK_REASONS}, got {reason!r}")
+        log.debug("mark %s at t=%.3f s", reason, t_s)
         out = Emitted()
         self._end_segment(out, reason)
         if self._gap_open is None and not self._any_rr and self._last_arrival is not None:
@@ -449,7 +450,7 @@ class Timeline:
             alpha, beta = self._envelope(seg, c)
             residuals = [y - (alpha + beta * x) for x, y in zip(seg.xs[c:], seg.ys[c:])]
             if min(residuals) > threshold:
-                at = c + self._locate_loss(seg, c, residuals, alpha, beta)
+                at = c + self._locate_loss(seg, c, residuals, alpha, beta, threshold)
                 reason = seg.notes[at].hint or "dropped-notification"
                 log.info("RR sums and arrival times disagree by %.3f s: notifications were "
                          "lost (%s)", min(residuals), reason)
@@ -460,18 +461,22 @@ class Timeline:
                 seg.next_check += 1
 
     def _locate_loss(self, seg: _Segment, c: int, residuals: list[float], alpha: float,
-                     beta: float) -> int:
-        """Where, from note ``c`` on, the loss happened (an offset into ``residuals``).
+                     beta: float, threshold: float) -> int:
+        """Where, from note ``c`` on, the (first) loss happened: an offset into ``residuals``.
 
-        Notes before the loss arrive no later than the latency spread seen before ``c`` allows,
-        so the loss is no later than the first note beyond that spread; among the notes up to
-        there it is where the arrival clock jumps furthest ahead of the RR sum.
+        Every note after a loss is late by at least the lost RR sum, while the note just before
+        it is late only by its own latency: a loss is where the smallest residual from there on
+        stands above the residual of the note before by more than ``threshold``. The first such
+        place is taken (a later loss in the same stretch is found when the rest is checked);
+        failing one, the place where it stands furthest above.
         """
-        xs, ys = seg.window(seg.xs[c - 1] - self.config.window_s, c)
-        spread = max(y - (alpha + beta * x) for x, y in zip(xs, ys))
-        last = next((k for k, r in enumerate(residuals) if r > spread), len(residuals) - 1)
-        jumps = [seg.ys[c + k] - seg.ys[c + k - 1] for k in range(last + 1)]
-        return max(range(last + 1), key=jumps.__getitem__)
+        previous = [seg.ys[c - 1] - (alpha + beta * seg.xs[c - 1])] + residuals[:-1]
+        suffix_min = residuals[:]
+        for k in range(len(residuals) - 2, -1, -1):
+            suffix_min[k] = min(suffix_min[k], suffix_min[k + 1])
+        steps = [m - p for m, p in zip(suffix_min, previous)]
+        first = next((k for k, step in enumerate(steps) if step > threshold), None)
+        return first if first is not None else max(range(len(steps)), key=steps.__getitem__)
 
     def _release(self, out: Emitted, final: bool) -> None:
         seg = self._seg

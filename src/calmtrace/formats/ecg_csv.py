@@ -22,15 +22,14 @@ to µV); otherwise the values are kept as they are and ``meta["ecg_units"]`` say
 unknown.
 
 **Start time**: a comment ``# start = 2024-05-01T09:00:00+02:00`` (with its UTC offset) sets it;
-otherwise the start is unknown, stored as 1970-01-01T00:00:00Z with ``meta["start_time_known"]``
-false.
+otherwise the start is unknown: :data:`~calmtrace.formats._text.UNKNOWN_START` (1970-01-01T00:00:00Z)
+with ``meta["start_unknown"]`` true, as for every importer.
 
 Beats are the R-peaks found by :func:`calmtrace.signals.ecg.ecg_to_recording`.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,13 +40,9 @@ from ..errors import CalmtraceError, FormatError
 from ..recording import Recording
 from ..signals.ecg import ecg_to_recording
 from . import Format
+from ._text import CLOCK_UTC, UNKNOWN_START, read_lines
 
-__all__ = ["FORMAT", "read", "sniff", "read_lines", "split_header", "UNKNOWN_START"]
-
-log = logging.getLogger(__name__)
-
-#: Stand-in start of a recording whose file has no clock time (with meta["start_time_known"] false).
-UNKNOWN_START = datetime(1970, 1, 1, tzinfo=timezone.utc)
+__all__ = ["FORMAT", "read", "sniff", "split_header"]
 
 _ECG_NAME = re.compile(r"^(ecg|ekg)(?![a-z])", re.IGNORECASE)
 _HZ = re.compile(r"(\d+(?:\.\d+)?)\s*hz", re.IGNORECASE)
@@ -58,18 +53,6 @@ _TIME_COLUMNS = {
 }
 _RATE_KEYS = ("fs_hz", "sampling_rate", "sampling rate", "fs")
 _SEPARATORS = (",", ";", "\t")
-
-
-def read_lines(path: Path) -> list[str]:
-    """The lines of a text file (UTF-8, BOM allowed), or :class:`FormatError` if it is not text."""
-    data = Path(path).read_bytes()
-    if b"\x00" in data:
-        raise FormatError(f"{path}: binary data (NUL bytes), not a text table")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"{path} byte {exc.start}: not UTF-8 text") from None
-    return text.splitlines()
 
 
 def split_header(line: str) -> tuple[str, list[str]]:
@@ -173,7 +156,7 @@ def _start(path: Path, settings: dict[str, str]) -> tuple[datetime, bool]:
 
 
 def _read(path: Path) -> Recording:
-    lines = read_lines(path)
+    lines = read_lines(path, "an ECG table")
     settings, h = _comments_and_header(lines)
     if h < 0:
         raise FormatError(f"{path}: no header line (expected column names such as ECG)")
@@ -230,11 +213,8 @@ def _read(path: Path) -> Recording:
         units = "uV (converted from mV)"
     else:
         units = "unknown (as in the file)"
-    meta = {
-        "ecg_column": names[k],
-        "ecg_fs_source": rate_source,
-        "start_time_known": start_known,
-    }
+    meta = {"ecg_column": names[k], "ecg_fs_source": rate_source}
+    meta.update({"clock": CLOCK_UTC} if start_known else {"start_unknown": True})
     return ecg_to_recording(x, fs, start, meta, sample_t_s=sample_t, units=units)
 
 

@@ -5,7 +5,7 @@ The ECG channel is the first whose label, in any case, is ``ECG`` or ``EKG`` or 
 labels. Physical dimensions ``mV`` and ``V`` are converted to µV.
 
 Start: EDF stores the start date and time without a time zone (EDF+ spec: local time at the
-patient); it is read as UTC and ``meta["start_timezone"]`` says so. EDF+ annotations inside the
+patient); it is read as UTC and ``meta["clock"]`` says so. EDF+ annotations inside the
 recording become ``note`` events.
 
 Beats are the R-peaks found by :func:`calmtrace.signals.ecg.ecg_to_recording`.
@@ -24,6 +24,7 @@ from ..events import Event, Events
 from ..recording import Recording
 from ..signals.ecg import ecg_to_recording
 from . import Format
+from ._text import CLOCK_LOCAL_AS_UTC
 
 __all__ = ["FORMAT", "read", "sniff", "ecg_channel"]
 
@@ -98,8 +99,7 @@ def _read(path: Path) -> Recording:
     meta = {
         "ecg_channel": labels[k],
         "edf_equipment": equipment,
-        "start_time_known": True,
-        "start_timezone": "unknown: the file's local clock time, read as UTC",
+        "clock": CLOCK_LOCAL_AS_UTC,
     }
     start = local_start.replace(tzinfo=timezone.utc)
     return ecg_to_recording(x, fs, start, meta, units=units, events=Events(events) if events else None)

@@ -14,7 +14,7 @@ Beats come from one of two kinds of FIT message, tried in this order:
    the intervals from the activity start (the first time stamp of the file), so their absolute
    time is only as good as the start of the RR stream (about a second).
 
-An interval longer than :data:`~calmtrace.signals.ecg.MAX_RR_MS` becomes a gap (reason
+An interval longer than :data:`~calmtrace.signals.ecg.GAP_RR_MS` becomes a gap (reason
 ``import``). The watch's own heart rate (``record.heart_rate``) becomes ``Recording.hr``.
 
 A FIT file with neither ``hr`` nor ``hrv`` messages but with ``record.heart_rate`` is imported as
@@ -38,6 +38,7 @@ from ..errors import CalmtraceError, FormatError
 from ..recording import Recording
 from ..signals.ecg import beats_from_times
 from . import Format
+from ._text import CLOCK_UTC
 
 __all__ = ["FORMAT", "read", "sniff"]
 
@@ -229,7 +230,13 @@ def read(path: Path) -> Recording:
 
 def _recording(path: Path, got: _Collected) -> Recording:
     """The Recording from what was collected (see the module docstring for the rules)."""
-    meta: dict = {"device": {k: v for k, v in got.device.items()}, "fit_sport": got.sport}
+    meta: dict = {"clock": CLOCK_UTC, "fit_sport": got.sport}
+    product = got.device.get("garmin_product") or got.device.get("product")
+    maker = got.device.get("manufacturer")
+    if maker or product:
+        meta["model"] = " ".join(str(v) for v in (maker, product) if v)
+    if got.device.get("serial_number") is not None:
+        meta["serial"] = got.device["serial_number"]
     beats_t_utc = np.array([], float)
     if got.beat_utc_s:
         beats_t_utc = np.unique(np.asarray(got.beat_utc_s, float))

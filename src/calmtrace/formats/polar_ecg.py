@@ -9,8 +9,7 @@ several RR values on consecutive rows when one notification carried several.
 ``Phone timestamp;sensor timestamp [ns];timestamp [ms];ecg [uV]``): the phone's clock time
 (local, without a zone), the strap's own time stamp in ns, ms since the first sample and the ECG
 in µV. Sample times come from the strap's time stamps. The phone time of the first sample is the
-start; its time zone is not in the file, so it is read as UTC and ``meta["start_timezone"]``
-says so.
+start; its time zone is not in the file, so it is read as UTC and ``meta["clock"]`` says so.
 
 Beats are the R-peaks of the ECG (:func:`calmtrace.signals.ecg.ecg_to_recording`), never the
 strap's RR values. ECGLogger's ``hr`` values become ``Recording.hr``; its ``rr`` values are
@@ -30,7 +29,8 @@ from ..errors import CalmtraceError, FormatError
 from ..recording import Recording
 from ..signals.ecg import ecg_to_recording
 from . import Format
-from .ecg_csv import read_lines, split_header
+from ._text import CLOCK_LOCAL_AS_UTC, CLOCK_UTC, read_lines
+from .ecg_csv import split_header
 
 __all__ = ["FORMAT", "read", "sniff", "rr_agreement"]
 
@@ -164,7 +164,7 @@ def _read_ecglogger(path: Path, lines: list[str], header: int) -> Recording:
     hr = None
     if hr_rows:
         hr = pd.DataFrame({"t_s": [t[k] for k, _ in hr_rows], "hr_bpm": [v for _, v in hr_rows]})
-    meta = {"device": {"model": "Polar H10"}, "ecg_source": "ECGLogger", "start_time_known": True}
+    meta = {"model": "Polar H10", "source_app": "ECGLogger", "clock": CLOCK_UTC}
     rec = ecg_to_recording(np.asarray(ecg) * 1000.0, _fs(path, t), start, meta, sample_t_s=t, hr=hr,
                            units="uV (converted from mV)")
     dev_t = np.array([t[k] for k, _ in rr_rows], float)
@@ -204,12 +204,9 @@ def _read_psl(path: Path, lines: list[str], header: int) -> Recording:
     t = np.array([float(v - ns[0]) for v in ns]) / 1e9
     _check_increasing(path, t, line_nos, "sensor timestamp [ns]")
     meta = {
-        "device": {"model": "Polar H10"},
-        "ecg_source": "Polar Sensor Logger",
-        "start_time_known": True,
-        "start_timezone": (
-            "unknown: the phone's local clock time, read as UTC" if local.tzinfo is None else "from the file"
-        ),
+        "model": "Polar H10",
+        "source_app": "Polar Sensor Logger",
+        "clock": CLOCK_LOCAL_AS_UTC if local.tzinfo is None else CLOCK_UTC,
     }
     return ecg_to_recording(np.asarray(ecg), _fs(path, t), start, meta, sample_t_s=t, units="uV")
 
@@ -233,7 +230,7 @@ def read(path: Path) -> Recording:
         When the header is neither layout or a cell is not a number; the message names the line.
     """
     path = Path(path)
-    lines = read_lines(path)
+    lines = read_lines(path, "a Polar ECG export")
     header = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if header is None:
         raise FormatError(f"{path}: empty file")

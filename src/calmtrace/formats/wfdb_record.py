@@ -7,8 +7,8 @@ a :class:`FormatError` listing its channel names. Physical units ``mV`` and ``V`
 µV. Invalid samples (NaN after wfdb's conversion) are holes: no interval is formed across them.
 
 Start: the header's base date and time, which WFDB stores without a time zone, read as UTC
-(``meta["start_timezone"]`` says so); a header without a base date has no start time, stored as
-1970-01-01T00:00:00Z with ``meta["start_time_known"]`` false.
+(``meta["clock"]`` says so); a header without a base date has no start time:
+:data:`~calmtrace.formats._text.UNKNOWN_START` with ``meta["start_unknown"]`` true.
 
 Beats are the R-peaks found by :func:`calmtrace.signals.ecg.ecg_to_recording`; the record's own
 beat annotations (``.atr``) are not read.
@@ -27,6 +27,7 @@ from ..errors import CalmtraceError, FormatError
 from ..recording import Recording
 from ..signals.ecg import ecg_to_recording
 from . import Format
+from ._text import CLOCK_LOCAL_AS_UTC, UNKNOWN_START
 
 __all__ = ["FORMAT", "read", "sniff", "ECG_CHANNELS", "record_base"]
 
@@ -44,7 +45,6 @@ _TO_UV = {"mv": 1000.0, "uv": 1.0, "µv": 1.0, "v": 1e6}
 _BYTES_PER_SAMPLE = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5,
                      "310": 4 / 3, "311": 4 / 3}
 _RECORD_LINE = re.compile(r"^[A-Za-z0-9_\-.]+(/\d+)?\s+\d+(\s|$)")
-_UNKNOWN_START = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def record_base(path: Path) -> Path | None:
@@ -133,13 +133,13 @@ def _read(path: Path) -> Recording:
         "wfdb_record": str(header.record_name),
         "ecg_channel": str(names[k]),
         "header_comments": [str(c) for c in (header.comments or [])],
-        "start_time_known": False,
     }
-    start = _UNKNOWN_START
     if header.base_date is not None and header.base_time is not None:
         start = datetime.combine(header.base_date, header.base_time).replace(tzinfo=timezone.utc)
-        meta["start_time_known"] = True
-        meta["start_timezone"] = "unknown: the header's local clock time, read as UTC"
+        meta["clock"] = CLOCK_LOCAL_AS_UTC
+    else:
+        start = UNKNOWN_START
+        meta["start_unknown"] = True
     ok = np.isfinite(x)
     sample_t = None
     if not ok.all():

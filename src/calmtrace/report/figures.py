@@ -282,12 +282,18 @@ def _gap_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
                           layer="below", line_width=0, row=row, col=1)
 
 
-def _legend_swatch(fig: go.Figure, name: str, color: str, symbol: str = "square",
-                   row: int = 1, col: int = 1, group: str | None = None) -> None:
-    """A legend entry with no data (plotly shapes have no legend entries of their own)."""
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, legendgroup=group,
-                             marker={"color": color, "symbol": symbol, "size": 12, "opacity": 0.5}),
-                  row=row, col=col)
+def _legend_swatch(fig: go.Figure, name: str, color: str, symbol: str = "square", group: str | None = None,
+                   on_grid: bool = True) -> None:
+    """A legend entry with no data (plotly shapes have no legend entries of their own).
+
+    ``on_grid`` says whether ``fig`` was made by ``make_subplots`` (the entry goes to row 1).
+    """
+    trace = go.Scatter(x=[None], y=[None], mode="markers", name=name, legendgroup=group,
+                       marker={"color": color, "symbol": symbol, "size": 12, "opacity": 0.5})
+    if on_grid:
+        fig.add_trace(trace, row=1, col=1)
+    else:
+        fig.add_trace(trace)
 
 
 # -------------------------------------------------------------------------------------------
@@ -595,7 +601,7 @@ def tachogram(recording: Recording, *, title: str = "Tachogram (beat-to-beat RR 
                       layer="below")
         gap_lines.append(g)
     if gap_lines:
-        _legend_swatch(fig, "gap (no beats)", _GREY)
+        _legend_swatch(fig, "gap (no beats)", _GREY, on_grid=False)
     fig.update_xaxes(title_text=clock_label(recording))
     fig.update_yaxes(title_text="RR interval (ms)")
     return _base_layout(fig, title, height=380)
@@ -708,8 +714,8 @@ def trend_figure(sessions: pd.DataFrame, stressors: pd.DataFrame, *,
         One row per session (:func:`calmtrace.report.trend.trend_tables`): ``date``,
         ``baseline_ln_rmssd``, ``swc_mean``, ``swc_low``, ``swc_high``, ``quality_ok``.
     stressors : pandas.DataFrame
-        One row per session and stressor: ``date``, ``label``, ``time_to_baseline_s``,
-        ``recovered``, ``t50_s``, ``reactivity_bpm``, ``quality_ok``.
+        One row per session and stressor: ``date``, ``label``, ``time_to_baseline_s`` (the
+        follow-up where censored), ``ttb_censored``, ``t50_s``, ``reactivity_bpm``, ``quality_ok``.
     title : str
 
     Returns
@@ -741,19 +747,18 @@ def trend_figure(sessions: pd.DataFrame, stressors: pd.DataFrame, *,
         s = stressors[stressors["label"] == label]
         xs = pd.to_datetime(s["date"]).dt.tz_localize(None)
         sok = s["quality_ok"].to_numpy(dtype=bool)
-        rec = s["recovered"].fillna(False).to_numpy(dtype=bool)
+        cens = s["ttb_censored"].to_numpy(dtype=bool)
         for row, col in ((2, "time_to_baseline_s"), (3, "t50_s"), (4, "reactivity_bpm")):
             yv = s[col].to_numpy(dtype=float)
-            exact = sok & (rec if row == 2 else np.ones(len(s), bool))
+            exact = sok & (~cens if row == 2 else np.ones(len(s), bool))
             fig.add_trace(go.Scatter(
                 x=xs[exact], y=yv[exact], mode="markers+lines", name=f"'{label}'", legendgroup=label,
                 showlegend=(row == 2), line={"color": color, "dash": dash},
                 marker={"symbol": symbol, "size": 9, "color": color},
             ), row=row, col=1)
-            if row == 2 and (sok & ~rec).any():
-                cens = sok & ~rec
+            if row == 2 and (sok & cens).any():
                 fig.add_trace(go.Scatter(
-                    x=xs[cens], y=yv[cens], mode="markers", legendgroup=label,
+                    x=xs[sok & cens], y=yv[sok & cens], mode="markers", legendgroup=label,
                     name=f"'{label}': not back within the horizon (value = follow-up, a lower bound)",
                     marker={"symbol": "triangle-up-open", "size": 12, "color": color, "line": {"width": 2}},
                 ), row=row, col=1)

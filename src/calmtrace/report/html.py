@@ -192,27 +192,34 @@ def _quality(result: Any) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------------
 # the plain-language summary
 # -------------------------------------------------------------------------------------------
-_REASON_WORDS: dict[str, tuple[str, ...]] = {
-    "baseline": ("baseline",),
-    "peak": ("peak",),
-    "ttb": ("band", "baseline", "after the stressor", "valid windows"),
-    "fit": ("tau", "fit"),
+#: Words by which the parts of a Recovery row's ``note`` name the figure they are about. Parts
+#: that name none (e.g. "no valid windows after the stressor (data end)") concern every figure.
+_NOTE_TOPICS: dict[str, tuple[str, ...]] = {
+    "baseline": ("no baseline",),
+    "reactivity": ("no peak",),
+    "time to baseline": ("not back in the band", "need a baseline"),
+    "half-recovery": ("half-recovered", "no t50"),
+    "time constant (tau)": ("tau", "fit"),
+    "HRR60": ("HRR",),
 }
+_INFO_ONLY = ("baseline shared", "recovery measured from the moment")
 
 
 def _missing_reason(result: Any, row: pd.Series, what: str) -> str:
-    """Why a figure (``what``: baseline, peak, ttb or fit) of a Recovery row is missing.
+    """Why the figure ``what`` (a key of :data:`_NOTE_TOPICS`) of a Recovery row is missing.
 
-    The parts of the row's ``note`` that concern that figure, else the whole note, else what
-    the data show (the recording ending inside the follow-up, or too few valid windows).
+    The parts of the row's ``note`` about that figure and the parts about no figure in
+    particular; without a note, what the data show (the recording ending inside the follow-up,
+    or too few valid windows).
     """
-    note = str(row.get("note", "") or "").strip()
-    if note:
-        parts = [p.strip() for p in note.split(";") if p.strip()]
-        relevant = [p for p in parts if any(w in p for w in _REASON_WORDS[what])]
-        return "; ".join(relevant or parts)
+    parts = [p.strip() for p in str(row.get("note", "") or "").split(";") if p.strip()]
+    parts = [p for p in parts if not p.startswith(_INFO_ONLY)]
+    mine = [p for p in parts if any(w in p for w in _NOTE_TOPICS[what])]
+    general = [p for p in parts if not any(w in p for words in _NOTE_TOPICS.values() for w in words)]
+    if mine or general:
+        return "; ".join(general + mine)
     if what == "baseline":
-        return "there were too few valid windows before the stressor to set a baseline"
+        return "too few valid windows before the stressor to set a baseline"
     horizon = float(_cfg(result, "recovery", "horizon_s", 600.0))
     follow = result.recording.duration_s - float(row["offset_s"])
     if follow < horizon:
@@ -221,7 +228,22 @@ def _missing_reason(result: Any, row: pd.Series, what: str) -> str:
     return "too few valid windows after the stressor (gaps or artefacts) to follow the recovery"
 
 
+def _missing_sentence(result: Any, raw: pd.Series, subject: str, whats: list[str]) -> str:
+    """One sentence naming the missing figures of a row, grouped by their reason."""
+    by_reason: dict[str, list[str]] = {}
+    for w in whats:
+        by_reason.setdefault(_missing_reason(result, raw, w), []).append(w)
+    return subject + ": " + "; ".join(f"no {' or '.join(ws)} ({reason})" for reason, ws in by_reason.items()) + "."
+
+
+def _capital(name: str) -> str:
+    """Sentence case, leaving names such as lnRMSSD alone."""
+    return name if any(c.isupper() for c in name) else name[0].upper() + name[1:]
+
+
 def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> list[str]:
+    """One sentence per stressor and headline metric (heart rate, lnRMSSD); missing figures go to
+    ``limits`` with their reasons."""
     out = []
     st = table[table["kind"] == "stressor"]
     ci = f"{round(100 * float(_cfg(result, 'recovery', 'ci_level', 0.95)))}%"
@@ -232,25 +254,24 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
             continue
         rec_rows = result.recovery[(result.recovery["event_label"] == label)
                                    & np.isclose(result.recovery["onset_s"].to_numpy(float), onset)]
-        for _, r in grp.iterrows():
+        for _, r in grp[grp["metric"].isin(["mean_hr_bpm", "ln_rmssd"])].iterrows():
             metric = r["metric"]
-            if metric not in ("mean_hr_bpm", "ln_rmssd"):
-                continue
             raw = rec_rows[rec_rows["metric"] == metric].iloc[0]
             name, unit = METRIC_NAMES.get(metric, (metric, ""))
             d = _metric_digits(metric)
-            cap = name[0].upper() + name[1:] if name[1:2].islower() else name
+            cap = _capital(name)
             if not math.isfinite(r["baseline_mean"]):
-                limits.append(f"{cap} after '{label}': no baseline, so no reactivity or recovery: "
-                              f"{_missing_reason(result, raw, 'baseline')}.")
+                limits.append(_missing_sentence(result, raw, f"{cap} around '{label}'",
+                                                ["baseline", "reactivity", "time to baseline"]))
                 continue
+            missing = []
             if math.isfinite(r["reactivity"]):
                 verb = "rose" if r["reactivity"] > 0 else "fell"
                 s = (f"{cap} {verb} by {fmt(abs(r['reactivity']), d, unit)} during '{label}' "
                      f"(baseline {fmt(r['baseline_mean'], d, unit)}, peak {fmt(r['peak'], d, unit)})")
             else:
                 s = f"{cap} during '{label}': the response could not be measured"
-                limits.append(f"{cap} during '{label}': no reactivity: {_missing_reason(result, raw, 'peak')}.")
+                missing.append("reactivity")
             ttb = Censored(float(r["time_to_baseline_s"]), bool(r["ttb_censored"]))
             if ttb.known and not ttb.censored:
                 s += f" and returned to baseline {format_duration(ttb.value_s)} after it ended"
@@ -258,22 +279,29 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
                 s += f" and was not back to baseline within {format_duration(ttb.value_s)} after it ended"
             else:
                 s += "; its return to baseline could not be measured"
-                limits.append(f"{cap} after '{label}': no time to baseline: {_missing_reason(result, raw, 'ttb')}.")
+                missing.append("time to baseline")
             extra = []
             if math.isfinite(r["t50_s"]):
                 extra.append(f"half-recovery {format_duration(r['t50_s'])}")
+            elif ttb.known and not ttb.censored:
+                missing.append("half-recovery")
             if math.isfinite(r["tau_s"]):
                 tau = f"time constant {format_duration(r['tau_s'])}"
                 if math.isfinite(r["tau_ci_low_s"]) and math.isfinite(r["tau_ci_high_s"]):
-                    tau += f" ({ci} CI {r['tau_ci_low_s']:.0f}-{r['tau_ci_high_s']:.0f} s)"
+                    tau += f", {ci} CI {r['tau_ci_low_s']:.0f}-{r['tau_ci_high_s']:.0f} s"
                 extra.append(tau)
-            elif metric == "mean_hr_bpm":
-                limits.append(f"{cap} after '{label}': no time constant (tau): {_missing_reason(result, raw, 'fit')}.")
-            if metric == "mean_hr_bpm" and math.isfinite(r["hrr60_bpm"]):
-                extra.append(f"heart-rate recovery in the first minute (HRR60) {fmt(r['hrr60_bpm'], 0, 'bpm')}")
+            else:
+                missing.append("time constant (tau)")
+            if metric == "mean_hr_bpm":
+                if math.isfinite(r["hrr60_bpm"]):
+                    extra.append(f"heart-rate recovery in the first minute (HRR60) {fmt(r['hrr60_bpm'], 0, 'bpm')}")
+                else:
+                    missing.append("HRR60")
             if extra:
                 s += " (" + "; ".join(extra) + ")"
             out.append(s + ".")
+            if missing:
+                limits.append(_missing_sentence(result, raw, f"{cap} after '{label}'", missing))
         if first["linked"]:
             out.append(f"'{label}' was {first['linked']}.")
     return out
@@ -451,11 +479,17 @@ def _quality_html(q: dict[str, Any], result: Any) -> str:
 
 
 def _config_html(result: Any) -> str:
+    """The analysis settings, one row per stage with its settings as ``name = value``."""
     try:
         cfg = result.config.to_dict()
     except AttributeError:
         cfg = {}
-    return f'<pre id="config">{esc(json.dumps(cfg, indent=2, default=str))}</pre>'
+    rows = []
+    for stage, settings in cfg.items():
+        items = settings.items() if isinstance(settings, dict) else [("value", settings)]
+        text = "; ".join(f"{k} = {json.dumps(v, default=str)}" for k, v in items)
+        rows.append(f"<tr><th>{esc(stage)}</th><td>{esc(text)}</td></tr>")
+    return f'<table id="config"><tbody>{"".join(rows)}</tbody></table>'
 
 
 def _provenance_html(result: Any) -> str:

@@ -30,8 +30,9 @@ while its beat stays ``ok``). Moved and inserted beats get their time by linear 
 the original beat times. A beat that was flagged before cleaning keeps its flag.
 
 Cleaning never works across a gap. The beats are split into segments at every row of
-``recording.gaps`` and at every RR longer than :attr:`CleanConfig.max_rr_ms` (3000 ms); each
-segment is cleaned on its own. A beat whose RR exceeds ``max_rr_ms`` is left uncorrected and
+``recording.gaps``, wherever consecutive beats lie further apart than the later one's RR by more
+than :attr:`CleanConfig.implicit_gap_ms` (dropped notifications), and at every RR longer than
+:attr:`CleanConfig.max_rr_ms` (3000 ms); each segment is cleaned on its own. A beat whose RR exceeds ``max_rr_ms`` is left uncorrected and
 flagged ``missed`` (its interval spans lost beats). Segments shorter than
 :attr:`CleanConfig.min_segment_beats` are left as they are. Corrections that neurokit2 does not
 make at the edges of a segment (the first two beats, the last beat) leave the beat's times
@@ -100,7 +101,7 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
     flags[too_long & (flags == "ok")] = "missed"
 
     parts = []
-    for lo, hi in _segments(t, too_long, recording.gaps):
+    for lo, hi in _segments(t, rr, too_long, recording.gaps, cfg.implicit_gap_ms):
         if hi - lo < cfg.min_segment_beats or too_long[lo]:
             parts.append((t[lo:hi], rr[lo:hi], flags[lo:hi]))
             if not too_long[lo]:
@@ -152,18 +153,21 @@ def artifact_share(recording: Recording | pd.DataFrame) -> float:
 
 
 # -- segments -------------------------------------------------------------------------------------
-def _segments(t: np.ndarray, too_long: np.ndarray, gaps: pd.DataFrame) -> list[tuple[int, int]]:
+def _segments(t: np.ndarray, rr: np.ndarray, too_long: np.ndarray, gaps: pd.DataFrame,
+              implicit_gap_ms: float) -> list[tuple[int, int]]:
     """Index ranges [lo, hi) of contiguous beats between gaps and over-long RR intervals.
 
     A break falls before beat k when a gap row overlaps the stretch between beat k-1 and beat k
-    (``onset_s < t[k]`` and ``onset_s + duration_s >= t[k-1]``), and on both sides of a beat
-    whose RR is too long (that beat forms a one-beat range of its own).
+    (``onset_s < t[k]`` and ``onset_s + duration_s >= t[k-1]``), when the beats are further apart
+    than ``rr[k]`` by more than ``implicit_gap_ms`` (beats missing in between), and on both sides
+    of a beat whose RR is too long (that beat forms a one-beat range of its own).
     """
     n = len(t)
     if n == 0:
         return []
     breaks = np.zeros(n, dtype=bool)
     breaks[0] = True
+    breaks[1:] |= (np.diff(t) * 1000.0 - rr[1:]) > implicit_gap_ms
     for g0, d in zip(gaps["onset_s"].to_numpy(), gaps["duration_s"].to_numpy()):
         breaks[1:] |= (g0 < t[1:]) & (g0 + d >= t[:-1])
     breaks |= too_long
@@ -202,6 +206,9 @@ def _clean_segment(t: np.ndarray, rr: np.ndarray, flags: np.ndarray, cfg: CleanC
         if n_found == 0 or (n_before is not None and n_found >= n_before):
             break
         fixed = np.asarray(fixed, dtype=np.int64)
+        if np.any(np.diff(fixed) <= 0):       # two beats corrected onto one sample: keep the last good pass
+            log.warning("segment at t=%.3f s: correction pass produced coincident beats; pass discarded", t[0])
+            break
         origin, flag = _trace(peaks, fixed, info, origin, flag)
         peaks = fixed
         n_before = n_found

@@ -32,13 +32,20 @@ class CleanConfig:
         Default 3000 ms: 3 s is the pause length commonly taken as a clinically significant sinus
         pause (e.g. the 2018 ACC/AHA/HRS bradycardia guideline, Kusumoto et al. 2019); a longer
         "RR" in a strap recording is almost always lost beats or lost contact.
+    implicit_gap_ms : float
+        When the time between two beats exceeds the later beat's RR by more than this (ms),
+        beats are missing between them (e.g. dropped notifications): a gap, even if none was
+        recorded. Default 250 ms, the value windowed HRV uses (``HRVConfig.implicit_gap_ms``):
+        shorter than any physiological RR, longer than timing jitter.
     sampling_rate_hz : float
         Beat times are turned into peak indices at this rate for neurokit2 (Hz). Default 1000 Hz,
         i.e. 1 ms resolution, the resolution at which Lipponen & Tarvainen (2019) state RR.
     iterative : bool
         Repeat detection and correction while the number of artefacts found keeps falling, as
-        neurokit2's ``iterative=True`` does. Default True (neurokit2's default; Lipponen &
-        Tarvainen 2019 describe the correction as converging over passes).
+        neurokit2's ``iterative=True`` does. Default True (neurokit2's default). Measured on the
+        simulator (2 % artefacts): RMSSD after cleaning within ~10 % of the artefact-free value
+        with passes, 20-80 % too high with a single pass; the passes also flag some neighbours
+        of an artefact (precision 0.68 instead of 0.83 at the same sensitivity).
     min_segment_beats : int
         A contiguous stretch between gaps with fewer beats than this is left uncleaned: the
         method's thresholds are quartiles over a 91-beat window and mean nothing over a handful
@@ -56,6 +63,7 @@ class CleanConfig:
     """
 
     max_rr_ms: float = 3000.0
+    implicit_gap_ms: float = 250.0
     sampling_rate_hz: float = 1000.0
     iterative: bool = True
     min_segment_beats: int = 10
@@ -66,7 +74,7 @@ class CleanConfig:
     medfilt_order: int = 11
 
     def __post_init__(self) -> None:
-        _positive(self, "max_rr_ms", "sampling_rate_hz", "alpha")
+        _positive(self, "max_rr_ms", "implicit_gap_ms", "sampling_rate_hz", "alpha")
         for name in ("min_segment_beats", "window_width", "medfilt_order"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -210,9 +218,11 @@ class RecoveryConfig:
         if not math.isfinite(self.hold_s) or self.hold_s < 0:
             raise InputError(f"RecoveryConfig: hold_s must be a number >= 0, got {self.hold_s!r}")
         if self.swc_reference_sd is not None and not (self.swc_reference_sd > 0):
-            raise InputError(f"RecoveryConfig: swc_reference_sd must be > 0 or None, got {self.swc_reference_sd!r}")
+            raise InputError(
+                f"RecoveryConfig: swc_reference_sd must be > 0 or None, got {self.swc_reference_sd!r}")
         if len(self.tau_bounds_s) != 2 or not (0 < self.tau_bounds_s[0] < self.tau_bounds_s[1]):
-            raise InputError(f"RecoveryConfig: tau_bounds_s must be (low, high) with 0 < low < high, got {self.tau_bounds_s!r}")
+            raise InputError(
+                f"RecoveryConfig: tau_bounds_s must be (low, high) with 0 < low < high, got {self.tau_bounds_s!r}")
         if not 0 < self.ci_level < 1:
             raise InputError(f"RecoveryConfig: ci_level must lie between 0 and 1, got {self.ci_level!r}")
         for name in ("min_baseline_windows", "fit_min_points"):

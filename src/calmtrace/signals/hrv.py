@@ -36,7 +36,7 @@ import pandas as pd
 from scipy.interpolate import PPoly, make_interp_spline
 
 from ..errors import AnalysisError, InputError
-from ..recording import Recording
+from ..recording import BEAT_FLAGS, Recording
 from . import balance
 
 __all__ = ["HRVConfig", "WINDOW_COLUMNS", "windowed_hrv"]
@@ -139,6 +139,12 @@ class HRVConfig:
         object.__setattr__(self, "usable_flags", tuple(self.usable_flags))
         object.__setattr__(self, "lf_band_hz", tuple(float(f) for f in self.lf_band_hz))
         object.__setattr__(self, "hf_band_hz", tuple(float(f) for f in self.hf_band_hz))
+        unknown = [f for f in self.usable_flags if f not in BEAT_FLAGS]
+        if unknown or not self.usable_flags:
+            raise InputError(
+                f"HRVConfig.usable_flags must be a non-empty selection of {', '.join(BEAT_FLAGS)}, "
+                f"got {list(self.usable_flags)!r}"
+            )
         if self.interpolation not in _INTERPOLATION_ORDER:
             raise InputError(
                 f"HRVConfig.interpolation must be one of {', '.join(_INTERPOLATION_ORDER)}, "

@@ -207,24 +207,7 @@ def _assess(st, nxt, span, win, t_win, metric, cfg, beats, geometry) -> dict:
         row["band_low"], row["band_high"] = base_mean - half_width, base_mean + half_width
 
     # peak and the start of recovery
-    if dur > 0:
-        lo, hi, t0 = onset, offset, offset
-    else:
-        lo, hi, t0 = onset, onset + cfg.peak_search_s, math.nan
-    in_search = usable & (t_win >= lo - _TOL_S) & (t_win <= hi + _TOL_S) & before_next
-    if in_search.any():
-        idx = np.flatnonzero(in_search)
-        j = idx[np.argmax(direction * y_all[idx])]
-        row["peak"], row["peak_time_s"] = float(y_all[j]), float(t_win[j])
-        if dur == 0:
-            t0 = float(t_win[j])
-    else:
-        what = "during the stressor" if dur > 0 else f"in the {cfg.peak_search_s:g} s after the moment"
-        notes.append(f"no valid window {what}: no peak")
-        if dur == 0:
-            t0 = onset
-            notes.append("recovery measured from the moment itself")
-    row["recovery_start_s"] = t0
+    t0 = _peak(row, notes, onset, dur, usable & before_next, t_win, y_all, direction, cfg)
     reactivity = row.get("peak", math.nan) - base_mean
     row["reactivity"] = reactivity
 
@@ -254,8 +237,8 @@ def _assess(st, nxt, span, win, t_win, metric, cfg, beats, geometry) -> dict:
             if ttb == 0.0:
                 notes.append("already in the band at the start of recovery")
         elif tr.size:
-                notes.append(f"not back in the band for {cfg.hold_s:g} s within {limit:g} s"
-                             + _why_limit(t0, cfg, nxt, next_onset, last_t))
+            notes.append(f"not back in the band for {cfg.hold_s:g} s within {limit:g} s"
+                         + _why_limit(t0, cfg, nxt, next_onset, last_t))
     elif not math.isfinite(base_mean):
         notes.append("time to baseline, t50, percent recovery and AUC need a baseline")
     if not row["recovered"]:
@@ -277,7 +260,7 @@ def _assess(st, nxt, span, win, t_win, metric, cfg, beats, geometry) -> dict:
 
     # exponential fit on windows wholly after t0
     fit_mask = after & (win["start_s"].to_numpy() >= t0 - _TOL_S)
-    _fit_tau(row, notes, t_win[fit_mask] - t0, y_all[fit_mask], base_mean, direction, cfg, geometry)
+    _fit_tau(row, notes, t_win[fit_mask] - t0, y_all[fit_mask], direction, cfg, geometry)
 
     # HRR60
     if metric == _HR_METRIC:
@@ -286,16 +269,46 @@ def _assess(st, nxt, span, win, t_win, metric, cfg, beats, geometry) -> dict:
     # percent recovery and AUC
     t_curve = np.concatenate([[t_pre], tr]) if math.isfinite(t_pre) else tr
     y_curve = np.concatenate([[y_pre], yr]) if math.isfinite(t_pre) else yr
-    for tq in cfg.recovery_pct_times_s:
-        v = _value_at(tq, t_curve, y_curve, window_s) if tq <= limit + _TOL_S else math.nan
-        if math.isfinite(reactivity) and direction * reactivity > 0:
+    _percent_and_auc(row, t_curve, y_curve, tr, yr, base_mean, reactivity, direction, limit, window_s, cfg)
+    return row
+
+
+def _peak(row, notes, onset, dur, usable, t_win, y_all, direction, cfg) -> float:
+    """Write the peak and its time into ``row``; return t0, the start of recovery (s).
+
+    A stressor with a duration: the extreme among windows centred in it; t0 is its end. A moment:
+    the extreme in the ``peak_search_s`` after it; t0 is the peak's time (the moment itself when
+    no valid window is there).
+    """
+    lo, hi = onset, (onset + dur if dur > 0 else onset + cfg.peak_search_s)
+    t0 = onset + dur
+    in_search = usable & (t_win >= lo - _TOL_S) & (t_win <= hi + _TOL_S)
+    if in_search.any():
+        idx = np.flatnonzero(in_search)
+        j = idx[np.argmax(direction * y_all[idx])]
+        row["peak"], row["peak_time_s"] = float(y_all[j]), float(t_win[j])
+        if dur == 0:
+            t0 = float(t_win[j])
+    else:
+        what = "during the stressor" if dur > 0 else f"in the {cfg.peak_search_s:g} s after the moment"
+        notes.append(f"no valid window {what}: no peak")
+        if dur == 0:
+            notes.append("recovery measured from the moment itself")
+    row["recovery_start_s"] = t0
+    return t0
+
+
+def _percent_and_auc(row, t_curve, y_curve, tr, yr, base_mean, reactivity, direction, limit, window_s, cfg) -> None:
+    """Percent recovery at fixed times and the area between the metric and its baseline."""
+    if math.isfinite(reactivity) and direction * reactivity > 0:
+        for tq in cfg.recovery_pct_times_s:
+            v = _value_at(tq, t_curve, y_curve, window_s) if tq <= limit + _TOL_S else math.nan
             row[_pct_column(tq)] = 100.0 * (row["peak"] - v) / reactivity
     if math.isfinite(base_mean) and tr.size:
         y0 = _value_at(0.0, t_curve, y_curve, window_s)
         tt, yy = (np.concatenate([[0.0], tr]), np.concatenate([[y0], yr])) if math.isfinite(y0) else (tr, yr)
         row["auc_metric_s"] = float(integrate.trapezoid(yy - base_mean, tt))
         row["auc_span_s"] = float(tt[-1] - tt[0])
-    return row
 
 
 def _baseline_span(st, prev, prev_span, baselines, cfg) -> tuple[float, float, str, str]:
@@ -395,7 +408,7 @@ def _exp_model(t, y_inf, amp, tau):
     return y_inf + amp * np.exp(-t / tau)
 
 
-def _fit_tau(row, notes, t, y, base_mean, direction, cfg, geometry) -> None:
+def _fit_tau(row, notes, t, y, direction, cfg, geometry) -> None:
     """Fit y = y_inf + A exp(-t/tau); write tau_s, its CI, R² and fit_n into ``row``."""
     n = t.size
     window_s, step_s = geometry

@@ -1,0 +1,126 @@
+"""The session report's HTML: self-contained, summary in words, and honest about what is missing."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import numpy as np
+import plotly.offline
+import pytest
+
+from calmtrace.analysis import analyze
+from calmtrace.report import render_report, write_report
+from calmtrace.signals.simulate import simulate
+
+from .conftest import MESSY_GAPS
+
+
+def text_of(page: str) -> str:
+    """The visible text of a report (tags stripped, entities decoded, spaces collapsed)."""
+    body = re.sub(r"<script.*?</script>|<style.*?</style>", " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+def section(page: str, sid: str) -> str:
+    m = re.search(rf'<section id="{sid}">(.*?)</section>', page, flags=re.S)
+    assert m, f"no section {sid}"
+    return text_of(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def breathing_page(breathing_result) -> str:
+    return render_report(breathing_result)
+
+
+def test_written_file_is_self_contained(breathing_result, tmp_path):
+    p = write_report(breathing_result, tmp_path / "out" / "report.html")
+    page = p.read_text(encoding="utf-8")
+    bundle_head = plotly.offline.get_plotlyjs()[:300]
+    assert page.count(bundle_head) == 1                      # plotly.js inline, exactly once
+    assert not re.search(r"<script[^>]+src=", page)          # no external scripts
+    assert not re.search(r"<link[^>]+href=", page)           # no external style sheets
+    # one plot per stressor, plus overview, tachogram and Poincare
+    n_stressors = sum(1 for e in breathing_result.recording.events if e.kind == "stressor")
+    assert page.count("Plotly.newPlot(") == 3 + n_stressors
+    assert not list(tmp_path.joinpath("out").glob(".*.tmp"))
+
+
+def test_print_css_keeps_figures_whole(breathing_page):
+    css = re.search(r"@media print \{(.*?)\n\}", breathing_page, flags=re.S).group(1)
+    assert re.search(r"figure\.fig[^{]*\{[^}]*break-inside: avoid", css)
+
+
+def test_summary_comes_first_and_states_the_stressors(breathing_result, breathing_page):
+    order = [breathing_page.index(f'<section id="{s}">') for s in
+             ("summary", "figures", "events", "interventions", "quality", "methods", "provenance")]
+    assert order == sorted(order)
+    summary = section(breathing_page, "summary")
+    rc = breathing_result.recovery
+    for r in rc[rc["metric"] == "mean_hr_bpm"].itertuples():
+        rise = round(r.peak - r.baseline_mean)              # independent of the report's own numbers
+        assert f"Heart rate rose by {rise} bpm during '{r.event_label}'" in summary
+        if r.recovered:
+            m, s = divmod(int(round(r.time_to_baseline_s)), 60)
+            assert f"returned to baseline {m} min {s} s after it ended" in summary.replace(" 0 s", "")
+        elif r.censored_at_s > 0:
+            m = int(round(r.censored_at_s)) // 60
+            assert f"was not back to baseline within {m} min" in summary
+    assert "'arithmetic 1' was followed by 'paced breathing 6/min'" in summary
+    assert "Intervention 'paced breathing 6/min':" in summary and "not a trial" in summary
+
+
+def test_simulated_sessions_are_marked(breathing_page, breathing_result):
+    assert "<title>SIMULATED - " in breathing_page
+    assert breathing_page.count('id="simulated-banner"') == 2          # top and bottom of the page
+    real = breathing_result.recording.replace(meta={**breathing_result.recording.meta, "simulated": False})
+    page = render_report(analyze(real))
+    assert "simulated-banner" not in page and "<title>SIMULATED" not in page
+
+
+def test_no_events_says_why_there_is_no_recovery(no_events_result):
+    page = render_report(no_events_result)
+    summary = section(page, "summary")
+    assert "No events were logged, so no recovery could be measured" in summary
+    assert 'id="fig-recovery-' not in page and "No events were logged." in section(page, "events")
+
+
+def test_stressor_without_recovery_span_says_what_is_missing(stressor_only_result):
+    res = stressor_only_result
+    page = render_report(res)
+    limits = text_of(re.search(r'<div class="limits" id="limits">(.*?)</div>', page, flags=re.S).group(1))
+    note = res.recovery.loc[res.recovery["metric"] == "mean_hr_bpm", "note"].item()
+    assert "Heart rate after 'speech': no time to baseline:" in limits
+    assert "no tau" in note and "Heart rate after 'speech': no time constant (tau):" in limits
+    # the recording ends with the stressor: there is nothing after it to follow
+    assert res.recording.duration_s <= 600.0
+
+
+def test_gaps_and_heavy_artefacts_are_reported(messy_result):
+    res = messy_result
+    page = render_report(res)
+    summary = section(page, "summary")
+    flagged_pct = 100.0 * float(np.mean(res.recording.flags != "ok"))
+    assert flagged_pct > 5.0
+    assert f"{flagged_pct:.1f}% of beats were flagged as artefacts" in summary
+    assert f"The recording has {MESSY_GAPS} gaps without beats" in summary
+    w = res.windows
+    invalid = 100.0 * float((~w["valid"]).mean())
+    if invalid > 20:
+        assert f"{invalid:.0f}% of the analysis windows failed the quality checks" in summary
+    quality = section(page, "quality")
+    assert f"{int((~w['valid']).sum())} of {len(w)}" in quality
+
+
+def test_methods_and_provenance(breathing_result, breathing_page):
+    prov = section(breathing_page, "provenance")
+    assert breathing_result.provenance["software_version"] in prov
+    methods = section(breathing_page, "methods")
+    horizon = breathing_result.config.recovery.horizon_s
+    assert f"horizon_s = {horizon}" in methods and "Lipponen & Tarvainen (2019)" in methods
+
+
+def test_source_checksum_in_provenance(weekly_results):
+    page = render_report(weekly_results[0])
+    assert weekly_results[0].provenance["input_checksum"].startswith("sha256:")
+    assert weekly_results[0].provenance["input_checksum"] in section(page, "provenance")
