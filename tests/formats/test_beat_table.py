@@ -149,3 +149,12 @@ def test_cli_import_of_real_file_with_events(tmp_path):
     rec = load_folder(out)
     assert len(rec.beats) == n_beats and len(rec.events) == n_events
     assert rec.meta["source_file"] == "test_vu.txt"
+
+
+def test_vu_ams_blank_line_after_subject(tmp_path):
+    # found by fuzzing: the layout check skipped the blank line, the reader did not
+    p = tmp_path / "vu.txt"
+    p.write_text("Subject Id: P1\n\nR-peak time\tibi_cumulative\tibi\tinterpolated\n"
+                 "01-05-24/09:30:00.000\t0\t0\tO\n01-05-24/09:30:00.800\t800\t800\tO\n")
+    rec = formats.read(p)
+    assert rec.rr_ms.tolist() == [800.0] and rec.meta["subject"] == "P1"

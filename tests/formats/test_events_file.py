@@ -155,3 +155,12 @@ def test_missing_file_and_empty_file(tmp_path):
 ])
 def test_infer_kind_rule(label, kind):
     assert infer_kind(label) == kind
+
+
+def test_diary_entries_outside_the_recording_are_left_out(tmp_path):
+    p = _write(tmp_path, "day.txt", "07:10 woke up, 4\n09:40 meeting\n18:00 gym\n")
+    ev = read_events(p, START, duration_s=3600).df
+    assert ev["label"].tolist() == ["meeting"] and ev["onset_s"].tolist() == [600.0]
+    p = _write(tmp_path, "night.txt", "22:10 bed\n")
+    with pytest.raises(EventsError, match=r"night\.txt line 1: event 'bed' .* outside"):
+        read_events(p, START, duration_s=3600)

@@ -89,11 +89,16 @@ def test_stressor_without_recovery_span_says_what_is_missing(stressor_only_resul
     res = stressor_only_result
     page = render_report(res)
     limits = text_of(re.search(r'<div class="limits" id="limits">(.*?)</div>', page, flags=re.S).group(1))
-    note = res.recovery.loc[res.recovery["metric"] == "mean_hr_bpm", "note"].item()
-    assert "Heart rate after 'speech': no time to baseline:" in limits
-    assert "no tau" in note and "Heart rate after 'speech': no time constant (tau):" in limits
     # the recording ends with the stressor: there is nothing after it to follow
     assert res.recording.duration_s <= 600.0
+    hr = re.search(r"Heart rate after 'speech': no ([^.]*)\.", limits)
+    assert hr, limits
+    assert "time to baseline" in hr.group(1) and "time constant (tau)" in hr.group(1) and "HRR60" in hr.group(1)
+    assert "because: no valid windows after the stressor (the recording ends)" in hr.group(1)
+    assert "lnRMSSD after 'speech': no time to baseline" in limits
+    # what could be measured still is: the rise during the stressor
+    rise = res.recovery.loc[res.recovery["metric"] == "mean_hr_bpm", "reactivity"].item()
+    assert f"Heart rate rose by {round(rise)} bpm during 'speech'" in section(page, "summary")
 
 
 def test_gaps_and_heavy_artefacts_are_reported(messy_result):

@@ -169,14 +169,17 @@ def _check_increasing(path: Path, lines: list[int], t: np.ndarray, what: str) ->
 
 def _read_vu(path: Path, lines: list[str]) -> Recording:
     meta: dict = {"source_file": path.name, "model": "VU-AMS", "source_app": "VU-DAMS"}
+    # the same lines _layout looked at: skip blank lines, then an optional subject line
     first = 1
-    while first <= len(lines) and not lines[first - 1].strip():
+    while not lines[first - 1].strip():
         first += 1
-    if first <= len(lines) and lines[first - 1].strip().lower().startswith("subject id"):
+    if lines[first - 1].strip().lower().startswith("subject id"):
         subject = lines[first - 1].split(":", 1)[1].strip() if ":" in lines[first - 1] else ""
         if subject:
             meta["subject"] = subject
         first += 1
+        while not lines[first - 1].strip():
+            first += 1
     header = [c.strip() for c in lines[first - 1].split("\t")]
     names = [_norm(c) for c in header]
     i_time, i_ibi = names.index("r_peak_time"), names.index("ibi")

@@ -30,7 +30,9 @@ or start and end rows paired by label.
     2024-05-01T13:05:00+02:00; lunch walk; mood 6/10
 
 A time, then a note, then optionally a 0-10 rating: the last field when the line is split by
-``,`` ``;`` or tab, or a number after ``stress``/``mood``/``rating``, or ``N/10``.
+``,`` ``;`` or tab, or a number after ``stress``/``mood``/``rating``, or ``N/10``. Each entry is
+a moment (duration 0). A diary covers the whole day, so entries outside the recording are left
+out; in the other layouts an event outside the recording is an error.
 
 Times (every layout) are read by :func:`calmtrace.events.parse_time`: seconds since the
 recording's start (``300``, ``300s``), a clock time on the recording's date (``14:05``,
@@ -46,6 +48,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 import os
 import re
@@ -59,6 +62,8 @@ from ..events import EVENT_KINDS, Event, Events, check_kind, parse_time
 from ._text import read_lines
 
 __all__ = ["read_events", "infer_kind", "KIND_KEYWORDS"]
+
+log = logging.getLogger(__name__)
 
 #: Keyword rule for an event's kind when no kind is given: the first kind whose keywords start a
 #: word of the label (case-insensitive) wins, in this order; otherwise ``note``. Recovery comes
@@ -188,17 +193,28 @@ class _Ctx:
         return where(self.path, line) if isinstance(line, int) else f"{self.path} {line}"
 
 
-def _check_inside(events: list[tuple[Event, int | str]], ctx: _Ctx, duration_s: float | None) -> None:
+def _inside(events: list[tuple[Event, int | str]], ctx: _Ctx, duration_s: float | None,
+            diary: bool) -> list[tuple[Event, int | str]]:
+    """The events that overlap ``[0, duration_s]``.
+
+    An event wholly outside is an error (usually a clock time in the wrong UTC offset), except in
+    a diary, which covers a whole day: there the outside entries are dropped (and logged), and only
+    a diary with no entry inside is an error.
+    """
     if duration_s is None:
-        return
-    for ev, line in events:
-        if ev.offset_s < 0 or ev.onset_s > duration_s:
-            hint = ("; is a clock time in another UTC offset than the recording's?"
-                    if ctx.utc_offset is None else "")
-            raise EventsError(
-                f"{ctx._where(line)}: event {ev.label!r} at {ev.onset_s:g}-{ev.offset_s:g} s lies outside "
-                f"the recording (0-{duration_s:g} s){hint}"
-            )
+        return events
+    inside = [(e, ln) for e, ln in events if e.offset_s >= 0 and e.onset_s <= duration_s]
+    outside = [(e, ln) for e, ln in events if not (e.offset_s >= 0 and e.onset_s <= duration_s)]
+    if not outside or (diary and inside):
+        if outside:
+            log.info("%s: %d diary entries outside the recording were left out", ctx.path, len(outside))
+        return inside
+    ev, line = outside[0]
+    hint = "; is a clock time in another UTC offset than the recording's?" if ctx.utc_offset is None else ""
+    raise EventsError(
+        f"{ctx._where(line)}: event {ev.label!r} at {ev.onset_s:g}-{ev.offset_s:g} s lies outside "
+        f"the recording (0-{duration_s:g} s){hint}"
+    )
 
 
 # -------------------------------------------------------------------------------------------
@@ -362,7 +378,8 @@ def read_events(path: str | os.PathLike, start: datetime, duration_s: float | No
         Timezone-aware start of the recording the events belong to (``t = 0``).
     duration_s : float, optional
         Length of that recording in s; when given, an event lying wholly outside ``[0,
-        duration_s]`` is an error (usually a clock time in the wrong UTC offset).
+        duration_s]`` is an error (usually a clock time in the wrong UTC offset), except in a
+        diary, whose entries outside the recording are left out (one inside is enough).
     utc_offset : str, optional
         The recording's local offset from UTC (``"+02:00"``), for clock times and for datetimes
         written without an offset. Clock times are taken as UTC when it is None.
@@ -392,11 +409,16 @@ def read_events(path: str | os.PathLike, start: datetime, duration_s: float | No
     numbered = [(i, t) for i, t in enumerate(raw, start=1) if t.strip() and not t.lstrip().startswith("#")]
     if not numbered:
         return Events()
+    diary = False
     if p.suffix.lower() == ".json" or numbered[0][1].lstrip()[:1] in ("[", "{"):
         events = _read_json(text, ctx)
     elif _looks_like_diary(numbered[0][1]):
+        diary = True
         events = [_diary_line(t, i, ctx) for i, t in numbered]
     else:
         events = _read_table(numbered, ctx)
-    _check_inside(events, ctx, duration_s)
-    return Events([e for e, _ in events])
+    events = _inside(events, ctx, duration_s, diary)
+    try:
+        return Events([e for e, _ in events])
+    except EventsError as exc:
+        raise EventsError(f"{p}: {exc}") from None

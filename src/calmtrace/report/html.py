@@ -208,16 +208,17 @@ _INFO_ONLY = ("baseline shared", "recovery measured from the moment")
 def _missing_reason(result: Any, row: pd.Series, what: str) -> str:
     """Why the figure ``what`` (a key of :data:`_NOTE_TOPICS`) of a Recovery row is missing.
 
-    The parts of the row's ``note`` about that figure and the parts about no figure in
-    particular; without a note, what the data show (the recording ending inside the follow-up,
+    The parts of the row's ``note`` about no figure in particular (they explain every figure),
+    else the parts about that figure; without a note, what the data show (the recording ending inside the follow-up,
     or too few valid windows).
     """
     parts = [p.strip() for p in str(row.get("note", "") or "").split(";") if p.strip()]
     parts = [p for p in parts if not p.startswith(_INFO_ONLY)]
     mine = [p for p in parts if any(w in p for w in _NOTE_TOPICS[what])]
     general = [p for p in parts if not any(w in p for words in _NOTE_TOPICS.values() for w in words)]
-    if mine or general:
-        return "; ".join(general + mine)
+    if general or mine:
+        text = "; ".join(general or mine)   # a reason that concerns every figure explains them all
+        return text.replace("(data end)", "(the recording ends)")
     if what == "baseline":
         return "too few valid windows before the stressor to set a baseline"
     horizon = float(_cfg(result, "recovery", "horizon_s", 600.0))
@@ -233,7 +234,10 @@ def _missing_sentence(result: Any, raw: pd.Series, subject: str, whats: list[str
     by_reason: dict[str, list[str]] = {}
     for w in whats:
         by_reason.setdefault(_missing_reason(result, raw, w), []).append(w)
-    return subject + ": " + "; ".join(f"no {' or '.join(ws)} ({reason})" for reason, ws in by_reason.items()) + "."
+    def listed(ws: list[str]) -> str:
+        return ws[0] if len(ws) == 1 else ", ".join(ws[:-1]) + " or " + ws[-1]
+
+    return subject + ": " + "; ".join(f"no {listed(ws)}, because: {reason}" for reason, ws in by_reason.items()) + "."
 
 
 def _capital(name: str) -> str:
