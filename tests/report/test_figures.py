@@ -99,6 +99,7 @@ def test_poincare_counts_pairs_by_phase():
         "baseline": int(((second >= 0) & (second < 60)).sum()),
         "stressor": int(((second >= 60) & (second <= 120)).sum()),
         "recovery": int(((second > 120) & (second <= 220)).sum()),
+        "outside": int((second > 220).sum()),
     }
     assert fig.layout.xaxis.title.text == "RRₙ (ms)" and fig.layout.yaxis.title.text == "RRₙ₊₁ (ms)"
 

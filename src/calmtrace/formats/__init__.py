@@ -114,6 +114,8 @@ def detect(path: str | os.PathLike) -> Format:
     """
     path = Path(path)
     if not path.exists():
+        if Path(str(path) + ".hea").is_file() and "wfdb" in REGISTRY:
+            return REGISTRY["wfdb"]  # a WFDB record named without its extension
         raise InputError(f"{path}: no such file")
     head = _head(path)
     if path.is_file() and path.stat().st_size == 0:

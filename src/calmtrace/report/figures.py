@@ -655,7 +655,8 @@ def poincare(recording: Recording, recovery: pd.DataFrame | None = None, *, hori
              title: str = "Poincaré plot: baseline, stressor and recovery beats") -> go.Figure:
     """RR(n+1) against RR(n) for consecutive beats, by phase (see :func:`beat_phases`).
 
-    Pairs that straddle a gap are left out, as are pairs whose second beat belongs to no phase.
+    Pairs that straddle a gap are left out; pairs whose second beat belongs to no phase are drawn
+    as faint grey rings ("outside these phases"), so a session without events still has its plot.
 
     Parameters
     ----------
@@ -674,13 +675,14 @@ def poincare(recording: Recording, recovery: pd.DataFrame | None = None, *, hori
     breaks = _beat_breaks(recording)
     ok_pair[breaks[breaks >= 1] - 1] = False
     fig = go.Figure()
-    for name, style in PHASE_STYLE.items():
+    styles = {**PHASE_STYLE, "": {"color": _GREY, "symbol": "circle-open"}}
+    for name, style in styles.items():
         sel = np.flatnonzero(ok_pair & (phase[1:] == name))
         if sel.size == 0:
             continue
         fig.add_trace(go.Scatter(
-            x=rr[sel], y=rr[sel + 1], mode="markers", name=f"{name} ({sel.size} beats)",
-            marker={"color": style["color"], "symbol": style["symbol"], "size": 5, "opacity": 0.6},
+            x=rr[sel], y=rr[sel + 1], mode="markers", name=f"{name or 'outside these phases'} ({sel.size} beats)",
+            marker={"color": style["color"], "symbol": style["symbol"], "size": 5, "opacity": 0.6 if name else 0.35},
         ))
     shown = np.concatenate([tr.x for tr in fig.data]) if fig.data else np.array([])
     if shown.size:
