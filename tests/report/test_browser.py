@@ -97,13 +97,11 @@ def test_messy_and_empty_sessions_load_and_say_what_is_missing(browser, pages, a
         path, res = pages[name]
         view = check_offline_and_drawn(browser, path, artifacts_dir, name)
         assert view.page.locator("#limits").is_visible()
+        # gaps are drawn as grey bands on the tachogram, one each
+        n_gaps = len(res.recording.gaps)
+        assert view.page.locator("#fig-tachogram .layer-below .shapelayer path").count() == n_gaps
         view.page.close()
-    # the messy session's gaps are drawn as grey bands on the tachogram
-    path, res = pages["session-messy"]
-    view = Loaded(browser, path)
-    n_gaps = len(res.recording.gaps)
-    assert view.page.locator("#fig-tachogram .layer-below .shapelayer path").count() == n_gaps
-    view.page.close()
+    assert len(pages["session-messy"][1].recording.gaps) > 0
 
 
 def test_trend_report_loads_offline_and_draws(browser, pages, artifacts_dir, weekly_dirs):

@@ -90,11 +90,15 @@ def test_tachogram_breaks_the_line_at_a_gap_and_marks_flagged_beats():
 def test_poincare_counts_pairs_by_phase():
     ev = Events([Event(0, 60, "rest", "baseline"), Event(60, 60, "task", "stressor")])
     rec = steady_recording(duration_s=300.0, events=ev)
+    flags = np.array(["ok"] * len(rec.beats), dtype=object)
+    flags[[29, 149]] = ["ectopic", "extra"]          # beats at 30 s and 150 s: 2 pairs each go
+    rec = rec.replace(beats=rec.beats.assign(flag=flags))
     fig = figures.poincare(rec, horizon_s=100.0)
     counts = {tr.name.split(" ")[0]: len(tr.x) for tr in fig.data if tr.mode == "markers"}
     t = rec.t_s
     # a pair is phased by its second beat; beats at 1, 2, ... 300 s; beat 1 s has no predecessor
-    second = t[1:]
+    keep = (flags[:-1] == "ok") & (flags[1:] == "ok")
+    second = t[1:][keep]
     assert counts == {
         "baseline": int(((second >= 0) & (second < 60)).sum()),
         "stressor": int(((second >= 60) & (second <= 120)).sum()),
@@ -135,6 +139,10 @@ def test_session_overview_rows_units_and_breaks(messy_result):
         in_gap |= (centre >= o) & (centre <= o + d)
     assert len(g) == 4 and in_gap.any()
     np.testing.assert_array_equal(np.isnan(y), ~w["valid"].to_numpy(bool) | in_gap)
+    nan = np.isnan(y)
+    lone = ~nan & np.r_[True, nan[:-1]] & np.r_[nan[1:], True]
+    dots = [tr for tr in fig.data if tr.name == "heart rate" and tr.mode == "markers"]
+    assert lone.any() and len(dots) == 1 and len(dots[0].x) == int(lone.sum())
     rug = next(tr for tr in fig.data if tr.name and tr.name.startswith("artefact beat"))
     assert len(rug.x) == int(sum(f != "ok" for f in res.recording.flags))
     # one labelled band per event (annotation text "label (kind)")

@@ -106,3 +106,13 @@ def test_trend_page_is_marked_simulated_and_lists_every_session(weekly_results, 
     rows = re.findall(r'<tr class="(ok|failed)"><td class="num">\d+</td>', page.split('id="sessions-table"')[1]
                       .split("</table>")[0])
     assert rows == ["ok"] * 4 + ["failed"] + ["ok"] * 4
+
+
+def test_write_trend_report_from_results_and_from_a_path(weekly_results, weekly_dirs, tmp_path):
+    from calmtrace.report import write_trend_report
+    from calmtrace.report.trend import analyze_all
+
+    p = write_trend_report(weekly_results[:3], tmp_path / "t" / "trend.html")
+    assert p.read_text(encoding="utf-8").count('<tr class="ok">') == 3 + 6   # 3 sessions, 2 stressors each
+    (res,) = analyze_all([weekly_dirs[0]])
+    assert res.provenance["input_checksum"] == weekly_results[0].provenance["input_checksum"]

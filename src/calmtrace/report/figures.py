@@ -347,10 +347,16 @@ def session_overview(recording: Recording, windows: pd.DataFrame, recovery: pd.D
     for row, metric in enumerate(metrics, start=1):
         info = METRIC_INFO[metric]
         t, v = series_with_breaks(windows, metric, recording.gaps, window_time)
+        x = clock_times(recording, t)
         fig.add_trace(go.Scatter(
-            x=clock_times(recording, t), y=v, mode="lines", name=info["name"], connectgaps=False,
+            x=x, y=v, mode="lines", name=info["name"], connectgaps=False, legendgroup=metric,
             line={"color": info["color"], "dash": info["dash"], "width": 2},
         ), row=row, col=1)
+        lone = _isolated(v)
+        if lone.any():   # a valid window between two breaks is a point, not an invisible line
+            fig.add_trace(go.Scatter(x=x[lone], y=v[lone], mode="markers", name=info["name"], showlegend=False,
+                                     legendgroup=metric, marker={"color": info["color"], "size": 4}),
+                          row=row, col=1)
         for j, s in enumerate(spans[spans["metric"] == metric].itertuples(index=False)):
             fig.add_trace(go.Scatter(
                 x=clock_times(recording, [s.baseline_start_s, s.baseline_end_s]),
@@ -369,6 +375,14 @@ def session_overview(recording: Recording, windows: pd.DataFrame, recovery: pd.D
         _legend_swatch(fig, f"{kind} event", KIND_STYLE[kind]["color"], group=f"kind-{kind}")
     fig.update_xaxes(title_text=clock_label(recording), row=n, col=1)
     return _base_layout(fig, title, height=220 * n + 140)
+
+
+def _isolated(v: np.ndarray) -> np.ndarray:
+    """True at finite values whose neighbours are both missing (NaN or the series' end)."""
+    ok = np.isfinite(v)
+    before = np.concatenate([[False], ok[:-1]])
+    after = np.concatenate([ok[1:], [False]])
+    return ok & ~before & ~after
 
 
 def _artifact_rug(fig: go.Figure, recording: Recording, windows: pd.DataFrame, row: int) -> None:
@@ -651,11 +665,18 @@ def beat_phases(recording: Recording, recovery: pd.DataFrame | None = None,
     return phase
 
 
+#: Beat flags whose intervals enter the Poincaré plot: those windowed HRV uses
+#: (:attr:`HRVConfig.usable_flags`; ectopic, missed and extra beats are left out).
+USABLE_FLAGS: tuple[str, ...] = ("ok", "corrected", "interpolated")
+
+
 def poincare(recording: Recording, recovery: pd.DataFrame | None = None, *, horizon_s: float = 600.0,
+             usable_flags: Sequence[str] = USABLE_FLAGS,
              title: str = "Poincaré plot: baseline, stressor and recovery beats") -> go.Figure:
     """RR(n+1) against RR(n) for consecutive beats, by phase (see :func:`beat_phases`).
 
-    Pairs that straddle a gap are left out; pairs whose second beat belongs to no phase are drawn
+    Pairs that straddle a gap or include a beat whose flag is not in ``usable_flags`` are left
+    out; pairs whose second beat belongs to no phase are drawn
     as faint grey rings ("outside these phases"), so a session without events still has its plot.
 
     Parameters
@@ -663,6 +684,8 @@ def poincare(recording: Recording, recovery: pd.DataFrame | None = None, *, hori
     recording : Recording
     recovery : pandas.DataFrame, optional
     horizon_s : float
+    usable_flags : sequence of str
+        Beat flags whose intervals are plotted.
     title : str
 
     Returns
@@ -674,6 +697,8 @@ def poincare(recording: Recording, recovery: pd.DataFrame | None = None, *, hori
     ok_pair = np.ones(max(len(rr) - 1, 0), dtype=bool)
     breaks = _beat_breaks(recording)
     ok_pair[breaks[breaks >= 1] - 1] = False
+    usable = np.isin(recording.flags, list(usable_flags))
+    ok_pair &= usable[:-1] & usable[1:]
     fig = go.Figure()
     styles = {**PHASE_STYLE, "": {"color": _GREY, "symbol": "circle-open"}}
     for name, style in styles.items():
@@ -733,9 +758,9 @@ def trend_figure(sessions: pd.DataFrame, stressors: pd.DataFrame, *,
                                  showlegend=False, hoverinfo="skip", connectgaps=False), row=1, col=1)
         fig.add_trace(go.Scatter(x=x, y=sessions["swc_low"], mode="lines", line={"width": 0},
                                  fill="tonexty", fillcolor="rgba(0,158,115,0.2)", connectgaps=False,
-                                 name="smallest worthwhile change (rolling mean ± 0.5 SD)"), row=1, col=1)
+                                 name="smallest worthwhile change (earlier sessions' mean ± 0.5 SD)"), row=1, col=1)
         fig.add_trace(go.Scatter(x=x, y=sessions["swc_mean"], mode="lines", connectgaps=False,
-                                 name="rolling mean of baseline lnRMSSD",
+                                 name="mean of earlier sessions",
                                  line={"color": OKABE_ITO["bluish_green"], "dash": "dash"}), row=1, col=1)
         fig.add_trace(go.Scatter(x=x[ok], y=y[ok], mode="markers+lines", name="baseline lnRMSSD",
                                  line={"color": OKABE_ITO["blue"]}, marker={"symbol": "square", "size": 9}),

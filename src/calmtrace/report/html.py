@@ -73,6 +73,7 @@ pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 0.85em; }
 @page { size: A4; margin: 12mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10.5pt; }
+  table { font-size: 8pt; } td.num { white-space: normal; }
   figure.fig, table, tr, .summary li, .simulated { break-inside: avoid; page-break-inside: avoid; }
   h2, h3 { break-after: avoid; page-break-after: avoid; }
   .modebar-container { display: none !important; }
@@ -205,6 +206,17 @@ _NOTE_TOPICS: dict[str, tuple[str, ...]] = {
 _INFO_ONLY = ("baseline shared", "recovery measured from the moment")
 
 
+def note_reason(note: str, what: str) -> str:
+    """The parts of a Recovery ``note`` that explain why ``what`` (a key of :data:`_NOTE_TOPICS`)
+    is missing: those about no figure in particular (they explain every figure), else those
+    about ``what``; "" when none do."""
+    parts = [p.strip() for p in note.split(";") if p.strip()]
+    parts = [p for p in parts if not p.startswith(_INFO_ONLY)]
+    mine = [p for p in parts if any(w in p for w in _NOTE_TOPICS[what])]
+    general = [p for p in parts if not any(w in p for words in _NOTE_TOPICS.values() for w in words)]
+    return "; ".join(general or mine).replace("(data end)", "(the recording ends)")
+
+
 def _missing_reason(result: Any, row: pd.Series, what: str) -> str:
     """Why the figure ``what`` (a key of :data:`_NOTE_TOPICS`) of a Recovery row is missing.
 
@@ -212,13 +224,9 @@ def _missing_reason(result: Any, row: pd.Series, what: str) -> str:
     else the parts about that figure; without a note, what the data show (the recording ending inside the follow-up,
     or too few valid windows).
     """
-    parts = [p.strip() for p in str(row.get("note", "") or "").split(";") if p.strip()]
-    parts = [p for p in parts if not p.startswith(_INFO_ONLY)]
-    mine = [p for p in parts if any(w in p for w in _NOTE_TOPICS[what])]
-    general = [p for p in parts if not any(w in p for words in _NOTE_TOPICS.values() for w in words)]
-    if general or mine:
-        text = "; ".join(general or mine)   # a reason that concerns every figure explains them all
-        return text.replace("(data end)", "(the recording ends)")
+    reason = note_reason(str(row.get("note", "") or ""), what)
+    if reason:
+        return reason
     if what == "baseline":
         return "too few valid windows before the stressor to set a baseline"
     horizon = float(_cfg(result, "recovery", "horizon_s", 600.0))
@@ -588,9 +596,11 @@ def session_figures(result: Any) -> list[tuple[str, go.Figure, str]]:
                 "Every RR interval over clock time. Symbols mark beats the cleaning flagged (by kind); "
                 "grey bands and breaks are gaps without beats."))
     if len(rec.beats) > 2:
-        out.append(("fig-poincare", figures.poincare(rec, rcv, horizon_s=horizon,
+        usable = tuple(_cfg(result, "hrv", "usable_flags", figures.USABLE_FLAGS))
+        out.append(("fig-poincare", figures.poincare(rec, rcv, horizon_s=horizon, usable_flags=usable,
                                                      title="Poincaré plot" + sim),
-                    "Each RR interval against the next, by phase. A wide cloud is high variability; during a "
+                    "Each RR interval against the next, by phase (beats the cleaning could not use, ectopic, missed "
+                    "or extra, are left out). A wide cloud is high variability; during a "
                     "stressor the cloud usually shrinks and moves to shorter intervals."))
     return out
 

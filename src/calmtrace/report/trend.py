@@ -26,7 +26,16 @@ import pandas as pd
 
 from .. import _version
 from . import figures
-from .html import ARTIFACT_CAUTION_PCT, INVALID_WINDOWS_CAUTION_PCT, _write_atomic, esc, figure_html, fmt, page
+from .html import (
+    ARTIFACT_CAUTION_PCT,
+    INVALID_WINDOWS_CAUTION_PCT,
+    _write_atomic,
+    esc,
+    figure_html,
+    fmt,
+    note_reason,
+    page,
+)
 from .linking import format_duration, time_to_baseline
 
 __all__ = ["SWC_WINDOW", "SWC_MIN_SESSIONS", "SWC_FACTOR", "collect_recordings", "analyze_all", "trend_tables",
@@ -251,11 +260,13 @@ def trend_summary(sessions: pd.DataFrame, stressors: pd.DataFrame) -> tuple[list
                         f"{b['baseline_ln_rmssd']:.2f} ln(ms) (session {b['session']}).")
     banded = sessions[sessions["vs_swc"].isin(["above", "below", "within"])]
     if len(banded):
-        above = banded[banded["vs_swc"] == "above"]["session"].tolist()
-        below = banded[banded["vs_swc"] == "below"]["session"].tolist()
-        findings.append(f"Against the SWC band of the sessions before them: {len(above)} session(s) above "
-                        f"{above if above else ''}, {len(below)} below {below if below else ''}, "
-                        f"{len(banded) - len(above) - len(below)} within.".replace(" []", "").replace("  ", " "))
+        def which(where: str) -> str:
+            ids = banded.loc[banded["vs_swc"] == where, "session"].tolist()
+            return f"{len(ids)} {where}" + (f" (session{'s' if len(ids) > 1 else ''} "
+                                            f"{', '.join(map(str, ids))})" if ids else "")
+
+        findings.append(f"Baseline lnRMSSD against the smallest-worthwhile-change band of the sessions before "
+                        f"it: {which('above')}, {which('below')}, {which('within')}.")
     else:
         limits.append(f"No SWC band yet: it needs {SWC_MIN_SESSIONS} quality-checked sessions before a session.")
     for label in dict.fromkeys(stressors["label"]):
@@ -268,8 +279,8 @@ def trend_summary(sessions: pd.DataFrame, stressors: pd.DataFrame) -> tuple[list
                                 f"(session {v['session'].iloc[-1]}).")
         known = s[s["time_to_baseline"] != "n/a"]
         if len(known) == 0 and len(s):
-            limits.append(f"Time to baseline after '{label}' could not be measured in any session: "
-                          f"{s['note'].iloc[0] or 'see the session reports'}.")
+            reason = note_reason(s["note"].iloc[0], "time to baseline") or "see the session reports"
+            limits.append(f"Time to baseline after '{label}' could not be measured in any session: {reason}.")
         elif len(known):
             back = int((~known["ttb_censored"]).sum())
             findings.append(f"Heart rate was back to baseline after '{label}' in {back} of {len(known)} sessions "

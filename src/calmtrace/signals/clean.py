@@ -47,6 +47,7 @@ beat times are identical to neurokit2's ``iterative=True`` result.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import logging
 
@@ -54,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from ..recording import Recording
+from . import kubios
 from .config import CleanConfig
 
 __all__ = ["clean", "artifact_share", "ARTIFACT_CLASSES", "FLAG_OF_CLASS"]
@@ -91,7 +93,6 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
     0.012
     """
     cfg = config or CleanConfig()
-    import neurokit2 as nk  # imported here: it takes ~2 s and pulls in matplotlib
 
     b = recording.beats
     t = b["t_s"].to_numpy(dtype=float)
@@ -108,7 +109,7 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
                 log.info("beats %d-%d: segment of %d beats left uncleaned (< %d)", lo, hi - 1, hi - lo,
                          cfg.min_segment_beats)
             continue
-        parts.append(_clean_segment(t[lo:hi], rr[lo:hi], flags[lo:hi], cfg, nk))
+        parts.append(_clean_segment(t[lo:hi], rr[lo:hi], flags[lo:hi], cfg))
 
     if parts:
         beats = pd.DataFrame({
@@ -121,8 +122,8 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
     counts = {f: int(n) for f, n in beats["flag"].value_counts().items()}
     meta = dict(recording.meta)
     meta["cleaning"] = {
-        "method": "Lipponen & Tarvainen 2019 (neurokit2 signal_fixpeaks, method='kubios')",
-        "neurokit2_version": nk.__version__,
+        "method": "Lipponen & Tarvainen 2019 (calmtrace.signals.kubios, a port of neurokit2's "
+                  "signal_fixpeaks(method='kubios'))",
         "config": dataclasses.asdict(cfg),
         "flag_counts": counts,
         "beats_in": int(len(b)),
@@ -178,7 +179,7 @@ def _segments(t: np.ndarray, rr: np.ndarray, too_long: np.ndarray, gaps: pd.Data
 
 
 # -- one segment ----------------------------------------------------------------------------------
-def _clean_segment(t: np.ndarray, rr: np.ndarray, flags: np.ndarray, cfg: CleanConfig, nk) -> tuple:
+def _clean_segment(t: np.ndarray, rr: np.ndarray, flags: np.ndarray, cfg: CleanConfig) -> tuple:
     """Clean one contiguous segment; return (t_s, rr_ms, flag) arrays of the cleaned beats.
 
     Peak 0 is a virtual beat opening the first interval (at ``t[0] - rr[0]/1000``), so that the
@@ -196,8 +197,8 @@ def _clean_segment(t: np.ndarray, rr: np.ndarray, flags: np.ndarray, cfg: CleanC
     flag = np.concatenate([["ok"], flags]).astype(object)
     n_before = None
     while True:
-        info, fixed = nk.signal_fixpeaks(
-            peaks, sampling_rate=fs, iterative=False, method="kubios", show=False,
+        info, fixed = kubios.fix_peaks(
+            peaks, sampling_rate=fs, iterative=False,
             c1=cfg.c1, c2=cfg.c2, alpha=cfg.alpha, window_width=cfg.window_width,
             medfilt_order=cfg.medfilt_order,
         )
@@ -246,23 +247,29 @@ def _trace(before: np.ndarray, after: np.ndarray, info: dict, origin: np.ndarray
 
     new_origin = np.full(len(after), -1, dtype=np.int64)
     new_flag = np.full(len(after), "interpolated", dtype=object)
-    survived = np.isin(before, after)
+    survived = _members(before, after)
     pos = np.searchsorted(after, before[survived])
     new_origin[pos] = origin[survived]
     new_flag[pos] = flag[survived]
 
     fresh = np.zeros(len(after), dtype=bool)             # flag set in this pass (not inherited)
-    free = list(np.flatnonzero(~np.isin(after, before)))
-    for i in np.flatnonzero(~survived):
-        if cls.get(int(i)) == "extra" or not free:
+    free = np.flatnonzero(~_members(after, before))      # new positions, ascending
+    free_pos, free_val = free.tolist(), after[free].tolist()
+    for i in np.flatnonzero(~survived).tolist():
+        if cls.get(i) == "extra" or not free_pos:
             continue
-        j = min(free, key=lambda q: abs(int(after[q]) - int(before[i])))
-        free.remove(j)
+        # the nearest free new position (the earlier one on a tie)
+        v = int(before[i])
+        k = bisect.bisect_left(free_val, v)
+        if k == len(free_val) or (k > 0 and v - free_val[k - 1] <= free_val[k] - v):
+            k -= 1
+        j = free_pos.pop(k)
+        free_val.pop(k)
         new_origin[j] = origin[i]
         if flag[i] != "ok":
             new_flag[j] = flag[i]
         else:
-            new_flag[j] = FLAG_OF_CLASS[cls.get(int(i), "longshort")]
+            new_flag[j] = FLAG_OF_CLASS[cls.get(i, "longshort")]
             fresh[j] = True
 
     for i, c in cls.items():
@@ -277,3 +284,11 @@ def _trace(before: np.ndarray, after: np.ndarray, info: dict, origin: np.ndarray
             if new_flag[j] == "ok":
                 new_flag[j] = FLAG_OF_CLASS[c]
     return new_origin, new_flag
+
+
+def _members(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Which values of ``a`` occur in ``b``; both strictly increasing (``np.isin``, faster)."""
+    if len(b) == 0:
+        return np.zeros(len(a), dtype=bool)
+    pos = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return b[pos] == a

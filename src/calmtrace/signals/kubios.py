@@ -213,7 +213,7 @@ def _classify(rr, drrs, mrrs, s12, s22, medrr, th2, c1, c2) -> dict[str, list[in
 
     neurokit2 walks every beat ``i < len(rr) - 2`` and moves on at once when ``|dRR[i]| <= 1``;
     here the walk jumps straight to the next candidate at or after the current index, which is
-    the same sequence of decisions. Values are taken as Python floats (the same IEEE doubles).
+    the same sequence of decisions.
     """
     extra: list[int] = []
     missed: list[int] = []
@@ -223,35 +223,33 @@ def _classify(rr, drrs, mrrs, s12, s22, medrr, th2, c1, c2) -> dict[str, list[in
     candidates = np.flatnonzero(~(np.abs(drrs[:max(n - 2, 0)]) <= 1))   # |dRR| > 1, or NaN
     if candidates.size == 0:
         return {"ectopic": ectopic, "missed": missed, "extra": extra, "longshort": longshort}
-    rr_, drrs_, mrrs_ = rr.tolist(), drrs.tolist(), mrrs.tolist()
-    s12_, s22_, medrr_, th2_ = s12.tolist(), s22.tolist(), medrr.tolist(), th2.tolist()
 
     i = 0
     for c in candidates.tolist():
         if c < i:              # already passed by a two-beat long/short check
             continue
         i = c
-        d = drrs_[i]
-        if (d > 1 and s12_[i] < -c1 * d - c2) or (d < -1 and s12_[i] > -c1 * d + c2):
+        d = drrs[i]
+        if (d > 1 and s12[i] < -c1 * d - c2) or (d < -1 and s12[i] > -c1 * d + c2):
             ectopic.append(i)
             i += 1
             continue
-        if not (abs(d) > 1 or abs(mrrs_[i]) > 3):
+        if not (abs(d) > 1 or abs(mrrs[i]) > 3):
             i += 1
             continue
         longshort_candidates = [i]
-        if abs(drrs_[i + 1]) < abs(drrs_[i + 2]):      # the next beat is examined too
+        if abs(drrs[i + 1]) < abs(drrs[i + 2]):      # the next beat is examined too
             longshort_candidates.append(i + 1)
         for j in longshort_candidates:
-            dj = drrs_[j]
-            long_beat = dj > 1 and s22_[j] < -1                  # eq3
-            long_or_short = abs(mrrs_[j]) > 3                    # eq4
-            short_beat = dj < -1 and s22_[j] > 1                 # eq5
+            dj = drrs[j]
+            long_beat = dj > 1 and s22[j] < -1                  # eq3
+            long_or_short = abs(mrrs[j]) > 3                    # eq4
+            short_beat = dj < -1 and s22[j] > 1                 # eq5
             i += 1                                               # neurokit2: one step per j
             if not (long_beat or long_or_short or short_beat):
                 continue
-            is_missed = abs(rr_[j] / 2 - medrr_[j]) < th2_[j]            # eq6
-            is_extra = abs(rr_[j] + rr_[j + 1] - medrr_[j]) < th2_[j]    # eq7
+            is_missed = abs(rr[j] / 2 - medrr[j]) < th2[j]            # eq6
+            is_extra = abs(rr[j] + rr[j + 1] - medrr[j]) < th2[j]    # eq7
             if short_beat and is_extra:
                 extra.append(j)
             elif long_beat and is_missed:

@@ -1,0 +1,463 @@
+"""A virtual heart-rate strap (a Bumble GATT server) and a bleak backend that reaches it.
+
+:class:`VirtualStrap` is a Polar-H10-like peripheral on a :class:`VirtualRadio`: it advertises
+the Heart Rate Service and serves
+
+- Heart Rate (0x180D): Heart Rate Measurement 0x2A37 (notify), Body Sensor Location 0x2A38;
+- Battery (0x180F): Battery Level 0x2A19;
+- Device Information (0x180A): manufacturer 0x2A29, model 0x2A24, serial 0x2A25, firmware 0x2A26;
+- Polar Measurement Data (FB005C80-...): control point FB005C81 (read, write, indicate) and data
+  FB005C82 (notify), streaming ECG at 130 Hz on request (see :mod:`calmtrace.devices.polar`).
+
+Its heart beats with the RR intervals the caller hands it (any iterable or async iterable of
+ms; ``devices/`` does not simulate physiology itself). Every ``notify_interval_s`` of strap time
+it notifies the beats since the previous notification, like a Polar H10 does once a second. The
+strap's clock runs ``speed`` times faster than real time, so tests can stream an hour of beats
+in minutes; *all durations given to the strap are in strap seconds*.
+
+Faults on demand: :meth:`VirtualStrap.drop_link` (the link is lost; the strap stays silent for a
+while), :meth:`VirtualStrap.stall` (the link stays up but nothing more is notified on it),
+:meth:`VirtualStrap.inject_malformed` (a bad 0x2A37 payload). The strap keeps books:
+:attr:`VirtualStrap.sent` (every notification handed to a subscribed link) and
+:attr:`VirtualStrap.unsent_rr` (beats that happened while nobody could hear them).
+
+``VirtualRadio(...).scanner_backend`` and ``.client_backend`` are the ``backend=`` classes for
+``BleakScanner`` / ``BleakClient``: ordinary bleak calls reach the strap through real HCI, L2CAP
+and ATT (see :mod:`calmtrace.devices._bumble_backend`).
+
+Example
+-------
+>>> async def demo():                                          # doctest: +SKIP
+...     radio = VirtualRadio()
+...     strap = VirtualStrap(radio, [800.0] * 100, speed=20)
+...     await strap.start()
+...     found = await BleakScanner.discover(1.0, backend=radio.scanner_backend)
+...     async with BleakClient(strap.address, backend=radio.client_backend) as client:
+...         print(await client.read_gatt_char("2a19"))       # battery
+...     await radio.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from bumble import gatt
+from bumble.core import UUID
+from bumble.device import Connection
+
+from ..errors import FormatError
+from ._bumble_radio import VirtualRadio
+from .hrs import encode_hrm
+from .polar import (
+    ECG_FS_HZ,
+    MEASUREMENT_ECG,
+    OP_GET_SETTINGS,
+    OP_START,
+    OP_STOP,
+    PMD_CONTROL_UUID,
+    PMD_DATA_UUID,
+    PMD_SERVICE_UUID,
+    POLAR_EPOCH,
+    encode_cp_response,
+    encode_ecg_frame,
+    parse_start_request,
+)
+
+__all__ = ["VirtualRadio", "VirtualStrap", "SentNotification", "BODY_SENSOR_LOCATIONS"]
+
+log = logging.getLogger(__name__)
+
+#: Body Sensor Location values (GATT Specification Supplement 3.29).
+BODY_SENSOR_LOCATIONS = {0: "other", 1: "chest", 2: "wrist", 3: "finger", 4: "hand",
+                         5: "ear lobe", 6: "foot"}
+
+#: RR intervals per notification: 9 fit the 20 bytes of a default-MTU notification with a uint8
+#: heart rate (1 flags + 1 HR + 2 x 9); a Polar H10 sends at most a few.
+MAX_RR_PER_NOTIFICATION = 9
+#: ECG samples per frame, as a Polar H10 sends with an MTU of 232 (10-byte header + 73 x 3).
+ECG_SAMPLES_PER_FRAME = 73
+#: Real seconds a clean drop waits for notifications already handed to the stack to land.
+SETTLE_S = 0.05
+#: Supervision timeout, the usual reason a central sees when a strap goes out of range.
+HCI_CONNECTION_TIMEOUT = 0x08
+#: Sensor clock of the virtual strap's ECG starts at this date (PMD epoch is 2000-01-01).
+ECG_CLOCK_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class SentNotification:
+    """A notification the strap handed to a subscribed link.
+
+    Attributes
+    ----------
+    t_strap_s : float
+        Strap time when sent, s.
+    payload : bytes
+        The 0x2A37 value.
+    rr_raw : tuple of int
+        The RR intervals in it, 1/1024 s (empty for a malformed or HR-only one).
+    malformed : bool
+        Injected with :meth:`VirtualStrap.inject_malformed`.
+    """
+
+    t_strap_s: float
+    payload: bytes
+    rr_raw: tuple[int, ...]
+    malformed: bool = False
+
+
+async def _aiter(source: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+    if isinstance(source, AsyncIterable):
+        async for item in source:
+            yield item
+    else:
+        for item in source:
+            yield item
+
+
+def _string_char(uuid: UUID, text: str) -> gatt.Characteristic:
+    return gatt.Characteristic(uuid, gatt.Characteristic.Properties.READ,
+                               gatt.Characteristic.READABLE, text.encode("utf-8"))
+
+
+class VirtualStrap:
+    """A Polar-H10-like strap on a :class:`VirtualRadio` (see the module docstring).
+
+    Parameters
+    ----------
+    radio : VirtualRadio
+        The radio it advertises on.
+    rr_ms : iterable or async iterable of float
+        The RR intervals of its heart, ms; the strap stops beating when it ends.
+    ecg_uv : iterable of int, optional
+        ECG samples at 130 Hz, microvolts, streamed on a PMD start request; without them the
+        strap answers "not supported".
+    name, address : str
+        Advertised local name (at most 22 characters) and Bluetooth address (random static).
+    speed : float
+        How much faster than real time the strap's clock runs (1 = real time).
+    notify_interval_s : float
+        Strap seconds between notifications (1 s, as a Polar H10).
+    battery_pct : int
+        Battery level, %.
+    manufacturer, model, firmware, serial : str
+        Device Information strings.
+    body_sensor_location : int
+        Body Sensor Location code (1 = chest).
+    send_rr : bool
+        False makes an HR-only strap (no RR intervals in its notifications).
+    advertising_interval_ms : float
+        Real ms between advertisements (short, so that connections are quick).
+    """
+
+    def __init__(self, radio: VirtualRadio, rr_ms: Iterable[float] | AsyncIterable[float], *,
+                 ecg_uv: Iterable[int] | None = None, name: str = "Polar H10 0A1B2C3D",
+                 address: str = "C0:CA:17:0A:1B:2C", speed: float = 1.0,
+                 notify_interval_s: float = 1.0, battery_pct: int = 87,
+                 manufacturer: str = "Polar Electro Oy", model: str = "H10",
+                 firmware: str = "3.2.0", serial: str = "0A1B2C3D",
+                 body_sensor_location: int = 1, send_rr: bool = True,
+                 advertising_interval_ms: float = 20.0) -> None:
+        if len(name.encode("utf-8")) > 22:
+            raise ValueError(f"name {name!r} is too long to advertise (at most 22 bytes)")
+        if speed <= 0 or notify_interval_s <= 0:
+            raise ValueError("speed and notify_interval_s must be positive")
+        self.radio = radio
+        self.name = name
+        self.address = address
+        self.speed = float(speed)
+        self.notify_interval_s = float(notify_interval_s)
+        self.send_rr = send_rr
+        self.battery_pct = battery_pct
+        self.manufacturer, self.model, self.firmware, self.serial = (
+            manufacturer, model, firmware, serial)
+        self.body_sensor_location = body_sensor_location
+        self._rr_source = rr_ms
+        self._ecg_source = iter(ecg_uv) if ecg_uv is not None else None
+        self._advertising_interval_ms = advertising_interval_ms
+
+        #: Notifications handed to a subscribed link, in order.
+        self.sent: list[SentNotification] = []
+        #: Beats (1/1024 s) that happened while no subscribed, working link could hear them.
+        self.unsent_rr: list[int] = []
+        #: ECG frames handed to a subscribed link (payloads), in order.
+        self.ecg_sent: list[bytes] = []
+        #: How many connections the strap has accepted.
+        self.n_connections = 0
+        #: Set when the RR source is exhausted and its last beats were notified (or not).
+        self.finished = asyncio.Event()
+
+        self.device = radio.new_device(name, address)
+        self._loop = asyncio.get_running_loop()
+        self._t0 = self._loop.time()
+        self._lock = asyncio.Lock()           # held while notifying, and by drop_link
+        self._stalled: set[Connection] = set()
+        self._ecg_targets: set[Connection] = set()
+        self._malformed: list[bytes] = []
+        self._hr_bpm = 0
+        self._closed = asyncio.Event()
+        self._down_until = 0.0                # loop time before which the strap won't advertise
+        self._heart_task: asyncio.Task | None = None
+        self._ecg_task: asyncio.Task | None = None
+        self._aux_tasks: set[asyncio.Task] = set()   # advertising, indications: never cancelled
+        self._build_services()
+
+    # -- clock -------------------------------------------------------------------------------
+    def now_s(self) -> float:
+        """Strap time, s since :meth:`start` (runs ``speed`` times faster than real time)."""
+        return (self._loop.time() - self._t0) * self.speed
+
+    async def _sleep_until(self, strap_t_s: float) -> None:
+        await asyncio.sleep(max(0.0, self._t0 + strap_t_s / self.speed - self._loop.time()))
+
+    # -- GATT database -------------------------------------------------------------------------
+    def _build_services(self) -> None:
+        props = gatt.Characteristic.Properties
+        self._hrm = gatt.Characteristic(gatt.GATT_HEART_RATE_MEASUREMENT_CHARACTERISTIC,
+                                        props.NOTIFY, gatt.Characteristic.Permissions(0), b"")
+        location = gatt.Characteristic(gatt.GATT_BODY_SENSOR_LOCATION_CHARACTERISTIC, props.READ,
+                                       gatt.Characteristic.READABLE,
+                                       bytes([self.body_sensor_location]))
+        battery = gatt.Characteristic(gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC,
+                                      props.READ | props.NOTIFY, gatt.Characteristic.READABLE,
+                                      gatt.CharacteristicValue(read=lambda _c: bytes(
+                                          [self.battery_pct])))
+        self._pmd_cp = gatt.Characteristic(
+            UUID(PMD_CONTROL_UUID), props.READ | props.WRITE | props.INDICATE,
+            gatt.Characteristic.READABLE | gatt.Characteristic.WRITEABLE,
+            gatt.CharacteristicValue(read=lambda _c: bytes([0x0F, 0x05, 0x00]),  # ECG + ACC
+                                     write=self._on_pmd_write))
+        self._pmd_data = gatt.Characteristic(UUID(PMD_DATA_UUID), props.NOTIFY,
+                                             gatt.Characteristic.Permissions(0), b"")
+        self.device.add_services([
+            gatt.Service(gatt.GATT_HEART_RATE_SERVICE, [self._hrm, location]),
+            gatt.Service(gatt.GATT_BATTERY_SERVICE, [battery]),
+            gatt.Service(gatt.GATT_DEVICE_INFORMATION_SERVICE, [
+                _string_char(gatt.GATT_MANUFACTURER_NAME_STRING_CHARACTERISTIC, self.manufacturer),
+                _string_char(gatt.GATT_MODEL_NUMBER_STRING_CHARACTERISTIC, self.model),
+                _string_char(gatt.GATT_SERIAL_NUMBER_STRING_CHARACTERISTIC, self.serial),
+                _string_char(gatt.GATT_FIRMWARE_REVISION_STRING_CHARACTERISTIC, self.firmware),
+            ]),
+            gatt.Service(UUID(PMD_SERVICE_UUID), [self._pmd_cp, self._pmd_data]),
+        ])
+
+    def _advertising_data(self) -> bytes:
+        name = self.name.encode("utf-8")
+        return (bytes([2, 0x01, 0x06])                                  # LE general, no BR/EDR
+                + bytes([len(name) + 1, 0x09]) + name                   # complete local name
+                + bytes([3, 0x03]) + (0x180D).to_bytes(2, "little"))    # Heart Rate Service
+
+    # -- life cycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Power on, advertise, and start the heart (and, on request, the ECG)."""
+        self.device.on(self.device.EVENT_CONNECTION, self._on_connection)
+        await self.device.power_on()
+        self._t0 = self._loop.time()
+        await self._advertise()
+        self._heart_task = asyncio.create_task(self._heart(), name=f"{self.name} heart")
+
+    async def stop(self) -> None:
+        """Stop beating and advertising; links are closed by ``VirtualRadio.close``.
+
+        The heart and ECG tasks are cancelled; HCI procedures under way (advertising,
+        indications) are let finish, since Bumble's host does not survive a command cancelled
+        half-way.
+        """
+        self._closed.set()
+        for task in (self._heart_task, self._ecg_task):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in (self._heart_task, self._ecg_task) if t),
+                             *self._aux_tasks, return_exceptions=True)
+        if self.device.is_advertising:
+            await self.device.stop_advertising()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._aux_tasks.add(task)
+        task.add_done_callback(self._aux_tasks.discard)
+
+    async def _advertise(self) -> None:
+        if self._closed.is_set() or self.device.is_advertising:
+            return
+        data = self._advertising_data()
+        await self.device.start_advertising(
+            advertising_data=data, scan_response_data=data,
+            advertising_interval_min=self._advertising_interval_ms,
+            advertising_interval_max=self._advertising_interval_ms)
+
+    async def _advertise_after_downtime(self) -> None:
+        try:
+            await asyncio.wait_for(self._closed.wait(), self._down_until - self._loop.time())
+        except TimeoutError:
+            pass
+        if not self.device.connections:
+            await self._advertise()
+
+    def _on_connection(self, connection: Connection) -> None:
+        self.n_connections += 1
+        connection.on(connection.EVENT_DISCONNECTION,
+                      lambda reason: self._on_disconnection(connection, reason))
+        log.debug("%s: connected (%d so far)", self.name, self.n_connections)
+
+    def _on_disconnection(self, connection: Connection, reason: int) -> None:
+        self._stalled.discard(connection)
+        self._ecg_targets.discard(connection)
+        log.debug("%s: disconnected (reason 0x%02X)", self.name, reason)
+        if not self._closed.is_set():
+            self._spawn(self._advertise_after_downtime())
+
+    # -- the heart -------------------------------------------------------------------------------
+    async def _heart(self) -> None:
+        beats = _aiter(self._rr_source)
+        last_beat_s = 0.0
+        next_rr = await anext(beats, None)
+        tick = 0
+        while next_rr is not None:
+            tick += 1
+            tick_s = tick * self.notify_interval_s
+            await self._sleep_until(tick_s)
+            due = []
+            while next_rr is not None and last_beat_s + next_rr / 1000 <= tick_s:
+                last_beat_s += next_rr / 1000
+                due.append(next_rr)
+                next_rr = await anext(beats, None)
+            await self._notify_beats(due)
+        self.finished.set()
+
+    async def _notify_beats(self, rr_ms: list[float]) -> None:
+        raw = [max(1, min(0xFFFF, round(v * 1024 / 1000))) for v in rr_ms]
+        if rr_ms:
+            self._hr_bpm = min(255, round(60000 / rr_ms[-1]))
+        async with self._lock:
+            targets = [c for c in self.device.connections.values() if c not in self._stalled]
+            for payload in self._malformed:
+                if await self._send(targets, self._hrm, payload):
+                    self.sent.append(SentNotification(self.now_s(), payload, (), True))
+            self._malformed.clear()
+            if not self.send_rr:
+                payload = encode_hrm(self._hr_bpm, contact="yes")
+                if await self._send(targets, self._hrm, payload):
+                    self.sent.append(SentNotification(self.now_s(), payload, ()))
+                self.unsent_rr.extend(raw)
+                return
+            chunks = [raw[i:i + MAX_RR_PER_NOTIFICATION]
+                      for i in range(0, len(raw), MAX_RR_PER_NOTIFICATION)] or [[]]
+            for chunk in chunks:
+                payload = encode_hrm(self._hr_bpm, contact="yes", rr_raw=chunk)
+                if await self._send(targets, self._hrm, payload):
+                    self.sent.append(SentNotification(self.now_s(), payload, tuple(chunk)))
+                else:
+                    self.unsent_rr.extend(chunk)
+
+    def _listening(self, connection: Connection, characteristic: gatt.Characteristic) -> bool:
+        """The link is up and its client enabled notifications on ``characteristic``."""
+        if self.device.connections.get(connection.handle) is not connection:
+            return False
+        cccd = self.device.gatt_server.subscribers.get(connection, {}).get(characteristic.handle)
+        return bool(cccd) and bool(cccd[0] & 0x01)
+
+    async def _send(self, targets: Iterable[Connection], characteristic: gatt.Characteristic,
+                    payload: bytes) -> bool:
+        """Notify ``payload`` to the listening targets; True if at least one got it."""
+        sent = False
+        for connection in list(targets):
+            if self._listening(connection, characteristic):
+                await self.device.notify_subscriber(connection, characteristic, payload)
+                sent = True
+        return sent
+
+    # -- faults ------------------------------------------------------------------------------------
+    async def drop_link(self, down_s: float = 0.0, *, settle: bool = True) -> None:
+        """Lose the link: disconnect (supervision timeout) and stay silent ``down_s`` strap s.
+
+        Parameters
+        ----------
+        down_s : float
+            Strap seconds before the strap advertises again.
+        settle : bool
+            Let notifications already handed to the stack land first. With False, one in
+            flight may be lost, as on a real radio; it still counts in :attr:`sent`.
+        """
+        async with self._lock:
+            if settle:
+                await asyncio.sleep(SETTLE_S)
+            self._down_until = self._loop.time() + down_s / self.speed
+            if self.device.is_advertising:
+                await self.device.stop_advertising()
+            for connection in list(self.device.connections.values()):
+                await connection.disconnect(HCI_CONNECTION_TIMEOUT)
+        log.info("%s: link dropped, silent for %.1f strap s", self.name, down_s)
+
+    def stall(self) -> None:
+        """Keep the current links up but notify nothing more on them (a new link works)."""
+        self._stalled |= set(self.device.connections.values())
+        log.info("%s: notifications stalled on %d link(s)", self.name, len(self._stalled))
+
+    def inject_malformed(self, payload: bytes) -> None:
+        """Send ``payload`` as an extra 0x2A37 notification before the next regular one."""
+        self._malformed.append(bytes(payload))
+
+    # -- Polar Measurement Data --------------------------------------------------------------------
+    def _on_pmd_write(self, connection: Connection, value: bytes) -> None:
+        value = bytes(value)
+        op = value[0] if value else -1
+        mtype = value[1] if len(value) > 1 else MEASUREMENT_ECG
+        params = b""
+        if op == OP_START:
+            status = self._start_ecg(connection, value)
+        elif op == OP_STOP:
+            status = 0 if connection in self._ecg_targets else 6
+            self._ecg_targets.discard(connection)
+        elif op == OP_GET_SETTINGS:
+            status = 0 if mtype == MEASUREMENT_ECG and self._ecg_source is not None else 3
+            params = bytes([0x00, 0x01, 0x82, 0x00, 0x01, 0x01, 0x0E, 0x00])
+        else:
+            status = 1
+        response = encode_cp_response(op & 0xFF, mtype, status, params if status == 0 else b"")
+        # the answer is indicated after the write response, as the H10 does
+        self._spawn(self._indicate(connection, response))
+
+    def _start_ecg(self, connection: Connection, value: bytes) -> int:
+        try:
+            mtype, settings = parse_start_request(value)
+        except FormatError:
+            return 4                                                  # invalid length
+        if mtype != MEASUREMENT_ECG or self._ecg_source is None:
+            return 3                                                  # not supported
+        if settings.get(0x00, [ECG_FS_HZ]) != [ECG_FS_HZ] or settings.get(0x01, [14]) != [14]:
+            return 5                                                  # invalid parameter
+        if connection in self._ecg_targets:
+            return 6                                                  # already in state
+        if connection.att_mtu - 3 < 10 + 3 * ECG_SAMPLES_PER_FRAME:
+            return 10                                                 # invalid MTU
+        self._ecg_targets.add(connection)
+        if self._ecg_task is None:
+            self._ecg_task = asyncio.create_task(self._ecg(), name=f"{self.name} ECG")
+        return 0
+
+    async def _indicate(self, connection: Connection, response: bytes) -> None:
+        if self.device.connections.get(connection.handle) is connection:
+            await self.device.indicate_subscriber(connection, self._pmd_cp, response)
+
+    async def _ecg(self) -> None:
+        """Sample the ECG source at 130 Hz (strap time) and notify frames to the listeners."""
+        assert self._ecg_source is not None
+        start_s = self.now_s()
+        clock_ns = int((ECG_CLOCK_START - POLAR_EPOCH).total_seconds()) * 1_000_000_000
+        k = 0                                                          # samples taken so far
+        while True:
+            await self._sleep_until(start_s + (k + ECG_SAMPLES_PER_FRAME) / ECG_FS_HZ)
+            samples = [v for _, v in zip(range(ECG_SAMPLES_PER_FRAME), self._ecg_source)]
+            if not samples:
+                return
+            k += len(samples)
+            last_ns = clock_ns + round((start_s + (k - 1) / ECG_FS_HZ) * 1e9)
+            frame = encode_ecg_frame(last_ns, samples)
+            if await self._send(self._ecg_targets, self._pmd_data, frame):
+                self.ecg_sent.append(frame)
