@@ -247,7 +247,7 @@ def _describe(r: Any, name: str) -> str:
 @cli.command("analyze")
 @click.argument("rec", type=click.Path(path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
-              help="Folder for windows.csv, recovery.csv and analysis.json.")
+              help="Folder for windows.csv, recovery.csv, analysis.json and report.html.")
 @click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
               help="An events file (CSV or JSON) to add to the recording's own events.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
@@ -259,9 +259,10 @@ def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Pat
                 force: bool, no_progress: bool) -> None:
     """Analyse a recording: artefacts, windowed HRV, autonomic balance, recovery.
 
-    REC is a recording folder or any importable file. Writes windows.csv (one row
-    per window), recovery.csv (one row per stressor and metric) and analysis.json
-    (config, software version, input checksum, summary) into --out.
+    REC is a recording folder or any importable file. Writes into --out:
+    windows.csv (one row per window), recovery.csv (one row per stressor and
+    metric), analysis.json (config, software version, input checksum, summary)
+    and report.html (the clinician's report: one self-contained file).
 
     \b
     Example:
@@ -271,7 +272,7 @@ def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Pat
     from .analysis import AnalysisConfig, analyze, load_config
     from .loader import load
 
-    existing = [n for n in ("windows.csv", "recovery.csv", "analysis.json") if (out / n).exists()]
+    existing = [n for n in ("windows.csv", "recovery.csv", "analysis.json", "report.html") if (out / n).exists()]
     if existing and not force:
         raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
@@ -279,9 +280,12 @@ def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Pat
     with _progress(enabled=not no_progress) as tick:
         result = analyze(r, cfg, progress=tick, source=rec)
     result.write(out)
+    from .report import write_report
+
+    write_report(result, out / "report.html")
     valid = int(result.windows["valid"].sum()) if len(result.windows) else 0
     click.echo(f"analysed {rec}: {len(result.windows)} windows ({valid} valid), "
-               f"{len(result.recovery)} recovery rows -> {out}")
+               f"{len(result.recovery)} recovery rows -> {out}/report.html")
 
 
 class _progress:
@@ -310,6 +314,39 @@ class _progress:
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
+
+
+# -------------------------------------------------------------------------------------------
+# report
+# -------------------------------------------------------------------------------------------
+@cli.command("report")
+@click.argument("recs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="Trend report HTML file to write.")
+@click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
+              help="A TOML file with [windows], [clean], [hrv] and [recovery] settings, used for every session.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+def report_cmd(recs: tuple[Path, ...], out: Path, config_file: Path | None, force: bool) -> None:
+    """Trend report across one subject's sessions, by date.
+
+    RECS are recording folders, importable files, or a folder of recording
+    folders. The report shows baseline lnRMSSD with its smallest-worthwhile-change
+    band (Plews et al. 2014), time to baseline, half-recovery and reactivity per
+    stressor; sessions failing the quality checks are shown and marked, not dropped.
+
+    \b
+    Example:
+      calmtrace report recordings/sample/weekly --out trend.html
+    """
+    from .analysis import AnalysisConfig, load_config
+    from .report import write_trend_report
+    from .report.trend import collect_recordings
+
+    if out.exists() and not force:
+        raise InputError(f"{out}: already exists; choose another --out or add --force")
+    cfg = load_config(config_file) if config_file else AnalysisConfig()
+    n = len(collect_recordings(recs))
+    write_trend_report(recs, out, config=cfg)
+    click.echo(f"trend report of {n} sessions -> {out}")
 
 
 # -------------------------------------------------------------------------------------------

@@ -118,6 +118,7 @@ def test_diary_lines_with_ratings():
     ("timestamp,conditions,datapoint\n09:31,a,end\n", 2, "'a' ends but never started"),
     ("onset,label\nsoon,a\n", 2, "onset: expected seconds, a clock time"),
     ("label,kind\na,note\n", 1, "no time column"),
+    ("onset,label\n1e300,a\n", 2, "not a time of it"),
     ("onset,label\n10,a,b\n", 2, "3 fields but the header has 2"),
 ])
 def test_errors_name_file_and_line(tmp_path, text, line, needle):

@@ -89,6 +89,7 @@ def test_seconds_are_detected_by_the_median_rule(tmp_path):
     ("800\n810\nabc\n", 3, "must be a number"),
     ("800\n810 820\n", 2, "one RR interval per line"),
     ("# comment\n800\n\n90000\n", 4, "longer than 60 s"),
+    ("0.8\n0.9\n0.1e309\n", 3, "longer than 60 s"),  # found by fuzzing: overflowed when scaled
 ])
 def test_bad_values_name_the_line(tmp_path, text, line, needle):
     p = tmp_path / "bad.txt"

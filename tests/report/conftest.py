@@ -56,6 +56,12 @@ def messy_result():
 
 
 @pytest.fixture(scope="session")
+def gappy_result():
+    """A TSST with a few artefacts and three gaps: most windows valid, some not."""
+    return analyze(simulate("tsst", seed=8, artifact_pct=2.0, n_gaps=3))
+
+
+@pytest.fixture(scope="session")
 def weekly_dirs() -> list[Path]:
     """The eight weekly sample recording folders (part of the repository)."""
     dirs = sorted(p for p in WEEKLY.glob("week-*") if (p / "recording.json").exists())

@@ -10,6 +10,7 @@ import plotly.offline
 import pytest
 
 from calmtrace.analysis import analyze
+from calmtrace.events import Event, Events
 from calmtrace.report import render_report, write_report
 from calmtrace.signals.simulate import simulate
 
@@ -121,11 +122,21 @@ def test_methods_and_provenance(breathing_result, breathing_page):
     prov = section(breathing_page, "provenance")
     assert breathing_result.provenance["software_version"] in prov
     methods = section(breathing_page, "methods")
-    horizon = breathing_result.config.recovery.horizon_s
-    assert f"horizon_s = {horizon}" in methods and "Lipponen & Tarvainen (2019)" in methods
+    cfg = breathing_result.config
+    assert f"horizon_s = {cfg.recovery.horizon_s}" in methods and "Lipponen & Tarvainen (2019)" in methods
+    assert f"sliding windows of {cfg.windows.window_s:g} s every {cfg.windows.step_s:g} s" in methods
 
 
 def test_source_checksum_in_provenance(weekly_results):
     page = render_report(weekly_results[0])
     assert weekly_results[0].provenance["input_checksum"].startswith("sha256:")
     assert weekly_results[0].provenance["input_checksum"] in section(page, "provenance")
+
+
+def test_stressor_without_baseline_says_so():
+    # the only event is a stressor at the very start: there is no time before it for a baseline
+    rec = simulate("tsst", seed=7)
+    res = analyze(rec.with_events(Events([Event(0.0, 300.0, "speech", "stressor")])))
+    page = render_report(res)
+    limits = text_of(re.search(r'<div class="limits" id="limits">(.*?)</div>', page, flags=re.S).group(1))
+    assert "Heart rate around 'speech': no baseline, so no reactivity and no recovery figures, because:" in limits

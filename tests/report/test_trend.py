@@ -74,7 +74,8 @@ def test_swc_band_from_earlier_quality_checked_sessions(tables):
         assert row["swc_mean"] == pytest.approx(m)
         assert row["swc_low"] == pytest.approx(m - SWC_FACTOR * sd)
         assert row["swc_high"] == pytest.approx(m + SWC_FACTOR * sd)
-        want = "above" if values[k] > m + SWC_FACTOR * sd else "below" if values[k] < m - SWC_FACTOR * sd else "within"
+        want = ("" if math.isnan(values[k]) else "above" if values[k] > m + SWC_FACTOR * sd
+                else "below" if values[k] < m - SWC_FACTOR * sd else "within")
         assert row["vs_swc"] == want
 
 

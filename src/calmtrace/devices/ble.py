@@ -386,7 +386,11 @@ class Strap:
             log.warning("strap %s: no Polar PMD service, so no ECG; streaming heart rate only",
                         self._what())
             return
-        await polar.start_ecg(client, self._on_pmd)
+        try:
+            await polar.start_ecg(client, self._on_pmd)
+        except DeviceError as exc:            # heart rate goes on without ECG
+            log.warning("%s; streaming heart rate only", exc)
+            return
         self.metadata["ecg"] = True
 
     # -- callbacks ---------------------------------------------------------------------------------

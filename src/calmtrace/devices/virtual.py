@@ -19,7 +19,7 @@ Faults on demand: :meth:`VirtualStrap.drop_link` (the link is lost; the strap st
 while), :meth:`VirtualStrap.stall` (the link stays up but nothing more is notified on it),
 :meth:`VirtualStrap.inject_malformed` (a bad 0x2A37 payload). The strap keeps books:
 :attr:`VirtualStrap.sent` (every notification handed to a subscribed link) and
-:attr:`VirtualStrap.unsent_rr` (beats that happened while nobody could hear them).
+:attr:`VirtualStrap.unsent` (beats that happened while nobody could hear them).
 
 ``VirtualRadio(...).scanner_backend`` and ``.client_backend`` are the ``backend=`` classes for
 ``BleakScanner`` / ``BleakClient``: ordinary bleak calls reach the strap through real HCI, L2CAP
@@ -183,8 +183,11 @@ class VirtualStrap:
 
         #: Notifications handed to a subscribed link, in order.
         self.sent: list[SentNotification] = []
-        #: Beats (1/1024 s) that happened while no subscribed, working link could hear them.
-        self.unsent_rr: list[int] = []
+        #: Beats that happened while no subscribed, working link could hear them:
+        #: (strap time, s; RR interval, 1/1024 s).
+        self.unsent: list[tuple[float, int]] = []
+        #: Every beat of the heart: (strap time, s; RR interval, 1/1024 s).
+        self.beats: list[tuple[float, int]] = []
         #: ECG frames handed to a subscribed link (payloads), in order.
         self.ecg_sent: list[bytes] = []
         #: How many connections the strap has accepted.
@@ -211,6 +214,10 @@ class VirtualStrap:
     def now_s(self) -> float:
         """Strap time, s since :meth:`start` (runs ``speed`` times faster than real time)."""
         return (self._loop.time() - self._t0) * self.speed
+
+    def loop_time(self, strap_t_s: float) -> float:
+        """The event-loop time (real s) at strap time ``strap_t_s``."""
+        return self._t0 + strap_t_s / self.speed
 
     async def _sleep_until(self, strap_t_s: float) -> None:
         await asyncio.sleep(max(0.0, self._t0 + strap_t_s / self.speed - self._loop.time()))
@@ -323,17 +330,23 @@ class VirtualStrap:
             tick_s = tick * self.notify_interval_s
             await self._sleep_until(tick_s)
             due = []
-            while next_rr is not None and last_beat_s + next_rr / 1000 <= tick_s:
-                last_beat_s += next_rr / 1000
-                due.append(next_rr)
+            # the strap times beats on its 1/1024-s clock, as it reports them
+            while next_rr is not None and last_beat_s + self._raw(next_rr) / 1024 <= tick_s:
+                last_beat_s += self._raw(next_rr) / 1024
+                due.append((last_beat_s, self._raw(next_rr)))
                 next_rr = await anext(beats, None)
             await self._notify_beats(due)
         self.finished.set()
 
-    async def _notify_beats(self, rr_ms: list[float]) -> None:
-        raw = [max(1, min(0xFFFF, round(v * 1024 / 1000))) for v in rr_ms]
-        if rr_ms:
-            self._hr_bpm = min(255, round(60000 / rr_ms[-1]))
+    @staticmethod
+    def _raw(rr_ms: float) -> int:
+        return max(1, min(0xFFFF, round(rr_ms * 1024 / 1000)))
+
+    async def _notify_beats(self, due: list[tuple[float, int]]) -> None:
+        """Notify the beats ``due`` ((strap time, RR in 1/1024 s), oldest first)."""
+        self.beats.extend(due)
+        if due:
+            self._hr_bpm = min(255, round(60 * 1024 / due[-1][1]))
         async with self._lock:
             targets = [c for c in self.device.connections.values() if c not in self._stalled]
             for payload in self._malformed:
@@ -344,16 +357,17 @@ class VirtualStrap:
                 payload = encode_hrm(self._hr_bpm, contact="yes")
                 if await self._send(targets, self._hrm, payload):
                     self.sent.append(SentNotification(self.now_s(), payload, ()))
-                self.unsent_rr.extend(raw)
+                self.unsent.extend(due)
                 return
-            chunks = [raw[i:i + MAX_RR_PER_NOTIFICATION]
-                      for i in range(0, len(raw), MAX_RR_PER_NOTIFICATION)] or [[]]
+            chunks = [due[i:i + MAX_RR_PER_NOTIFICATION]
+                      for i in range(0, len(due), MAX_RR_PER_NOTIFICATION)] or [[]]
             for chunk in chunks:
-                payload = encode_hrm(self._hr_bpm, contact="yes", rr_raw=chunk)
+                rr_raw = tuple(raw for _, raw in chunk)
+                payload = encode_hrm(self._hr_bpm, contact="yes", rr_raw=rr_raw)
                 if await self._send(targets, self._hrm, payload):
-                    self.sent.append(SentNotification(self.now_s(), payload, tuple(chunk)))
+                    self.sent.append(SentNotification(self.now_s(), payload, rr_raw))
                 else:
-                    self.unsent_rr.extend(chunk)
+                    self.unsent.extend(chunk)
 
     def _listening(self, connection: Connection, characteristic: gatt.Characteristic) -> bool:
         """The link is up and its client enabled notifications on ``characteristic``."""

@@ -169,6 +169,10 @@ def rr_value(v: float, path: Path, line: int, what: str = "RR interval", text: s
     return v
 
 
+#: A UTC tzinfo object that marks "this was a local time without offset, taken as UTC".
+_LocalAsUTC = timezone(timedelta(0), "local-as-UTC")
+
+
 def device_datetime(text: str, path: Path, line: int, what: str = "time",
                     formats: Iterable[str] = ()) -> datetime:
     """A datetime written by a device: ISO 8601 or one of ``formats`` (``strptime`` patterns).
@@ -193,10 +197,6 @@ def device_datetime(text: str, path: Path, line: int, what: str = "time",
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=_LocalAsUTC)
     return dt
-
-
-#: A UTC tzinfo object that marks "this was a local time without offset, taken as UTC".
-_LocalAsUTC = timezone(timedelta(0), "local-as-UTC")
 
 
 def has_offset(dt: datetime) -> bool:

@@ -160,6 +160,17 @@ def _field(path: Path, n: int, fields: list[str], i: int, name: str) -> str:
     return fields[i]
 
 
+#: Largest beat time accepted in a table, in s (about 32 years): beyond it a number is not a time.
+MAX_TIME_S = 1e9
+
+
+def _time_value(text: str, path: Path, n: int, what: str) -> float:
+    v = number(text, path, n, what)
+    if abs(v) > MAX_TIME_S * 1000:  # room for a time in ms
+        raise FormatError(f"{where(path, n)}: {what} of {text.strip()} is not a beat time")
+    return v
+
+
 def _check_increasing(path: Path, lines: list[int], t: np.ndarray, what: str) -> None:
     bad = np.flatnonzero(np.diff(t) <= 0)
     if bad.size:
@@ -243,9 +254,8 @@ def _read_e4(path: Path, lines: list[str]) -> Recording:
         f = text.split(",")
         if len(f) < 2:
             raise FormatError(f"{where(path, n)}: expected 'time,interval', got {text[:60]!r}")
-        t.append(number(f[0], path, n, "time"))
-        ibi_ms = number(f[1], path, n, "interval") * 1000.0
-        rr.append(rr_value(ibi_ms, path, n, "interval", None))
+        t.append(_time_value(f[0], path, n, "time"))
+        rr.append(rr_value(number(f[1], path, n, "interval") * 1000.0, path, n, "interval", None))
         line_nos.append(n)
     if not rr:
         raise FormatError(f"{path}: no intervals below the start line")
@@ -275,7 +285,7 @@ def _read_generic(path: Path, lines: list[str]) -> Recording:
     if i_t is not None:
         texts = [_field(path, n, f, i_t, names[i_t]) for n, f in rows]
         if re.fullmatch(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?", texts[0]):
-            t = np.array([number(x, path, n, names[i_t]) for x, n in zip(texts, line_nos)])
+            t = np.array([_time_value(x, path, n, names[i_t]) for x, n in zip(texts, line_nos)])
             if names[i_t].endswith("_ms"):
                 t = t / 1000.0
         else:
@@ -289,9 +299,9 @@ def _read_generic(path: Path, lines: list[str]) -> Recording:
         raw = np.array([number(_field(path, n, f, i_rr, names[i_rr]), path, n, names[i_rr]) for n, f in rows])
         name = names[i_rr]
         scale = 1000.0 if name.endswith("_s") else 1.0 if name.endswith("_ms") else rr_scale_to_ms(raw)
+        for v, n, (_, f) in zip(raw, line_nos, rows):  # checked before scaling: no overflow
+            rr_value(float(v) * scale, path, n, name, f[i_rr] if scale == 1.0 else None)
         rr = raw * scale
-        for v, n, (_, f) in zip(rr, line_nos, rows):
-            rr_value(float(v), path, n, name, f[i_rr] if scale == 1.0 else None)
     flags = None
     if i_flag is not None:
         vals = [(f[i_flag] if i_flag < len(f) else "").strip() or "ok" for _, f in rows]

@@ -80,6 +80,10 @@ KIND_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
                   "cold pressor", "public speaking", "interview", "effort", "exercise", "workout")),
 )
 
+#: Largest distance from the recording's start, in s, of an event time or duration (about 32
+#: years); beyond it a number is a typo, not a time.
+MAX_SPAN_S = 1e9
+
 _KEYWORD_RES = [(kind, re.compile(r"\b(?:" + "|".join(re.escape(k) for k in kws) + r")"))
                 for kind, kws in KIND_KEYWORDS]
 
@@ -153,11 +157,14 @@ class _Ctx:
         if self.utc_offset and _NAIVE_ISO.fullmatch(s):
             s = s + self.utc_offset
         try:
-            return parse_time(s, self.start, self.utc_offset, context=ctx)
+            v = parse_time(s, self.start, self.utc_offset, context=ctx)
         except (OverflowError, ValueError) as exc:
             if isinstance(exc, EventsError):
                 raise
             raise EventsError(f"{ctx}: cannot read {s!r} ({exc})") from None
+        if abs(v) > MAX_SPAN_S:
+            raise EventsError(f"{ctx}: {s!r} is {v:g} s from the recording's start, not a time of it")
+        return v
 
     def seconds(self, text: str, line: int | str, what: str) -> float:
         s = str(text).strip()
@@ -166,8 +173,8 @@ class _Ctx:
             v = float(num)
         except ValueError:
             v = math.nan
-        if not math.isfinite(v) or v < 0:
-            raise EventsError(f"{self._where(line)}: {what} must be a number of seconds >= 0, got {s!r}")
+        if not math.isfinite(v) or v < 0 or v > MAX_SPAN_S:
+            raise EventsError(f"{self._where(line)}: {what} must be a number of seconds >= 0 (at most {MAX_SPAN_S:g}), got {s!r}")
         return v
 
     def rating(self, text: Any, line: int | str) -> float:

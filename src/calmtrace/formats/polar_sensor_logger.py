@@ -317,7 +317,8 @@ def _ppi_part(table: _Table, ref: datetime) -> _Parts:
     })
     if err_col is not None and n:
         err = table.values(err_col, "error estimate [ms]")
-        parts.meta["ppi_error_estimate_median_ms"] = float(np.median(err[~bad])) if (~bad).any() else None
+        err = np.clip(err[~bad], 0.0, MAX_RR_MS)  # an absurd estimate must not overflow the median
+        parts.meta["ppi_error_estimate_median_ms"] = float(np.median(err)) if err.size else None
     hr_col = table.col("hr [bpm]")
     hr = _hr_part(table, ref, hr_col)
     parts.hr_s, parts.hr_bpm = hr.hr_s, hr.hr_bpm

@@ -42,6 +42,7 @@ from ..recording import Recording
 from . import Format
 from ._text import (
     CLOCK_LOCAL_AS_UTC,
+    MAX_RR_MS,
     UNKNOWN_START,
     build_recording,
     head_lines,
@@ -154,11 +155,11 @@ def read(path: Path) -> Recording:
         raise FormatError(f"{path}: no RR intervals in the file")
     scale = rr_scale_to_ms(rr[rr > 0]) if (rr > 0).any() else 1.0
     meta["rr_unit"] = "s" if scale == 1000.0 else "ms"
-    rr_ms = rr * scale
-    bad = np.flatnonzero(~((rr_ms > 0) & (rr_ms <= 60_000)))
+    bad = np.flatnonzero(~((rr > 0) & (rr <= MAX_RR_MS / scale)))  # checked before scaling: no overflow
     if bad.size:
         i = int(bad[0])
-        rr_value(float(rr_ms[i]), path, line_nos[i], "RR interval", texts[i] if scale == 1.0 else None)
+        rr_value(float(rr[i]) * scale, path, line_nos[i], "RR interval", texts[i] if scale == 1.0 else None)
+    rr_ms = rr * scale
     start = start_from_name(path.name)
     if start is None:
         start = UNKNOWN_START

@@ -41,8 +41,12 @@ __all__ = [
     "series_with_breaks",
     "session_overview",
     "recovery_panel",
+    "fit_windows",
+    "fitted_curve",
     "tachogram",
+    "beat_phases",
     "poincare",
+    "USABLE_FLAGS",
     "trend_figure",
 ]
 

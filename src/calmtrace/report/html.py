@@ -15,9 +15,9 @@ import json
 import logging
 import math
 import os
-from datetime import timedelta
+import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,8 +34,8 @@ from .linking import (
     Censored,
 )
 
-__all__ = ["write_report", "render_report", "session_summary", "page", "figure_html", "ARTIFACT_CAUTION_PCT",
-           "INVALID_WINDOWS_CAUTION_PCT"]
+__all__ = ["write_report", "render_report", "session_summary", "session_figures", "page", "figure_html",
+           "write_text_atomic", "note_reason", "esc", "fmt", "ARTIFACT_CAUTION_PCT", "INVALID_WINDOWS_CAUTION_PCT"]
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,8 @@ def page(title: str, body: str, simulated: bool = False) -> str:
     )
 
 
-def _write_atomic(text: str, path: str | os.PathLike) -> Path:
+def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
+    """Write ``text`` (UTF-8) beside ``path`` and rename it into place; create the folder."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.tmp")
@@ -201,6 +202,7 @@ _NOTE_TOPICS: dict[str, tuple[str, ...]] = {
     "time to baseline": ("not back in the band", "need a baseline"),
     "half-recovery": ("half-recovered", "no t50"),
     "time constant (tau)": ("tau", "fit"),
+    "usable time constant (tau)": ("tau at the fit bound",),
     "HRR60": ("HRR",),
 }
 _INFO_ONLY = ("baseline shared", "recovery measured from the moment")
@@ -214,7 +216,10 @@ def note_reason(note: str, what: str) -> str:
     parts = [p for p in parts if not p.startswith(_INFO_ONLY)]
     mine = [p for p in parts if any(w in p for w in _NOTE_TOPICS[what])]
     general = [p for p in parts if not any(w in p for words in _NOTE_TOPICS.values() for w in words)]
-    return "; ".join(general or mine).replace("(data end)", "(the recording ends)")
+    text = "; ".join(re.sub(r"^no [\w ]+: ", "", p) for p in (general or mine))   # "no tau: 0 valid..."
+    for column, (name, _) in METRIC_NAMES.items():
+        text = text.replace(column, name)
+    return text.replace("(data end)", "(the recording ends)")
 
 
 def _missing_reason(result: Any, row: pd.Series, what: str) -> str:
@@ -273,22 +278,24 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
             d = _metric_digits(metric)
             cap = _capital(name)
             if not math.isfinite(r["baseline_mean"]):
-                limits.append(_missing_sentence(result, raw, f"{cap} around '{label}'",
-                                                ["baseline", "reactivity", "time to baseline"]))
+                limits.append(f"{cap} around '{label}': no baseline, so no reactivity and no recovery figures, "
+                              f"because: {_missing_reason(result, raw, 'baseline')}.")
                 continue
+            moment = float(r["duration_s"]) == 0
+            during, ended = ("after", "its peak") if moment else ("during", "it ended")
             missing = []
             if math.isfinite(r["reactivity"]):
                 verb = "rose" if r["reactivity"] > 0 else "fell"
-                s = (f"{cap} {verb} by {fmt(abs(r['reactivity']), d, unit)} during '{label}' "
+                s = (f"{cap} {verb} by {fmt(abs(r['reactivity']), d, unit)} {during} '{label}' "
                      f"(baseline {fmt(r['baseline_mean'], d, unit)}, peak {fmt(r['peak'], d, unit)})")
             else:
-                s = f"{cap} during '{label}': the response could not be measured"
+                s = f"{cap} {during} '{label}': the response could not be measured"
                 missing.append("reactivity")
             ttb = Censored(float(r["time_to_baseline_s"]), bool(r["ttb_censored"]))
             if ttb.known and not ttb.censored:
-                s += f" and returned to baseline {format_duration(ttb.value_s)} after it ended"
+                s += f" and returned to baseline {format_duration(ttb.value_s)} after {ended}"
             elif ttb.known:
-                s += f" and was not back to baseline within {format_duration(ttb.value_s)} after it ended"
+                s += f" and was not back to baseline within {format_duration(ttb.value_s)} after {ended}"
             else:
                 s += "; its return to baseline could not be measured"
                 missing.append("time to baseline")
@@ -297,7 +304,9 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
                 extra.append(f"half-recovery {format_duration(r['t50_s'])}")
             elif ttb.known and not ttb.censored:
                 missing.append("half-recovery")
-            if math.isfinite(r["tau_s"]):
+            if math.isfinite(r["tau_s"]) and "tau at the fit bound" in str(raw.get("note", "")):
+                missing.append("usable time constant (tau)")   # a fit stuck at its bound says nothing
+            elif math.isfinite(r["tau_s"]):
                 tau = f"time constant {format_duration(r['tau_s'])}"
                 if math.isfinite(r["tau_ci_low_s"]) and math.isfinite(r["tau_ci_high_s"]):
                     tau += f", {ci} CI {r['tau_ci_low_s']:.0f}-{r['tau_ci_high_s']:.0f} s"
@@ -416,6 +425,8 @@ def _event_table_html(result: Any, table: pd.DataFrame) -> str:
                 tau = fmt(r["tau_s"], 0, "s")
                 if math.isfinite(r["tau_ci_low_s"]):
                     tau += f" ({r['tau_ci_low_s']:.0f}-{r['tau_ci_high_s']:.0f})"
+                if "tau at the fit bound" in r["note"]:
+                    tau += ", at the fit bound: not usable"
                 hrr = fmt(r["hrr60_bpm"], 0, "bpm") if r["metric"] == "mean_hr_bpm" else ""
                 cells += (f"<td>{esc(r['metric_name'])}</td><td class=\"num\">{esc(base)}</td>"
                           f'<td class="num">{fmt(r["peak"], d, unit)}</td>'
@@ -553,7 +564,7 @@ def _methods_html(result: Any) -> str:
     if _cfg(result, "recovery", "band_sides", "one") == "one":
         band_text += " (only the stress-side edge counts: an overshoot past baseline is recovered)"
     return _METHODS.format(
-        window_s=float(_cfg(result, "hrv", "window_s", 60.0)), step_s=float(_cfg(result, "hrv", "step_s", 5.0)),
+        window_s=float(_cfg(result, "windows", "window_s", 60.0)), step_s=float(_cfg(result, "windows", "step_s", 5.0)),
         baseline_span=format_duration(float(_cfg(result, "recovery", "baseline_span_s", 300.0))),
         band_text=band_text, hold=format_duration(float(_cfg(result, "recovery", "hold_s", 60.0))),
         horizon=format_duration(float(_cfg(result, "recovery", "horizon_s", 600.0))),
@@ -664,6 +675,6 @@ def write_report(result: Any, path: str | os.PathLike, *, title: str | None = No
         ``path``.
     """
     text = render_report(result, title=title)
-    p = _write_atomic(text, path)
+    p = write_text_atomic(text, path)
     log.info("wrote session report %s (%.1f MB)", p, len(text) / 1e6)
     return p

@@ -29,12 +29,12 @@ from . import figures
 from .html import (
     ARTIFACT_CAUTION_PCT,
     INVALID_WINDOWS_CAUTION_PCT,
-    _write_atomic,
     esc,
     figure_html,
     fmt,
     note_reason,
     page,
+    write_text_atomic,
 )
 from .linking import format_duration, time_to_baseline
 
@@ -398,6 +398,6 @@ def write_trend_report(items: Iterable[Any], path: str | os.PathLike, *, config:
     """
     results = analyze_all(items, config)
     text = render_trend_report(results, title=title)
-    p = _write_atomic(text, path)
+    p = write_text_atomic(text, path)
     log.info("wrote trend report %s over %d sessions", p, len(results))
     return p

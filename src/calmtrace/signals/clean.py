@@ -2,12 +2,14 @@
 
 The method is Lipponen & Tarvainen (2019), "A robust algorithm for heart rate variability time
 series artefact correction using novel beat classification" (J Med Eng Technol 43(3):173-181),
-as implemented by neurokit2's ``signal_fixpeaks(method="kubios")``. It classifies beats from the
-successive differences of RR and their deviation from a local median, against thresholds that
-adapt over a 91-beat window, into four classes, and corrects each:
+as implemented by neurokit2's ``signal_fixpeaks(method="kubios")`` and run here through
+:mod:`calmtrace.signals.kubios`, a vectorised port of it that gives identical results (checked
+against neurokit2 by the tests) ten times faster, without importing neurokit2. It
+classifies beats from the successive differences of RR and their deviation from a local median,
+against thresholds that adapt over a 91-beat window, into four classes, and corrects each:
 
 ============  ===================================================  ==============================
-class         what neurokit2 does to the peak series               flag in the cleaned beats
+class         what the method does to the peak series              flag in the cleaned beats
 ============  ===================================================  ==============================
 ectopic       moves the beat to the midpoint of its neighbours     ``ectopic`` on the moved beat
 long/short    moves the beat to the midpoint of its neighbours     ``corrected`` on the moved beat
@@ -16,8 +18,9 @@ missed        inserts a beat midway into the too-long interval     ``interpolate
                                                                    that closed the long interval
 extra         deletes the spurious beat                            ``extra`` on the beat after it
                                                                    (its RR now spans both parts;
-                                                                   neurokit2 often also moves that
-                                                                   beat a little, as long/short)
+                                                                   the method often also moves
+                                                                   that beat a little, as
+                                                                   long/short)
 ============  ===================================================  ==============================
 
 So the cleaned table can have more rows (missed) or fewer (extra) than the input. Every row keeps
@@ -29,20 +32,37 @@ the *beat*, as in Kubios' "beats corrected" count; the interval after a moved be
 while its beat stays ``ok``). Moved and inserted beats get their time by linear interpolation of
 the original beat times. A beat that was flagged before cleaning keeps its flag.
 
+Persistent ectopy. The method's thresholds adapt to the recording, so in bigeminy or trigeminy
+(every second or third beat premature) they learn the pattern as normal variability and flag
+only a few of the premature beats. A fixed-threshold screen therefore runs after it
+(:attr:`CleanConfig.ectopy_screen`): beat k is premature when its RR is more than 20 % shorter
+than a local reference and the next RR is more than 15 % longer (a short-long sequence: a
+premature beat and its compensatory pause; the 20 % is the prematurity rule of Holter HRV
+editing, Malik et al. 1989). The reference is the median, over 11 pairs, of the mean of two
+successive RR, which stays at the sinus cycle length across a premature beat and its pause even
+in bigeminy. The screen only flags, it does not move beats: the premature beat and the beat that
+ends the pause are both flagged ``ectopic`` (neither interval is normal-to-normal), so windowed
+HRV leaves both out. ``meta["cleaning"]["ectopy"]`` records how many beats each method found
+ectopic and their share of all beats; above :attr:`CleanConfig.ectopy_warn_share` (10 %)
+``meta["cleaning"]["warnings"]`` says that HRV from the recording is not a measure of autonomic
+modulation. On artefact-free simulated recordings the screen flags nothing; on a healthy 24-hour
+Holter series (PhysioNet, 80 k beats) under 0.02 % of beats.
+
 Cleaning never works across a gap. The beats are split into segments at every row of
 ``recording.gaps``, wherever consecutive beats lie further apart than the later one's RR by more
 than :attr:`CleanConfig.implicit_gap_ms` (dropped notifications), and at every RR longer than
-:attr:`CleanConfig.max_rr_ms` (3000 ms); each segment is cleaned on its own. A beat whose RR exceeds ``max_rr_ms`` is left uncorrected and
-flagged ``missed`` (its interval spans lost beats). Segments shorter than
-:attr:`CleanConfig.min_segment_beats` are left as they are. Corrections that neurokit2 does not
-make at the edges of a segment (the first two beats, the last beat) leave the beat's times
-unchanged but still flag it.
+:attr:`CleanConfig.max_rr_ms` (3000 ms); each segment is cleaned on its own. A beat whose RR
+exceeds ``max_rr_ms`` is left uncorrected and flagged ``missed`` (its interval spans lost beats).
+Segments shorter than :attr:`CleanConfig.min_segment_beats` are left as they are. Corrections
+that the method does not make at the edges of a segment (the first two beats, the last beat)
+leave the beat's times unchanged but still flag it.
 
 neurokit2's own ``iterative=True`` returns the artefact indices of its last pass only, in the
 index space of the previous pass, so flags could not be traced back to beats. :func:`clean` runs
-the same loop itself, one ``iterative=False`` pass at a time (detect, correct, repeat while the
-number of artefacts found keeps falling), tracing each beat through every pass; the corrected
-beat times are identical to neurokit2's ``iterative=True`` result.
+the same loop itself, one pass at a time (detect, correct, repeat while the number of artefacts
+found keeps falling), tracing each beat through every pass; the corrected beat times are
+identical to neurokit2's ``iterative=True`` result. Each pass reuses the moving-window
+statistics of the previous one where the beats did not change.
 """
 
 from __future__ import annotations
@@ -62,8 +82,8 @@ __all__ = ["clean", "artifact_share", "ARTIFACT_CLASSES", "FLAG_OF_CLASS"]
 
 log = logging.getLogger(__name__)
 
-#: neurokit2's artefact classes (keys of its ``info`` dict).
-ARTIFACT_CLASSES: tuple[str, ...] = ("ectopic", "missed", "extra", "longshort")
+#: The method's artefact classes (keys of neurokit2's ``info`` dict).
+ARTIFACT_CLASSES: tuple[str, ...] = kubios.ARTIFACT_CLASSES
 #: The flag a beat of each class gets.
 FLAG_OF_CLASS: dict[str, str] = {"ectopic": "ectopic", "longshort": "corrected", "missed": "missed", "extra": "extra"}
 
@@ -83,7 +103,8 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
     Recording
         A copy whose beats have corrected ``t_s``/``rr_ms`` and a ``flag`` per beat (see the module
         docstring for exactly what each flag means), and whose ``meta["cleaning"]`` records the
-        method, the neurokit2 version, the parameters and the count of each flag.
+        method, the parameters, the count of each flag, the ectopy figures (``ectopy``) and any
+        ``warnings``.
 
     Examples
     --------
@@ -102,6 +123,7 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
     flags[too_long & (flags == "ok")] = "missed"
 
     parts = []
+    cleaned: list[int] = []                 # the parts that went through Lipponen & Tarvainen
     for lo, hi in _segments(t, rr, too_long, recording.gaps, cfg.implicit_gap_ms):
         if hi - lo < cfg.min_segment_beats or too_long[lo]:
             parts.append((t[lo:hi], rr[lo:hi], flags[lo:hi]))
@@ -110,6 +132,17 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
                          cfg.min_segment_beats)
             continue
         parts.append(_clean_segment(t[lo:hi], rr[lo:hi], flags[lo:hi], cfg))
+        cleaned.append(len(parts) - 1)
+
+    # the fixed-threshold ectopy screen, on each cleaned segment (see the module docstring)
+    ectopic_before = sum(int((p[2] == "ectopic").sum()) for p in parts)
+    premature = 0
+    if cfg.ectopy_screen:
+        for k in cleaned:
+            seg_t, seg_rr, seg_flag = parts[k]
+            seg_flag, found = _screen_ectopy(seg_rr, seg_flag, cfg)
+            parts[k] = (seg_t, seg_rr, seg_flag)
+            premature += found
 
     if parts:
         beats = pd.DataFrame({
@@ -120,14 +153,31 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
     else:
         beats = b.copy()
     counts = {f: int(n) for f, n in beats["flag"].value_counts().items()}
+    share = (ectopic_before + premature) / len(beats) if len(beats) else 0.0
+    cautions: list[str] = []
+    if share > cfg.ectopy_warn_share:
+        cautions.append(
+            f"persistent ectopy: {share:.0%} of beats are ectopic (more than "
+            f"{cfg.ectopy_warn_share:.0%}); HRV from this recording is not a measure of autonomic modulation"
+        )
+        log.warning(cautions[-1])
     meta = dict(recording.meta)
     meta["cleaning"] = {
         "method": "Lipponen & Tarvainen 2019 (calmtrace.signals.kubios, a port of neurokit2's "
+                  "signal_fixpeaks(method='kubios')), then a fixed-threshold ectopy screen"
+                  if cfg.ectopy_screen else
+                  "Lipponen & Tarvainen 2019 (calmtrace.signals.kubios, a port of neurokit2's "
                   "signal_fixpeaks(method='kubios'))",
         "config": dataclasses.asdict(cfg),
         "flag_counts": counts,
         "beats_in": int(len(b)),
         "beats_out": int(len(beats)),
+        "ectopy": {
+            "ectopic_by_kubios": ectopic_before,
+            "premature_by_screen": premature,
+            "share": share,
+        },
+        "warnings": cautions,
     }
     log.info("cleaned %d beats -> %d: %s", len(b), len(beats), counts)
     return recording.replace(beats=beats, meta=meta)
@@ -151,6 +201,32 @@ def artifact_share(recording: Recording | pd.DataFrame) -> float:
     if len(beats) == 0:
         return float("nan")
     return float((beats["flag"].to_numpy() != "ok").mean())
+
+
+# -- ectopy screen --------------------------------------------------------------------------------
+def _screen_ectopy(rr: np.ndarray, flags: np.ndarray, cfg: CleanConfig) -> tuple[np.ndarray, int]:
+    """Flag premature beats with a compensatory pause in one cleaned segment.
+
+    Beat k is premature when ``rr[k] < (1 - ectopy_prematurity) x ref[k]`` and the next interval
+    is a pause, ``rr[k+1] > (1 + ectopy_pause) x ref[k]``, where ``ref[k]`` is the median, over
+    ``ectopy_reference_beats`` pairs centred on (k, k+1), of the mean of two successive RR.
+    Both beats are flagged ``ectopic`` where they are ``ok``; the count returned is the number of
+    premature beats newly flagged.
+    """
+    if len(rr) < 2:
+        return flags, 0
+    pair_mean = (rr[:-1] + rr[1:]) / 2.0
+    ref = pd.Series(pair_mean).rolling(cfg.ectopy_reference_beats, center=True, min_periods=1).median().to_numpy()
+    premature = np.flatnonzero((rr[:-1] < (1.0 - cfg.ectopy_prematurity) * ref)
+                               & (rr[1:] > (1.0 + cfg.ectopy_pause) * ref))
+    premature = premature[flags[premature] == "ok"]
+    if premature.size == 0:
+        return flags, 0
+    flags = flags.copy()
+    flags[premature] = "ectopic"
+    after = premature + 1
+    flags[after[flags[after] == "ok"]] = "ectopic"
+    return flags, int(premature.size)
 
 
 # -- segments -------------------------------------------------------------------------------------
@@ -196,17 +272,17 @@ def _clean_segment(t: np.ndarray, rr: np.ndarray, flags: np.ndarray, cfg: CleanC
     origin = np.arange(len(peaks0))                      # index into peaks0, -1 for inserted
     flag = np.concatenate([["ok"], flags]).astype(object)
     n_before = None
+    subspaces = None
     while True:
-        info, fixed = kubios.fix_peaks(
-            peaks, sampling_rate=fs, iterative=False,
-            c1=cfg.c1, c2=cfg.c2, alpha=cfg.alpha, window_width=cfg.window_width,
-            medfilt_order=cfg.medfilt_order,
+        info, subspaces = kubios.find_artifacts(
+            peaks, c1=cfg.c1, c2=cfg.c2, alpha=cfg.alpha, window_width=cfg.window_width,
+            medfilt_order=cfg.medfilt_order, sampling_rate=fs, previous=subspaces,
         )
         n_found = sum(len(info[c]) for c in ARTIFACT_CLASSES)
         # neurokit2's loop: accept a further pass only while it finds fewer artefacts
         if n_found == 0 or (n_before is not None and n_found >= n_before):
             break
-        fixed = np.asarray(fixed, dtype=np.int64)
+        fixed = np.asarray(kubios.correct_artifacts(info, peaks), dtype=np.int64)
         if np.any(np.diff(fixed) <= 0):       # two beats corrected onto one sample: keep the last good pass
             log.warning("segment at t=%.3f s: correction pass produced coincident beats; pass discarded", t[0])
             break

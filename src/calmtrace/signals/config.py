@@ -60,6 +60,33 @@ class CleanConfig:
         Tarvainen 2019).
     medfilt_order : int
         Beats in the median filter of the dRR/mRR series. Default 11 (Lipponen & Tarvainen 2019).
+    ectopy_screen : bool
+        After Lipponen & Tarvainen's method, flag as ``ectopic`` every premature beat followed by
+        a pause (and the beat ending that pause), by the fixed rule below. Default True: the
+        adaptive thresholds learn persistent ectopy (bigeminy, trigeminy) as normal variability
+        and then flag only a few of the premature beats.
+    ectopy_prematurity : float
+        A beat is premature when its RR is shorter than the local reference by more than this
+        share. Default 0.20, the 20 % rule of Holter HRV editing (Malik et al. 1989, Eur Heart J
+        10:1060; Acar et al. 2000, Comput Methods Programs Biomed 63:123: an RR more than 20 %
+        off the preceding one / the mean of the last nine is not normal-to-normal).
+    ectopy_pause : float
+        ... and the next RR is longer than the reference by more than this share. Default 0.15,
+        calmtrace's choice: a beat 20 % premature with a full compensatory pause is followed by an
+        interval 20 % long; 15 % leaves room for the pause to be partly compensatory (sinus
+        reset), while still asking for a jump of 35 % of the reference between two successive
+        intervals, far beyond respiratory sinus arrhythmia from one beat to the next.
+    ectopy_reference_beats : int
+        The reference is the median, over this many successive pairs centred on the beat, of the
+        mean of two successive RR (s). The pair mean stays at the sinus cycle length across a
+        premature beat and its compensatory pause, so the reference holds in bigeminy, where a
+        median of single RR is half premature intervals. Default 11, the length of Lipponen &
+        Tarvainen's (2019) median filter.
+    ectopy_warn_share : float
+        When more than this share of beats is ectopic (flagged by either method),
+        ``meta["cleaning"]["warnings"]`` says that HRV from the recording does not measure
+        autonomic modulation. Default 0.10, calmtrace's choice: twice the 5 % artefact share above
+        which windowed HRV rejects a window (``HRVConfig.max_artifact_pct``, Kubios guidance).
     """
 
     max_rr_ms: float = 3000.0
@@ -72,13 +99,24 @@ class CleanConfig:
     alpha: float = 5.2
     window_width: int = 91
     medfilt_order: int = 11
+    ectopy_screen: bool = True
+    ectopy_prematurity: float = 0.20
+    ectopy_pause: float = 0.15
+    ectopy_reference_beats: int = 11
+    ectopy_warn_share: float = 0.10
 
     def __post_init__(self) -> None:
         _positive(self, "max_rr_ms", "implicit_gap_ms", "sampling_rate_hz", "alpha")
-        for name in ("min_segment_beats", "window_width", "medfilt_order"):
+        for name in ("min_segment_beats", "window_width", "medfilt_order", "ectopy_reference_beats"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise InputError(f"CleanConfig: {name} must be a positive integer, got {v!r}")
+        if not isinstance(self.ectopy_screen, bool):
+            raise InputError(f"CleanConfig: ectopy_screen must be true or false, got {self.ectopy_screen!r}")
+        _positive(self, "ectopy_prematurity", "ectopy_pause", "ectopy_warn_share")
+        for name in ("ectopy_prematurity", "ectopy_warn_share"):
+            if getattr(self, name) >= 1:
+                raise InputError(f"CleanConfig: {name} must be a share below 1, got {getattr(self, name)!r}")
 
 
 #: Direction of a stress response per metric: +1 rises under stress (heart rate, sympathetic
