@@ -242,6 +242,226 @@ def _describe(r: Any, name: str) -> str:
 
 
 # -------------------------------------------------------------------------------------------
+# scan and capture
+# -------------------------------------------------------------------------------------------
+_MARK_KEYS = {"b": "baseline", "s": "stressor", "r": "recovery", "i": "intervention", "n": "note"}
+
+
+async def _virtual_straps(scenario: str, names: list[str], speed: float, seed: int):
+    """Start one virtual strap per name, beating the simulator's RR; returns (radio, straps, rec)."""
+    from .devices.virtual import VirtualRadio, VirtualStrap
+    from .signals.simulate import simulate
+
+    radio = VirtualRadio()
+    straps = []
+    rec = None
+    for k, name in enumerate(names):
+        rec_k = simulate(scenario, seed=seed + k)
+        rec = rec or rec_k
+        strap = VirtualStrap(radio, rec_k.rr_ms.tolist(), speed=speed, name=name[:22],
+                             address=f"C0:CA:17:0A:1B:{0x2C + k:02X}")
+        await strap.start()
+        straps.append(strap)
+    return radio, straps, rec
+
+
+@cli.command("scan")
+@click.option("--timeout", "timeout_s", default=5.0, show_default=True, type=click.FloatRange(min=0.5),
+              help="How long to listen, in seconds.")
+@click.option("--simulate", "scenario", default=None, metavar="SCENARIO",
+              help="Scan a virtual strap (no hardware needed), e.g. tsst.")
+def scan_cmd(timeout_s: float, scenario: str | None) -> None:
+    """List nearby straps advertising the Heart Rate Service, strongest first.
+
+    \b
+    Example:
+      calmtrace scan
+      calmtrace scan --simulate tsst
+    """
+    import asyncio
+
+    from .devices.ble import scan
+
+    async def go():
+        if scenario:
+            radio, _straps, _rec = await _virtual_straps(scenario, ["Polar H10 0A1B2C3D"], 1.0, 1)
+            try:
+                return await scan(timeout_s, backend=radio)
+            finally:
+                await radio.close()
+        return await scan(timeout_s)
+
+    found = asyncio.run(go())
+    if not found:
+        click.echo("no heart-rate strap found (is it worn? straps advertise only with skin contact)")
+        return
+    click.echo(f"{'name':<26} {'address':<20} rssi")
+    for f in found:
+        click.echo(f"{(f.name or '?'):<26} {f.address:<20} {f.rssi} dBm")
+
+
+@cli.command("capture")
+@click.option("--device", "-d", "devices", multiple=True, metavar="NAME_OR_ADDRESS",
+              help="Strap to capture (repeat for several straps on one clock).")
+@click.option("--out", "-o", default=None, type=click.Path(path_type=Path),
+              help="Recording folder (default: capture-<date>-<time>).")
+@click.option("--subject", default=None, help="Subject id written into the recording (never the strap's address).")
+@click.option("--duration", "duration_s", default=None, type=click.FloatRange(min=1), help="Stop after this many seconds.")
+@click.option("--no-live", is_flag=True, help="No live view (headless runs); stop with Ctrl-C or --duration.")
+@click.option("--ecg", is_flag=True, help="Also stream ECG (Polar H10) into ecg.csv.")
+@click.option("--simulate", "scenario", default=None, metavar="SCENARIO",
+              help="Capture from a virtual strap beating a simulated session (tsst, breathing, exercise).")
+@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0.1, max=100),
+              help="With --simulate: run the virtual strap this many times faster than real time.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None, duration_s: float | None,
+                no_live: bool, ecg: bool, scenario: str | None, speed: float, force: bool) -> None:
+    """Capture beats from a strap into a recording folder, live.
+
+    Every notification is written to disk as it arrives; a capture killed at any
+    moment leaves a folder that reads back. The strap is reconnected by itself
+    after a drop or a stall, and the gap is recorded.
+
+    \b
+    Keys in the live view (press once to start an interval, again to end it):
+      b baseline   s stressor   r recovery   i intervention   n note (a moment)
+      q finish (Ctrl-C finishes cleanly too)
+
+    \b
+    Example:
+      calmtrace capture --device "Polar H10 0A1B2C3D" --subject p01 --out s1
+      calmtrace capture --simulate tsst --speed 10 --duration 600 --out demo
+      calmtrace capture -d "Polar H10 A" -d "Polar H10 B" --out couple-1
+    """
+    import asyncio
+    import signal
+
+    from .capture import Capture, capture_many
+
+    if not devices and not scenario:
+        raise InputError("name a strap with --device (see `calmtrace scan`) or try one with --simulate tsst")
+    if speed != 1.0 and not scenario:
+        raise InputError("--speed applies only to --simulate")
+    if out is None:
+        from datetime import datetime
+
+        out = Path(datetime.now().strftime("capture-%Y%m%d-%H%M%S"))
+    _check_out_free(out, force)
+    live = not no_live and sys.stdout.isatty()
+
+    async def go() -> list[Path]:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        radio = None
+        names = list(devices) or ["Polar H10 0A1B2C3D"]
+        kwargs: dict[str, Any] = {"subject": subject, "ecg": ecg, "force": force}
+        if scenario:
+            radio, straps, rec = await _virtual_straps(scenario, names, speed, 1)
+            t0 = loop.time()
+            kwargs.update(backend=radio, clock=lambda: (loop.time() - t0) * speed, scripted_events=list(rec.events),
+                          meta={"simulated": True, "scenario": scenario, "virtual_strap_speed": speed})
+        try:
+            if len(names) == 1:
+                cap = Capture(names[0], out, **kwargs)
+                stop_task = asyncio.ensure_future(stop.wait())
+                stop_task.add_done_callback(lambda _t: cap.stop())
+                with _LiveView(enabled=live, on_key=lambda k: _on_key(cap, k, stop)) as view:
+                    await cap.run(duration_s, on_update=lambda f: view.update(names[0], f))
+                stop_task.cancel()
+                return [out]
+            with _LiveView(enabled=live, on_key=lambda k: stop.set() if k == "q" else None) as view:
+                return await capture_many(names, out, duration_s=duration_s, stop=stop,
+                                          on_update=view.update, **kwargs)
+        finally:
+            if radio is not None:
+                await radio.close()
+
+    folders = asyncio.run(go())
+    from .store import load_folder
+
+    for f in folders:
+        r = load_folder(f)
+        click.echo(f"captured {len(r.beats)} beats, {len(r.gaps)} gaps, {len(r.events)} events, "
+                   f"{r.duration_s:.0f} s -> {f}")
+
+
+def _on_key(cap: Any, key: str, stop: Any) -> None:
+    if key == "q":
+        stop.set()
+    elif key in _MARK_KEYS:
+        cap.mark(_MARK_KEYS[key])
+
+
+class _LiveView:
+    """The live terminal view (rich) and single-key marks; a no-op when disabled."""
+
+    def __init__(self, enabled: bool, on_key: Any) -> None:
+        self.enabled = enabled
+        self.on_key = on_key
+        self._figures: dict[str, Any] = {}
+        self._live = None
+        self._term = None
+
+    def __enter__(self) -> "_LiveView":
+        if not self.enabled:
+            return self
+        import asyncio
+        import termios
+        import tty
+
+        from rich.live import Live
+
+        fd = sys.stdin.fileno()
+        self._term = (fd, termios.tcgetattr(fd))
+        tty.setcbreak(fd)
+        asyncio.get_running_loop().add_reader(fd, lambda: self.on_key(sys.stdin.read(1)))
+        self._live = Live(self._render(), refresh_per_second=4, transient=False)
+        self._live.__enter__()
+        return self
+
+    def update(self, name: str, figures: Any) -> None:
+        if not self.enabled:
+            return
+        self._figures[name] = figures
+        self._live.update(self._render())
+
+    def _render(self) -> Any:
+        from datetime import timedelta
+
+        from rich.table import Table
+
+        t = Table(title="calmtrace capture   keys: b s r i n (marks), q (finish)", expand=False)
+        for col in ("strap", "state", "elapsed", "HR bpm", "last RR ms", "RMSSD ms", "PNS", "SNS",
+                    "battery", "beats", "gaps", "open marks"):
+            t.add_column(col, justify="right" if col not in ("strap", "state", "open marks") else "left")
+
+        def f(x: float, fmt: str) -> str:
+            return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
+
+        for name, v in self._figures.items():
+            t.add_row(name, v.state, str(timedelta(seconds=int(v.elapsed_s))), f(v.hr_bpm, ".0f"),
+                      f(v.last_rr_ms, ".0f"), f(v.rmssd_ms, ".1f"), f(v.pns_index, "+.2f"),
+                      f(v.sns_index, "+.2f"), "-" if v.battery_pct is None else f"{v.battery_pct}%",
+                      str(v.n_beats), f"{v.n_gaps} ({v.gap_s:.0f} s)", ", ".join(v.open_marks))
+        return t
+
+    def __exit__(self, *exc: Any) -> None:
+        if not self.enabled:
+            return
+        import asyncio
+        import termios
+
+        fd, attrs = self._term
+        try:
+            asyncio.get_running_loop().remove_reader(fd)
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, attrs)
+            self._live.__exit__(*exc)
+
+
+# -------------------------------------------------------------------------------------------
 # analyze
 # -------------------------------------------------------------------------------------------
 @cli.command("analyze")

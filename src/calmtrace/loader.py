@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import InputError
+import logging
+
+import numpy as np
+import pandas as pd
+
+from .errors import FormatError, InputError
 from .recording import Recording
 from . import formats, store
 
-__all__ = ["load"]
+__all__ = ["load", "rebuild_beats"]
+
+log = logging.getLogger(__name__)
 
 
 def load(path: str | os.PathLike, format: str | None = None, events: str | os.PathLike | None = None) -> Recording:
@@ -46,6 +53,11 @@ def load(path: str | os.PathLike, format: str | None = None, events: str | os.Pa
         if format is not None:
             raise InputError(f"{p}: is a recording folder; --format applies only to files")
         rec = store.load_folder(p)
+        if rec.meta.get("complete") is False and (p / "notifications.csv").is_file():
+            rebuilt = rebuild_beats(p, rec)
+            log.warning("%s: the capture was interrupted; %d beats rebuilt from its raw notifications "
+                        "(%d were written before it stopped)", p, len(rebuilt.beats), len(rec.beats))
+            rec = rebuilt
     elif p.is_dir():
         raise InputError(f"{p}: is a folder but not a recording folder (no recording.json)")
     else:
@@ -56,3 +68,50 @@ def load(path: str | os.PathLike, format: str | None = None, events: str | os.Pa
         extra = read_events(events, start=rec.start, duration_s=rec.duration_s)
         rec = rec.with_events(rec.events.merge(extra))
     return rec
+
+
+def rebuild_beats(folder: str | os.PathLike, rec: Recording | None = None, config: object = None) -> Recording:
+    """Rebuild a capture's beats, HR samples and gaps from the raw notifications it stored.
+
+    A capture writes each notification the moment it arrives but writes a beat only once the
+    timeline has timed it, so the beats of the last seconds of a killed capture are only in
+    ``notifications.csv``. :func:`load` calls this for captures not marked complete; it also
+    re-times beats with other :class:`~calmtrace.devices.timeline.TimelineConfig` settings.
+
+    Parameters
+    ----------
+    folder : path-like
+        A capture's recording folder.
+    rec : Recording, optional
+        The folder already loaded (events, ECG, metadata and disconnect gaps are kept from it).
+    config : TimelineConfig, optional
+        Beat-timing parameters.
+
+    Returns
+    -------
+    Recording
+        With ``meta["beats_rebuilt_from_notifications"] = True``.
+    """
+    from .devices.timeline import rebuild
+
+    rec = rec if rec is not None else store.load_folder(folder)
+    notes = store.read_notifications(folder)
+    hrs = notes[notes["source"] == "hrs"]
+    try:
+        pairs = [(float(t), bytes.fromhex(h)) for t, h in zip(hrs["t_s"], hrs["payload_hex"])]
+    except ValueError as exc:
+        raise FormatError(f"{Path(folder) / 'notifications.csv'}: payload_hex is not hexadecimal ({exc})") from None
+    em = rebuild(pairs, config)
+    beats = pd.DataFrame({"t_s": [b.t_s for b in em.beats], "rr_ms": [b.rr_ms for b in em.beats]})
+    hr = pd.DataFrame({"t_s": [h.t_s for h in em.hr], "hr_bpm": [float(h.hr_bpm) for h in em.hr],
+                       "contact": [h.contact for h in em.hr]})
+    gaps = pd.DataFrame({"onset_s": [g.onset_s for g in em.gaps], "duration_s": [g.duration_s for g in em.gaps],
+                         "reason": [g.reason for g in em.gaps]})
+    # keep the stored gaps (disconnects the adapter saw) that the rebuild did not find itself
+    if len(rec.gaps):
+        on, end = gaps["onset_s"].to_numpy(), (gaps["onset_s"] + gaps["duration_s"]).to_numpy()
+        keep = [not np.any((on <= g.onset_s + g.duration_s) & (end >= g.onset_s)) for g in rec.gaps.itertuples()]
+        gaps = pd.concat([gaps, rec.gaps[keep]], ignore_index=True).sort_values("onset_s", ignore_index=True)
+    meta = dict(rec.meta)
+    meta["beats_rebuilt_from_notifications"] = True
+    return rec.replace(beats=beats, hr=hr, gaps=gaps, meta=meta)

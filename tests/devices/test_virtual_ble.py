@@ -261,7 +261,7 @@ async def test_reconnection_backs_off_exponentially():
     radio = VirtualRadio()
     strap = VirtualStrap(radio, rr_series(120, seed=3), speed=SPEED)
     await strap.start()
-    config = StrapConfig(connect_timeout_s=0.1, scan_timeout_s=1.0, stall_timeout_s=0.3,
+    config = StrapConfig(connect_timeout_s=0.1, scan_timeout_s=1.0, stall_timeout_s=1.0,
                          backoff_initial_s=0.05, backoff_factor=2.0, backoff_max_s=0.2)
     adapter = Strap(ADDRESS, backend=radio, config=config, clock=host_clock())
     await adapter.connect()
@@ -290,7 +290,7 @@ async def test_giving_up_after_max_attempts():
     radio = VirtualRadio()
     strap = VirtualStrap(radio, rr_series(400, seed=4), speed=SPEED)
     await strap.start()
-    config = StrapConfig(connect_timeout_s=0.1, stall_timeout_s=0.3, backoff_initial_s=0.02,
+    config = StrapConfig(connect_timeout_s=0.1, stall_timeout_s=1.0, backoff_initial_s=0.02,
                          backoff_max_s=0.05, max_attempts=3)
     adapter = Strap(ADDRESS, backend=radio, config=config, clock=host_clock())
     await adapter.connect()
@@ -381,3 +381,32 @@ async def test_hr_only_strap_gives_hr_samples_only():
     assert session.out.beats == [] and session.rx_rr == []
     assert len(session.out.hr) == len(strap.sent) >= 20
     assert session.timeline.hr_only is True
+
+
+@run_async
+async def test_waiting_for_an_event_can_be_cancelled_without_losing_any():
+    radio = VirtualRadio()
+    strap = VirtualStrap(radio, rr_series(60, seed=8), speed=SPEED)
+    await strap.start()
+    adapter = Strap(ADDRESS, backend=radio, config=FAST, clock=host_clock())
+    await adapter.connect()
+    events = adapter.events().__aiter__()
+    received: list[int] = []
+    n_timeouts = 0
+    closing = None
+    while True:
+        if strap.finished.is_set() and closing is None:
+            closing = asyncio.create_task(adapter.close())
+        try:
+            event = await asyncio.wait_for(events.__anext__(), 0.005)   # often times out
+        except TimeoutError:
+            n_timeouts += 1
+            continue
+        except StopAsyncIteration:
+            break
+        if isinstance(event, Notification):
+            received.extend(parse_hrm(event.payload).rr_raw)
+    await closing
+    await radio.close()
+    assert n_timeouts > 10
+    assert received == sent_rr(strap) and len(received) >= 50

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bumble import hci
 from bumble.controller import Controller
@@ -80,7 +82,8 @@ class VirtualRadio:
             asyncio.get_running_loop()
         except RuntimeError:
             raise RuntimeError("VirtualRadio must be created inside a running event loop "
-                               "(Bumble objects are bound to it); create it in async code") from None
+                               "(Bumble objects are bound to it); create it in async code"
+                               ) from None
         self.link = LocalLink()
         self._adapter_address = adapter_address
         self._adapter: Device | None = None
@@ -89,7 +92,18 @@ class VirtualRadio:
         self.connect_lock = asyncio.Lock()
         self._scanners = 0
         self._devices: list[Device] = []
+        self._on_close: list[Callable[[], Awaitable[None]]] = []
         self.scanner_backend, self.client_backend = bind_backends(self)
+
+    async def __aenter__(self) -> "VirtualRadio":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def on_close(self, stop: Callable[[], Awaitable[None]]) -> None:
+        """Have :meth:`close` await ``stop()`` first (virtual straps register their stop)."""
+        self._on_close.append(stop)
 
     def new_device(self, name: str, address: str) -> Device:
         """A Bumble host stack with its own controller on this radio (not yet powered on)."""
@@ -123,7 +137,10 @@ class VirtualRadio:
             await adapter.stop_scanning()
 
     async def close(self) -> None:
-        """Disconnect and power off every device on this radio."""
+        """Stop the straps, then disconnect and power off every device on this radio."""
+        for stop in self._on_close:
+            await stop()
+        self._on_close.clear()
         for device in reversed(self._devices):
             try:
                 for connection in list(device.connections.values()):

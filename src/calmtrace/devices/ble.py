@@ -71,6 +71,9 @@ _BODY_SENSOR_LOCATIONS = {0: "other", 1: "chest", 2: "wrist", 3: "finger", 4: "h
 #: Connection states reported by :class:`StateChange`.
 STATES = ("connecting", "connected", "disconnected", "stalled", "reconnecting", "failed", "closed")
 
+#: Seconds :meth:`Strap.close` lets a connection attempt under way finish before cancelling it.
+CLOSE_GRACE_S = 1.0
+
 _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}"
                       r"-[0-9A-Fa-f]{12}$")
 #: Errors a bleak backend raises for radio trouble (EOFError / OSError: the D-Bus link to BlueZ).
@@ -139,12 +142,44 @@ class StrapConfig:
     backoff_max_s: float = 30.0
     max_attempts: int | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout_s", "scan_timeout_s", "stall_timeout_s",
+                     "backoff_initial_s", "backoff_max_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"StrapConfig.{name} must be > 0, got {getattr(self, name)!r}")
+        if not self.backoff_factor >= 1:
+            raise ValueError(f"StrapConfig.backoff_factor must be >= 1, got {self.backoff_factor!r}")
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise ValueError(f"StrapConfig.max_attempts must be >= 1 or None, "
+                             f"got {self.max_attempts!r}")
+
     def backoff_s(self, attempt: int) -> float:
         """Delay before reconnection attempt ``attempt`` (1-based), s."""
         if attempt <= 1:
             return 0.0
         return min(self.backoff_max_s,
                    self.backoff_initial_s * self.backoff_factor ** (attempt - 2))
+
+
+class _EventStream:
+    """Async iterator over a strap's event queue; ``None`` in the queue ends it."""
+
+    def __init__(self, queue: asyncio.Queue, ended: bool) -> None:
+        self._queue = queue
+        self._ended = ended
+
+    def __aiter__(self) -> "_EventStream":
+        return self
+
+    async def __anext__(self) -> Notification | StateChange:
+        if self._ended:
+            raise StopAsyncIteration
+        event = await self._queue.get()      # cancellation-safe: nothing is taken if cancelled
+        if event is None:
+            self._ended = True
+            self._queue.put_nowait(None)     # other iterators end too
+            raise StopAsyncIteration
+        return event
 
 
 def _backends(backend: Any) -> tuple[Any, Any]:
@@ -264,19 +299,28 @@ class Strap:
         self._supervisor = asyncio.create_task(self._supervise(), name=f"strap {self.target}")
         return self.metadata
 
-    async def events(self) -> AsyncIterator[Notification | StateChange]:
-        """Yield events in order until the strap is closed (or gives up)."""
-        while True:
-            event = await self._queue.get()
-            if event is None:
-                return
-            yield event
+    def events(self) -> AsyncIterator[Notification | StateChange]:
+        """Iterate over the events in order until the strap is closed (or gives up).
+
+        Waiting for the next event may be cancelled (e.g. with a timeout) without losing
+        anything: the iterator goes on where it was. With an ``on_event`` callback the events go
+        there instead, and this iterator ends at once.
+        """
+        return _EventStream(self._queue, ended=self._on_event is not None)
 
     async def close(self) -> None:
-        """Stop streaming, disconnect, and end :meth:`events` (with a ``closed`` state)."""
+        """Stop streaming, disconnect, and end :meth:`events` (with a ``closed`` state).
+
+        A reconnection attempt under way is given :data:`CLOSE_GRACE_S` to finish, then
+        cancelled.
+        """
         self._closing.set()
         if self._supervisor is not None:
-            await self._supervisor
+            try:
+                await asyncio.wait_for(asyncio.shield(self._supervisor), CLOSE_GRACE_S)
+            except TimeoutError:
+                self._supervisor.cancel()
+                await asyncio.gather(self._supervisor, return_exceptions=True)
             self._supervisor = None
         await self._teardown(stop_ecg=True)
         self._end("closed", "closed by the caller")

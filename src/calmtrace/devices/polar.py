@@ -214,7 +214,8 @@ def encode_cp_response(op_code: int, measurement_type: int, status: int,
     return bytes([RESPONSE_CODE, op_code, measurement_type, status, 0]) + bytes(parameters)
 
 
-def parse_start_request(payload: bytes | bytearray | memoryview) -> tuple[int, dict[int, list[int]]]:
+def parse_start_request(
+        payload: bytes | bytearray | memoryview) -> tuple[int, dict[int, list[int]]]:
     """Decode a PMD start request ``02 tt <setting id> <count> <uint16> ...``.
 
     Returns

@@ -209,6 +209,7 @@ class VirtualStrap:
         self._ecg_task: asyncio.Task | None = None
         self._aux_tasks: set[asyncio.Task] = set()   # advertising, indications: never cancelled
         self._build_services()
+        radio.on_close(self.stop)
 
     # -- clock -------------------------------------------------------------------------------
     def now_s(self) -> float:
@@ -269,12 +270,14 @@ class VirtualStrap:
         self._heart_task = asyncio.create_task(self._heart(), name=f"{self.name} heart")
 
     async def stop(self) -> None:
-        """Stop beating and advertising; links are closed by ``VirtualRadio.close``.
+        """Stop beating and advertising (``VirtualRadio.close`` does it, and closes links).
 
         The heart and ECG tasks are cancelled; HCI procedures under way (advertising,
         indications) are let finish, since Bumble's host does not survive a command cancelled
         half-way.
         """
+        if self._closed.is_set():
+            return
         self._closed.set()
         for task in (self._heart_task, self._ecg_task):
             if task is not None:

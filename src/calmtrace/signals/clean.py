@@ -34,19 +34,22 @@ the original beat times. A beat that was flagged before cleaning keeps its flag.
 
 Persistent ectopy. The method's thresholds adapt to the recording, so in bigeminy or trigeminy
 (every second or third beat premature) they learn the pattern as normal variability and flag
-only a few of the premature beats. A fixed-threshold screen therefore runs after it
-(:attr:`CleanConfig.ectopy_screen`): beat k is premature when its RR is more than 20 % shorter
-than a local reference and the next RR is more than 15 % longer (a short-long sequence: a
-premature beat and its compensatory pause; the 20 % is the prematurity rule of Holter HRV
-editing, Malik et al. 1989). The reference is the median, over 11 pairs, of the mean of two
-successive RR, which stays at the sinus cycle length across a premature beat and its pause even
-in bigeminy. The screen only flags, it does not move beats: the premature beat and the beat that
-ends the pause are both flagged ``ectopic`` (neither interval is normal-to-normal), so windowed
-HRV leaves both out. ``meta["cleaning"]["ectopy"]`` records how many beats each method found
-ectopic and their share of all beats; above :attr:`CleanConfig.ectopy_warn_share` (10 %)
-``meta["cleaning"]["warnings"]`` says that HRV from the recording is not a measure of autonomic
-modulation. On artefact-free simulated recordings the screen flags nothing; on a healthy 24-hour
-Holter series (PhysioNet, 80 k beats) under 0.02 % of beats.
+only a few of the premature beats. A fixed-threshold screen therefore follows it. On each
+segment's recorded RR, beat k is premature when its RR is more than 20 % shorter than a local
+reference and the next RR is more than 15 % longer (a short-long sequence: a premature beat and
+its compensatory pause; the 20 % is the prematurity rule of Holter HRV editing, Malik et al.
+1989). The reference is the median, over 11 pairs, of the mean of two successive RR, which stays
+at the sinus cycle length across a premature beat and its pause even in bigeminy, where a median
+of single RR is half premature intervals. With :attr:`CleanConfig.ectopy_screen` (the default),
+each premature beat that the method left at its own time, and the beat after it, are flagged
+``ectopic`` where they are ``ok`` (neither interval is normal-to-normal, so windowed HRV leaves
+both out); the screen moves no beat. ``meta["cleaning"]["ectopy"]`` records the premature beats
+found, their share of the beats, and how many beats the screen flagged; when the share exceeds
+:attr:`CleanConfig.ectopy_warn_share` (10 %), ``meta["cleaning"]["warnings"]`` says that HRV from
+the recording is not a measure of autonomic modulation (counted and said with or without the
+flags). Measured: artefact-free simulated recordings, no premature beat; a healthy 24-hour Holter
+series (PhysioNet, 80 k beats), 96 premature beats (0.12 %), 16 more beats flagged (0.02 %); a
+Polar H10 recording in trigeminy, 30 %, with nearly every PVC flagged (8 % without the screen).
 
 Cleaning never works across a gap. The beats are split into segments at every row of
 ``recording.gaps``, wherever consecutive beats lie further apart than the later one's RR by more
@@ -123,7 +126,7 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
     flags[too_long & (flags == "ok")] = "missed"
 
     parts = []
-    cleaned: list[int] = []                 # the parts that went through Lipponen & Tarvainen
+    premature = flagged = 0
     for lo, hi in _segments(t, rr, too_long, recording.gaps, cfg.implicit_gap_ms):
         if hi - lo < cfg.min_segment_beats or too_long[lo]:
             parts.append((t[lo:hi], rr[lo:hi], flags[lo:hi]))
@@ -131,18 +134,14 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
                 log.info("beats %d-%d: segment of %d beats left uncleaned (< %d)", lo, hi - 1, hi - lo,
                          cfg.min_segment_beats)
             continue
-        parts.append(_clean_segment(t[lo:hi], rr[lo:hi], flags[lo:hi], cfg))
-        cleaned.append(len(parts) - 1)
-
-    # the fixed-threshold ectopy screen, on each cleaned segment (see the module docstring)
-    ectopic_before = sum(int((p[2] == "ectopic").sum()) for p in parts)
-    premature = 0
-    if cfg.ectopy_screen:
-        for k in cleaned:
-            seg_t, seg_rr, seg_flag = parts[k]
-            seg_flag, found = _screen_ectopy(seg_rr, seg_flag, cfg)
-            parts[k] = (seg_t, seg_rr, seg_flag)
-            premature += found
+        seg_t, seg_rr, seg_flag = _clean_segment(t[lo:hi], rr[lo:hi], flags[lo:hi], cfg)
+        # the fixed-threshold ectopy screen (see the module docstring)
+        found = _premature_beats(rr[lo:hi], cfg)
+        premature += found.size
+        if cfg.ectopy_screen:
+            seg_flag, n = _flag_premature(t[lo:hi][found], seg_t, seg_flag)
+            flagged += n
+        parts.append((seg_t, seg_rr, seg_flag))
 
     if parts:
         beats = pd.DataFrame({
@@ -153,11 +152,11 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
     else:
         beats = b.copy()
     counts = {f: int(n) for f, n in beats["flag"].value_counts().items()}
-    share = (ectopic_before + premature) / len(beats) if len(beats) else 0.0
+    share = premature / len(b) if len(b) else 0.0
     cautions: list[str] = []
     if share > cfg.ectopy_warn_share:
         cautions.append(
-            f"persistent ectopy: {share:.0%} of beats are ectopic (more than "
+            f"persistent ectopy: {share:.0%} of beats are premature (more than "
             f"{cfg.ectopy_warn_share:.0%}); HRV from this recording is not a measure of autonomic modulation"
         )
         log.warning(cautions[-1])
@@ -173,9 +172,9 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
         "beats_in": int(len(b)),
         "beats_out": int(len(beats)),
         "ectopy": {
-            "ectopic_by_kubios": ectopic_before,
-            "premature_by_screen": premature,
+            "premature_beats": int(premature),
             "share": share,
+            "flagged_by_screen": int(flagged),
         },
         "warnings": cautions,
     }
@@ -204,29 +203,38 @@ def artifact_share(recording: Recording | pd.DataFrame) -> float:
 
 
 # -- ectopy screen --------------------------------------------------------------------------------
-def _screen_ectopy(rr: np.ndarray, flags: np.ndarray, cfg: CleanConfig) -> tuple[np.ndarray, int]:
-    """Flag premature beats with a compensatory pause in one cleaned segment.
+def _premature_beats(rr: np.ndarray, cfg: CleanConfig) -> np.ndarray:
+    """Indices of premature beats followed by a pause, by the fixed rule, in one segment's RR.
 
     Beat k is premature when ``rr[k] < (1 - ectopy_prematurity) x ref[k]`` and the next interval
     is a pause, ``rr[k+1] > (1 + ectopy_pause) x ref[k]``, where ``ref[k]`` is the median, over
     ``ectopy_reference_beats`` pairs centred on (k, k+1), of the mean of two successive RR.
-    Both beats are flagged ``ectopic`` where they are ``ok``; the count returned is the number of
-    premature beats newly flagged.
     """
     if len(rr) < 2:
-        return flags, 0
+        return np.zeros(0, dtype=np.int64)
     pair_mean = (rr[:-1] + rr[1:]) / 2.0
     ref = pd.Series(pair_mean).rolling(cfg.ectopy_reference_beats, center=True, min_periods=1).median().to_numpy()
-    premature = np.flatnonzero((rr[:-1] < (1.0 - cfg.ectopy_prematurity) * ref)
-                               & (rr[1:] > (1.0 + cfg.ectopy_pause) * ref))
-    premature = premature[flags[premature] == "ok"]
-    if premature.size == 0:
+    return np.flatnonzero((rr[:-1] < (1.0 - cfg.ectopy_prematurity) * ref)
+                          & (rr[1:] > (1.0 + cfg.ectopy_pause) * ref))
+
+
+def _flag_premature(t_premature: np.ndarray, t: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, int]:
+    """Flag ``ectopic`` each premature beat still at its own time and the beat after it.
+
+    Only ``ok`` beats are flagged; a premature beat that cleaning already moved keeps what
+    cleaning said. Returns the new flags and how many beats changed.
+    """
+    if len(t) == 0 or len(t_premature) == 0:
+        return flags, 0
+    at = np.minimum(np.searchsorted(t, t_premature), len(t) - 1)
+    at = at[t[at] == t_premature]                         # still at its own time
+    rows = np.unique(np.concatenate([at, at[at + 1 < len(t)] + 1]))
+    rows = rows[flags[rows] == "ok"]
+    if rows.size == 0:
         return flags, 0
     flags = flags.copy()
-    flags[premature] = "ectopic"
-    after = premature + 1
-    flags[after[flags[after] == "ok"]] = "ectopic"
-    return flags, int(premature.size)
+    flags[rows] = "ectopic"
+    return flags, int(rows.size)
 
 
 # -- segments -------------------------------------------------------------------------------------

@@ -61,10 +61,11 @@ class CleanConfig:
     medfilt_order : int
         Beats in the median filter of the dRR/mRR series. Default 11 (Lipponen & Tarvainen 2019).
     ectopy_screen : bool
-        After Lipponen & Tarvainen's method, flag as ``ectopic`` every premature beat followed by
-        a pause (and the beat ending that pause), by the fixed rule below. Default True: the
-        adaptive thresholds learn persistent ectopy (bigeminy, trigeminy) as normal variability
-        and then flag only a few of the premature beats.
+        After Lipponen & Tarvainen's method, flag as ``ectopic`` every premature beat it left in
+        place, found by the fixed rule below, and the beat after it. Default True: the adaptive
+        thresholds learn persistent ectopy (bigeminy, trigeminy) as normal variability and then
+        flag only a few of the premature beats. The premature beats are counted (and warned
+        about, see ``ectopy_warn_share``) either way.
     ectopy_prematurity : float
         A beat is premature when its RR is shorter than the local reference by more than this
         share. Default 0.20, the 20 % rule of Holter HRV editing (Malik et al. 1989, Eur Heart J
@@ -83,10 +84,10 @@ class CleanConfig:
         median of single RR is half premature intervals. Default 11, the length of Lipponen &
         Tarvainen's (2019) median filter.
     ectopy_warn_share : float
-        When more than this share of beats is ectopic (flagged by either method),
-        ``meta["cleaning"]["warnings"]`` says that HRV from the recording does not measure
-        autonomic modulation. Default 0.10, calmtrace's choice: twice the 5 % artefact share above
-        which windowed HRV rejects a window (``HRVConfig.max_artifact_pct``, Kubios guidance).
+        When more than this share of the beats is premature by the rule, ``meta["cleaning"]
+        ["warnings"]`` says that HRV from the recording is not a measure of autonomic modulation.
+        Default 0.10, calmtrace's choice: twice the 5 % artefact share above which windowed HRV
+        rejects a window (``HRVConfig.max_artifact_pct``, after Kubios guidance).
     """
 
     max_rr_ms: float = 3000.0

@@ -333,7 +333,7 @@ def _subspaces(drrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     s12[rising] = np.maximum(before, after)[rising]
     s12[falling] = np.minimum(before, after)[falling]
     s22 = np.zeros(n)
-    s22[rising] = np.minimum(after, after2)[rising]
+    s22[drrs >= 0] = np.minimum(after, after2)[drrs >= 0]
     s22[falling] = np.maximum(after, after2)[falling]
     return s12, s22
 
