@@ -4,7 +4,7 @@ The method is Lipponen & Tarvainen (2019), "A robust algorithm for heart rate va
 series artefact correction using novel beat classification" (J Med Eng Technol 43(3):173-181),
 as implemented by neurokit2's ``signal_fixpeaks(method="kubios")`` and run here through
 :mod:`calmtrace.signals.kubios`, a vectorised port of it that gives identical results (checked
-against neurokit2 by the tests) ten times faster, without importing neurokit2. It
+against neurokit2 by the tests) about ten times faster, without importing neurokit2. It
 classifies beats from the successive differences of RR and their deviation from a local median,
 against thresholds that adapt over a 91-beat window, into four classes, and corrects each:
 
@@ -163,10 +163,8 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
     meta = dict(recording.meta)
     meta["cleaning"] = {
         "method": "Lipponen & Tarvainen 2019 (calmtrace.signals.kubios, a port of neurokit2's "
-                  "signal_fixpeaks(method='kubios')), then a fixed-threshold ectopy screen"
-                  if cfg.ectopy_screen else
-                  "Lipponen & Tarvainen 2019 (calmtrace.signals.kubios, a port of neurokit2's "
-                  "signal_fixpeaks(method='kubios'))",
+                  "signal_fixpeaks(method='kubios'))"
+                  + (", then a fixed-threshold ectopy screen" if cfg.ectopy_screen else ""),
         "config": dataclasses.asdict(cfg),
         "flag_counts": counts,
         "beats_in": int(len(b)),
