@@ -51,7 +51,7 @@ def test_window_grid_follows_the_config() -> None:
 def test_config_file_errors_name_the_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[windows]\nwindow = 60\n")
-    with pytest.raises(InputError, match=r"\[windows\] has no setting .window."):
+    with pytest.raises(InputError, match=r"\[windows\]: unknown key .window."):
         load_config(bad)
     bad.write_text("[hrvv]\nwindow_s = 60\n")
     with pytest.raises(InputError, match=r"unknown section \[hrvv\]"):

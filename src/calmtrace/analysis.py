@@ -29,7 +29,7 @@ from ._version import __version__
 from .errors import AnalysisError, InputError
 from .recording import Recording
 from .signals.clean import clean
-from .signals.config import CleanConfig, RecoveryConfig
+from .signals.config import CleanConfig, RecoveryConfig, config_from_mapping
 from .signals.hrv import HRVConfig, windowed_hrv
 from .signals.recovery import assess_recovery
 
@@ -104,46 +104,11 @@ class AnalysisConfig:
             if name not in _SECTIONS:
                 raise InputError(f"{source}: unknown section [{name}]; expected one of "
                                  + ", ".join(f"[{n}]" for n in _SECTIONS))
-            if not isinstance(value, dict):
-                raise InputError(f"{source}: [{name}] must be a table")
-            sub = getattr(defaults, name)
-            known = {f.name for f in dataclasses.fields(sub)}
-            changes = {}
-            for key, v in value.items():
-                if key not in known:
-                    raise InputError(f"{source}: [{name}] has no setting {key!r}; known: {', '.join(sorted(known))}")
-                changes[key] = _coerce(getattr(sub, key), v, f"{source}: [{name}] {key}")
-            try:
-                parts[name] = dataclasses.replace(sub, **changes)
-            except InputError as exc:
-                raise InputError(f"{source}: {exc}") from None
-            except (TypeError, ValueError) as exc:
-                raise InputError(f"{source}: [{name}]: {exc}") from None
+            parts[name] = config_from_mapping(type(getattr(defaults, name)), value, f"{source}: [{name}]")
         return cls(**parts)
 
 
 _SECTIONS = ("windows", "clean", "hrv", "recovery")
-
-
-def _coerce(current: Any, value: Any, context: str) -> Any:
-    """``value`` converted to the type of the default ``current``, or an InputError."""
-    if isinstance(current, bool) or isinstance(value, bool):
-        if not (isinstance(current, bool) and isinstance(value, bool)):
-            raise InputError(f"{context} must be like {current!r}, got {value!r}")
-        return value
-    if isinstance(current, (int, float)) or current is None and isinstance(value, (int, float)):
-        if not isinstance(value, (int, float)):
-            raise InputError(f"{context} must be a number, got {value!r}")
-        return float(value) if isinstance(current, float) else value
-    if isinstance(current, str):
-        if not isinstance(value, str):
-            raise InputError(f"{context} must be text, got {value!r}")
-        return value
-    if isinstance(current, tuple):
-        if not isinstance(value, list):
-            raise InputError(f"{context} must be a list like {list(current)!r}, got {value!r}")
-        return tuple(value)
-    return value
 
 
 def _plain(d: Any) -> Any:
@@ -290,6 +255,13 @@ def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame) -> p
         ("stressors", len(rec.events.stressors()), "events", ""),
         ("simulated", bool(rec.meta.get("simulated", False)), "", ""),
     ]
+    cleaning = rec.meta.get("cleaning") or {}
+    ectopy = cleaning.get("ectopy") or {}
+    if "share" in ectopy:
+        rows.append(("ectopy_share", 100.0 * float(ectopy["share"]), "%",
+                     "premature beats by the fixed 20% prematurity screen"))
+    for text in cleaning.get("warnings") or []:
+        rows.append(("cleaning_warning", str(text), "", "data quality"))
     if n_valid:
         v = windows[windows["valid"]]
         rows += [

@@ -391,6 +391,8 @@ def session_summary(result: Any, table: pd.DataFrame | None = None,
     if math.isfinite(q["invalid_pct"]) and q["invalid_pct"] > INVALID_WINDOWS_CAUTION_PCT:
         limits.append(f"{q['invalid_pct']:.0f}% of the analysis windows failed the quality checks and were left "
                       "out of every figure (the lines break there).")
+    for warning in (rec.meta.get("cleaning") or {}).get("warnings") or []:
+        limits.append(f"Cleaning: {warning}.")
     if q["gaps"]:
         limits.append(f"The recording has {q['gaps']} gap{'s' if q['gaps'] > 1 else ''} without beats "
                       f"({format_duration(q['gap_s'])} in all, the longest {format_duration(q['longest_gap_s'])}); "

@@ -286,41 +286,60 @@ def _positive(cfg: object, *names: str) -> None:
             raise InputError(f"{type(cfg).__name__}: {name} must be a positive number, got {v!r}")
 
 
-C = TypeVar("C", CleanConfig, RecoveryConfig)
+C = TypeVar("C")
+
+
+def _coerce(default: Any, value: Any, context: str) -> Any:
+    """``value`` (from TOML) converted to the type of the field's ``default``, or an InputError."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        if not (isinstance(default, bool) and isinstance(value, bool)):
+            raise InputError(f"{context} must be like {default!r}, got {value!r}")
+        return value
+    if isinstance(default, (int, float)):
+        if not isinstance(value, (int, float)):
+            raise InputError(f"{context} must be a number, got {value!r}")
+        return float(value) if isinstance(default, float) else value
+    if isinstance(default, str) and not isinstance(value, str):
+        raise InputError(f"{context} must be text, got {value!r}")
+    if isinstance(value, Mapping):
+        return tuple(value.items())
+    if isinstance(value, list):
+        return tuple(tuple(x) if isinstance(x, list) else x for x in value)
+    return value
 
 
 def config_from_mapping(cls: type[C], values: Mapping[str, Any], context: str = "config") -> C:
-    """Build a config from a mapping such as a TOML table, rejecting unknown keys.
+    """Build a config dataclass from a mapping such as a TOML table, rejecting unknown keys.
 
     Parameters
     ----------
     cls : type
-        :class:`CleanConfig` or :class:`RecoveryConfig`.
+        A frozen config dataclass (:class:`CleanConfig`, :class:`RecoveryConfig`,
+        :class:`~calmtrace.signals.hrv.HRVConfig`...); absent fields keep their defaults.
     values : mapping
-        Field names and values; lists are accepted where the field is a tuple.
+        Field names and values; lists are accepted where the field is a tuple, a table where it
+        is a tuple of pairs.
     context : str
         Prefix for error messages (file and table), e.g. ``"calmtrace.toml [recovery]"``.
 
     Returns
     -------
-    CleanConfig or RecoveryConfig
+    An instance of ``cls``.
 
     Raises
     ------
     InputError
-        On an unknown key (the message lists the allowed ones) or an invalid value.
+        On an unknown key (the message lists the allowed ones), a value of the wrong type, or an
+        invalid value.
     """
+    if not isinstance(values, Mapping):
+        raise InputError(f"{context} must be a table, got {type(values).__name__}")
+    defaults = cls()
     allowed = [f.name for f in dataclasses.fields(cls)]
     unknown = [k for k in values if k not in allowed]
     if unknown:
         raise InputError(f"{context}: unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}")
-    kwargs = {}
-    for k, v in values.items():
-        if k == "directions" and isinstance(v, Mapping):
-            v = tuple(v.items())
-        elif isinstance(v, list):
-            v = tuple(tuple(x) if isinstance(x, list) else x for x in v)
-        kwargs[k] = v
+    kwargs = {k: _coerce(getattr(defaults, k), v, f"{context} {k}") for k, v in values.items()}
     try:
         return cls(**kwargs)
     except InputError as exc:

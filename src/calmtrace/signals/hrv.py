@@ -184,11 +184,9 @@ class HRVConfig:
         InputError
             On an unknown key (the message lists the known ones) or a bad value.
         """
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(mapping) - known)
-        if unknown:
-            raise InputError(f"unknown HRV setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**dict(mapping))
+        from .config import config_from_mapping
+
+        return config_from_mapping(cls, mapping, "[hrv]")
 
     def to_dict(self) -> dict[str, Any]:
         """All settings as plain JSON-compatible values (tuples become lists)."""
