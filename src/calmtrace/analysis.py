@@ -30,7 +30,7 @@ from .errors import AnalysisError, InputError
 from .recording import Recording
 from .signals.clean import clean
 from .signals.config import CleanConfig, RecoveryConfig, config_from_mapping
-from .signals.hrv import HRVConfig, windowed_hrv
+from .signals.hrv import WINDOW_COLUMNS, HRVConfig, windowed_hrv
 from .signals.recovery import assess_recovery
 
 __all__ = ["AnalysisConfig", "AnalysisResult", "analyze", "load_config", "checksum"]
@@ -311,11 +311,22 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
     tick("clean", 0.0)
     cleaned = clean(recording, cfg.clean)
     tick("windows", 0.3)
-    windows = windowed_hrv(cleaned, window_s=cfg.windows.window_s, step_s=cfg.windows.step_s, config=cfg.hrv)
+    if cleaned.duration_s < cfg.windows.window_s:
+        # too short for one window: an explicit empty table, said in the summary, not an error,
+        # so that a short capture still gets its report
+        log.warning("recording lasts %.1f s, shorter than one %g s window: no HRV windows",
+                    cleaned.duration_s, cfg.windows.window_s)
+        windows = pd.DataFrame({c: pd.Series(dtype=bool if c == "valid" else float) for c in WINDOW_COLUMNS})
+    else:
+        windows = windowed_hrv(cleaned, window_s=cfg.windows.window_s, step_s=cfg.windows.step_s,
+                               config=cfg.hrv)
     tick("recovery", 0.8)
     recovery = assess_recovery(windows, cleaned.events, cfg.recovery, beats=cleaned.beats)
     tick("summary", 0.95)
     summary = _summary(cleaned, windows, recovery)
+    if len(windows) == 0:
+        summary.loc[len(summary)] = ["too_short", cleaned.duration_s, "s",
+                                     f"shorter than one {cfg.windows.window_s:g} s analysis window: no HRV computed"]
     provenance = {
         "software_version": __version__,
         "source": str(source) if source is not None else recording.meta.get("source_file"),

@@ -11,6 +11,13 @@ are only in ``notifications.csv``: :func:`calmtrace.load` rebuilds the beats of 
 capture from there (:func:`calmtrace.loader.rebuild_beats`), losing at most the notification that
 was being written.
 
+When the disk fills up (or a file reaches the size limit, or a write fails in any other way), the
+capture stops at once: the strap is released, the files are closed, the recording stays marked
+incomplete (so that :func:`calmtrace.load` drops a last line the failed write cut short, reads
+everything before it and rebuilds the last beats from ``notifications.csv``), and
+:meth:`Capture.run` raises a :class:`~calmtrace.errors.CalmtraceError` naming the folder and the
+problem.
+
 :func:`capture_many` runs several straps at once on one clock (two partners in a couples
 session): one recording folder each and a ``session.json`` that links them.
 
@@ -22,6 +29,7 @@ the command line.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import math
@@ -39,7 +47,7 @@ from ._version import __version__
 from .devices.ble import Notification, StateChange, Strap, StrapConfig
 from .devices.polar import EcgClock, parse_ecg_frame
 from .devices.timeline import Emitted, Timeline, TimelineConfig
-from .errors import FormatError, InputError
+from .errors import CalmtraceError, FormatError, InputError
 from .events import EVENT_KINDS, Event
 from .signals import balance
 from .store import RecordingWriter
@@ -116,6 +124,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "strap"
 
 
+#: errno values that mean "no room left" and the words the user sees for them.
+_FULL = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk full (quota exceeded)", errno.EFBIG: "file too large"}
+
+
+def _storage_problem(exc: OSError) -> str:
+    """Words for a failed write: ``"disk full"``, ``"file too large"`` or the system's message."""
+    return _FULL.get(exc.errno, f"cannot write ({exc.strerror or exc})")
+
+
 class Capture:
     """Capture one strap into a recording folder.
 
@@ -169,7 +186,14 @@ class Capture:
         meta.setdefault("capture_target", target)
         if subject:
             meta["subject"] = subject
-        self.writer = RecordingWriter(self.out, self.start, meta, force=force, ecg=ecg)
+        try:
+            self.writer = RecordingWriter(self.out, self.start, meta, force=force, ecg=ecg)
+        except OSError as exc:
+            if exc.errno not in _FULL:
+                raise
+            raise CalmtraceError(f"{self.out}: {_storage_problem(exc)}; the capture could not start") from exc
+        #: The write that failed and stopped the capture (None while writing works).
+        self.storage_error: OSError | None = None
         self.live = LiveFigures()
         self._recent: deque[tuple[float, float]] = deque()
         self._ecg_clock = EcgClock()
@@ -196,8 +220,16 @@ class Capture:
         Returns
         -------
         Event or None
-            The event written, or None when an interval was opened.
+            The event written, or None when an interval was opened (or when the disk is full: the
+            capture then stops, see :meth:`run`).
         """
+        try:
+            return self._mark(kind, label, duration_s)
+        except OSError as exc:
+            self._storage_failed(exc)
+            return None
+
+    def _mark(self, kind: str, label: str | None = None, duration_s: float | None = None) -> Event | None:
         if kind not in EVENT_KINDS:
             raise InputError(f"mark kind must be one of {', '.join(EVENT_KINDS)}, got {kind!r}")
         t = self.now_s()
@@ -217,6 +249,13 @@ class Capture:
 
     def stop(self) -> None:
         """Ask :meth:`run` to finish (as Ctrl-C does)."""
+        self._stop.set()
+
+    def _storage_failed(self, exc: OSError) -> None:
+        """A write failed: remember the first failure and stop the capture."""
+        if self.storage_error is None:
+            self.storage_error = exc
+            log.debug("%s: a write failed, stopping the capture", self.out, exc_info=exc)
         self._stop.set()
 
     # -- the loop -----------------------------------------------------------------------------
@@ -294,6 +333,9 @@ class Capture:
         ------
         DeviceError
             When the strap cannot be reached at the start (the folder is kept, empty but valid).
+        CalmtraceError
+            When a write fails (disk full, file too large): the capture stops there and the
+            message names the folder and the problem; everything written before stays readable.
         """
         if self._clock is None:
             loop = asyncio.get_running_loop()
@@ -303,7 +345,10 @@ class Capture:
                            clock=self._clock, ecg=self.ecg)
         try:
             metadata = await self.strap.connect()
-            self._update_device_meta(metadata)
+            try:
+                self._update_device_meta(metadata)
+            except OSError as exc:
+                self._storage_failed(exc)
             self.live.state = self.strap.state
             events = self._events = self.strap.events().__aiter__()
             stop_task = asyncio.ensure_future(self._stop.wait())
@@ -318,24 +363,26 @@ class Capture:
                     nxt = asyncio.ensure_future(events.__anext__())
                     done, _ = await asyncio.wait({nxt, stop_task}, timeout=min(timeout or 0.5, 0.5),
                                                  return_when=asyncio.FIRST_COMPLETED)
+                    event = None
                     if nxt not in done:
                         nxt.cancel()
                         try:
                             await nxt
                         except (asyncio.CancelledError, StopAsyncIteration):
                             pass
+                    else:
+                        try:
+                            event = nxt.result()
+                        except StopAsyncIteration:
+                            break
+                    try:
+                        if event is not None:
+                            self._handle(event)
                         self.live.elapsed_s = self.now_s()
                         self._write_scripted(self.live.elapsed_s)
-                        if on_update:
-                            on_update(self.live)
-                        continue
-                    try:
-                        event = nxt.result()
-                    except StopAsyncIteration:
+                    except OSError as exc:  # disk full: stop, keep what is written
+                        self._storage_failed(exc)
                         break
-                    self._handle(event)
-                    self.live.elapsed_s = self.now_s()
-                    self._write_scripted(self.live.elapsed_s)
                     if on_update:
                         on_update(self.live)
             finally:
@@ -343,6 +390,12 @@ class Capture:
         finally:
             await self._finish()
         return self.out
+
+    def _counters(self) -> dict[str, Any]:
+        return {"n_notifications": self.timeline.n_notifications,
+                "n_malformed_notifications": self.timeline.n_malformed,
+                "n_reconnects": self.strap.n_reconnects if self.strap else 0,
+                "hr_only": bool(self.timeline.hr_only)}
 
     async def _finish(self) -> None:
         t_end = self.now_s() if self._clock is not None else 0.0
@@ -353,16 +406,58 @@ class Capture:
                 log.warning("strap %s did not close cleanly", self.target, exc_info=True)
             if self._events is not None:  # what the strap said while closing, up to its end
                 async for event in self._events:
-                    self._handle(event)
-        self._write(self.timeline.finish(t_end))
-        self._write_scripted(t_end, final=True)
-        for kind in list(self._open):
-            self.mark(kind)
-        self.writer.update_meta(n_notifications=self.timeline.n_notifications,
-                                n_malformed_notifications=self.timeline.n_malformed,
-                                n_reconnects=self.strap.n_reconnects if self.strap else 0,
-                                hr_only=bool(self.timeline.hr_only))
-        self.writer.close()
+                    if self.storage_error is None:
+                        try:
+                            self._handle(event)
+                        except OSError as exc:
+                            self._storage_failed(exc)
+        if self.storage_error is None:
+            try:
+                self._write(self.timeline.finish(t_end))
+                self._write_scripted(t_end, final=True)
+                for kind in list(self._open):
+                    self._mark(kind)
+                self.writer.update_meta(**self._counters())
+                self.writer.close()
+            except OSError as exc:
+                self._storage_failed(exc)
+        if self.storage_error is not None:
+            problem = _storage_problem(self.storage_error)
+            self._abandon_writer(t_end, problem)
+            raise CalmtraceError(f"{self.out}: {problem}; the capture stopped at {t_end:.0f} s, "
+                                 "everything written before is kept") from self.storage_error
+
+    def _abandon_writer(self, t_end: float, problem: str) -> None:
+        """Close the files after a failed write, leaving the recording marked incomplete.
+
+        Not :meth:`RecordingWriter.close`: that would mark the recording complete, and a file may
+        end in a line cut short by the failed write, which only an incomplete recording's reader
+        drops. Every step is best effort: on a full disk, nothing more may fit. The events still
+        open (marks pressed once, scripted events under way) are written first, cut at the stop.
+        """
+        try:
+            self._write_scripted(t_end, final=True)
+            for kind in list(self._open):
+                self._mark(kind)
+        except OSError:
+            log.debug("%s: the open events did not fit", self.out, exc_info=True)
+        # RecordingWriter has no abort(); its open files are closed here, errors and all (a close
+        # retries the failed write, and an unclosed file would report it again at exit)
+        for fh in getattr(self.writer, "_files", {}).values():
+            try:
+                fh.close()
+            except OSError:
+                pass
+        try:
+            self.writer.update_meta(capture_stopped=f"{problem} at {t_end:.1f} s", **self._counters())
+        except OSError:
+            log.debug("%s: could not note the failure in recording.json", self.out, exc_info=True)
+        self.writer.closed = True
+        for tmp in self.out.glob("*.tmp"):  # a replacement of recording.json that did not fit
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
 
 
 async def capture_many(targets: Sequence[str], out: str | os.PathLike, *, duration_s: float | None = None,

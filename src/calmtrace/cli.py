@@ -250,7 +250,7 @@ _MARK_KEYS = {"b": "baseline", "s": "stressor", "r": "recovery", "i": "intervent
 async def _virtual_straps(scenario: str, names: list[str], speed: float, seed: int):
     """Start one virtual strap per name, beating the simulator's RR; returns (radio, straps, rec)."""
     from .devices.virtual import VirtualRadio, VirtualStrap
-    from .signals.simulate import simulate
+    from .signals.simulate import ecg_from_beats, simulate
 
     radio = VirtualRadio()
     straps = []
@@ -258,7 +258,9 @@ async def _virtual_straps(scenario: str, names: list[str], speed: float, seed: i
     for k, name in enumerate(names):
         rec_k = simulate(scenario, seed=seed + k)
         rec = rec or rec_k
-        strap = VirtualStrap(radio, rec_k.rr_ms.tolist(), speed=speed, name=name[:22],
+        # the strap's heart starts with the recording's first RR interval, at t = 0
+        ecg = ecg_from_beats(rec_k.t_s - rec_k.t_s[0] + rec_k.rr_ms[0] / 1000.0)
+        strap = VirtualStrap(radio, rec_k.rr_ms.tolist(), ecg_uv=ecg.tolist(), speed=speed, name=name[:22],
                              address=f"C0:CA:17:0A:1B:{0x2C + k:02X}")
         await strap.start()
         straps.append(strap)

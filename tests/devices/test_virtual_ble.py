@@ -339,7 +339,16 @@ async def test_ecg_frames_arrive():
     assert [n.payload for n in session.pmd] == strap.ecg_sent
     frames = [parse_ecg_frame(n.payload) for n in session.pmd]
     samples = [v for f in frames for v in f.samples_uv]
-    assert samples == ecg[:len(samples)]                       # the source, in order
+    # sample k of the source is the heart's ECG at strap time k / fs: the frame timestamps say which
+    # sample came first, and from there on the source arrives in order, none skipped or repeated
+    from calmtrace.devices.polar import POLAR_EPOCH
+    from calmtrace.devices.virtual import ECG_CLOCK_START
+
+    clock0_ns = int((ECG_CLOCK_START - POLAR_EPOCH).total_seconds()) * 1_000_000_000
+    k_last = round((frames[0].timestamp_ns - clock0_ns) * fs / 1e9)
+    k0 = k_last - (len(frames[0].samples_uv) - 1)
+    assert 0 <= k0 < 5 * fs, "streaming began within the first seconds"
+    assert samples == ecg[k0:k0 + len(samples)]
     clock = EcgClock()
     times = [t for n, f in zip(session.pmd, frames) for t in clock.place(n.t_s, f)]
     assert np.allclose(np.diff(times[-73:]), 1 / fs, atol=1e-6)

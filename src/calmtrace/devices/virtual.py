@@ -40,6 +40,7 @@ Example
 from __future__ import annotations
 
 import asyncio
+import math
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -463,18 +464,23 @@ class VirtualStrap:
             await self.device.indicate_subscriber(connection, self._pmd_cp, response)
 
     async def _ecg(self) -> None:
-        """Sample the ECG source at 130 Hz (strap time) and notify frames to the listeners."""
+        """Sample the ECG source at 130 Hz (strap time) and notify frames to the listeners.
+
+        The source is the heart's ECG from strap time 0 (sample k at k / 130 s), the same clock as
+        its beats: the samples before streaming was requested are skipped, never sent late.
+        """
         assert self._ecg_source is not None
-        start_s = self.now_s()
         clock_ns = int((ECG_CLOCK_START - POLAR_EPOCH).total_seconds()) * 1_000_000_000
-        k = 0                                                          # samples taken so far
+        k = int(math.ceil(self.now_s() * ECG_FS_HZ))                   # sample index now
+        for _ in zip(range(k), self._ecg_source):
+            pass
         while True:
-            await self._sleep_until(start_s + (k + ECG_SAMPLES_PER_FRAME) / ECG_FS_HZ)
+            await self._sleep_until((k + ECG_SAMPLES_PER_FRAME) / ECG_FS_HZ)
             samples = [v for _, v in zip(range(ECG_SAMPLES_PER_FRAME), self._ecg_source)]
             if not samples:
                 return
             k += len(samples)
-            last_ns = clock_ns + round((start_s + (k - 1) / ECG_FS_HZ) * 1e9)
+            last_ns = clock_ns + round(((k - 1) / ECG_FS_HZ) * 1e9)
             frame = encode_ecg_frame(last_ns, samples)
             if await self._send(self._ecg_targets, self._pmd_data, frame):
                 self.ecg_sent.append(frame)

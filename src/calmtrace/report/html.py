@@ -362,6 +362,11 @@ def session_summary(result: Any, table: pd.DataFrame | None = None,
             f"Over the {format_duration(q['duration_s'])} recorded, heart rate averaged "
             f"{fmt(valid['mean_hr_bpm'].mean(), 0, 'bpm')} and lnRMSSD {fmt(valid['ln_rmssd'].mean(), 2, 'ln(ms)')} "
             f"(mean over the {len(valid)} valid analysis windows).")
+    elif len(result.windows) == 0:
+        window_s = float(_cfg(result, "windows", "window_s", 60.0))
+        limits.append(f"The recording ({format_duration(q['duration_s'])}) is shorter than one "
+                      f"{window_s:g}-second analysis window, so no heart-rate variability figure could be "
+                      "computed.")
     else:
         limits.append("No analysis window passed the quality checks (enough beats, coverage and few "
                       "artefacts), so no heart-rate variability figure could be computed.")

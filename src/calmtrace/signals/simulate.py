@@ -73,6 +73,7 @@ __all__ = [
     "simulate",
     "simulate_protocol",
     "simulate_series",
+    "ecg_from_beats",
 ]
 
 log = logging.getLogger(__name__)
@@ -980,3 +981,43 @@ def simulate_series(
         rec.meta["series"] = {"session": k + 1, "n_sessions": n_sessions, "series_seed": seed}
         out.append(rec)
     return out
+
+
+#: Waves of one synthetic heartbeat: (name, offset from the R peak in s, width in s, amplitude in uV),
+#: shaped after the P-QRS-T Gaussians of McSharry et al. (2003, IEEE Trans Biomed Eng 50:289).
+_ECG_WAVES = (("P", -0.20, 0.025, 120.0), ("Q", -0.03, 0.010, -150.0), ("R", 0.0, 0.012, 1200.0),
+              ("S", 0.03, 0.010, -250.0), ("T", 0.25, 0.045, 300.0))
+
+
+def ecg_from_beats(t_s: np.ndarray, fs_hz: float = 130.0, duration_s: float | None = None) -> np.ndarray:
+    """A synthetic ECG (microvolts) with an R peak at every beat time, for the virtual strap's ECG.
+
+    Each beat is a sum of Gaussian P, Q, R, S and T waves (after McSharry et al. 2003); it is a test
+    signal with the right timing for R-peak detection, not a model of cardiac electrophysiology.
+
+    Parameters
+    ----------
+    t_s : array of float
+        Beat (R-peak) times, s.
+    fs_hz : float
+        Sampling rate, Hz (130 Hz, the Polar H10's ECG rate).
+    duration_s : float, optional
+        Length of the signal, s; by default up to the last beat plus 0.5 s.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Samples in microvolts, starting at t = 0.
+    """
+    t_s = np.asarray(t_s, dtype=float)
+    end = float(duration_s) if duration_s is not None else (float(t_s[-1]) + 0.5 if t_s.size else 0.0)
+    grid = np.arange(int(round(end * fs_hz))) / fs_hz
+    ecg = np.zeros_like(grid)
+    for _name, offset, width, amp in _ECG_WAVES:
+        centres = t_s + offset
+        lo = np.searchsorted(grid, centres - 5 * width)
+        hi = np.searchsorted(grid, centres + 5 * width)
+        for c, a, b in zip(centres, lo, hi):
+            seg = grid[a:b]
+            ecg[a:b] += amp * np.exp(-0.5 * ((seg - c) / width) ** 2)
+    return np.rint(ecg).astype(int)
