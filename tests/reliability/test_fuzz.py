@@ -200,7 +200,7 @@ def test_importer_raises_only_calmtrace_errors(name: str, examples: dict[str, li
         assert isinstance(rec, Recording)
         outcomes["imported"] += 1
 
-    run(); print("OUTCOME", locals().get("name", "?"), locals().get("outcomes", locals().get("counts")))
+    run()
     assert sum(outcomes.values()) >= EXAMPLES, outcomes
     assert outcomes["imported"] > 0, "some mutated examples still import: the fuzzing reaches the decoders"
 
@@ -263,7 +263,7 @@ def test_hrm_parser_gives_a_format_error_or_exactly_what_the_payload_says() -> N
         assert m.rr_ms == tuple(r * 1000 / 1024 for r in expected[3])
         counts["parsed"] += 1
 
-    run(); print("OUTCOME", locals().get("name", "?"), locals().get("outcomes", locals().get("counts")))
+    run()
     assert sum(counts.values()) >= EXAMPLES and min(counts.values()) > 100, counts
 
 
@@ -344,5 +344,5 @@ def test_damaged_recording_folders_raise_only_calmtrace_errors(
         assert np.all(np.isfinite(rec.t_s)) and np.all(rec.rr_ms > 0) and not math.isnan(rec.duration_s)
         outcomes["read"] += 1
 
-    run(); print("OUTCOME", locals().get("name", "?"), locals().get("outcomes", locals().get("counts")))
+    run()
     assert sum(outcomes.values()) >= EXAMPLES and min(outcomes.values()) > 50, outcomes
