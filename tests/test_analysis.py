@@ -90,3 +90,63 @@ def test_cli_analyze_writes_the_three_files(tmp_path: Path) -> None:
     again = subprocess.run([sys.executable, "-m", "calmtrace", "analyze", str(SAMPLE / "breathing"),
                             "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert again.returncode == 2 and "already holds" in again.stderr and "Traceback" not in again.stderr
+
+
+def _rec_from_rr(rr_ms, gaps=None, events=None):
+    import calmtrace as ct
+
+    rr = np.asarray(rr_ms, float)
+    kw = {}
+    if gaps is not None:
+        kw["gaps"] = gaps
+    if events is not None:
+        kw["events"] = events
+    return ct.Recording(start=calmtrace.simulate("tsst").start,
+                        beats=pd.DataFrame({"t_s": np.cumsum(rr) / 1000, "rr_ms": rr}), **kw)
+
+
+def test_short_input_gives_an_explicit_empty_result() -> None:
+    res = analyze(_rec_from_rr([800.0] * 40))                   # 32 s: shorter than one window
+    assert len(res.windows) == 0 and list(res.windows.columns)[:2] == ["start_s", "end_s"]
+    item = res.summary.set_index("item").loc["too_short"]
+    assert "shorter than one 60 s" in item["note"]
+
+
+def test_gappy_input_marks_windows_and_never_bridges_the_gap() -> None:
+    rng = np.random.default_rng(3)
+    rr = 800 + 30 * rng.standard_normal(900)
+    t = np.cumsum(rr) / 1000
+    keep = (t < 200) | (t > 320)                                 # two minutes without beats
+    rec = calmtrace.Recording(start=calmtrace.simulate("tsst").start,
+                              beats=pd.DataFrame({"t_s": t[keep], "rr_ms": rr[keep]}),
+                              gaps=pd.DataFrame({"onset_s": [200.0], "duration_s": [120.0], "reason": ["disconnect"]}))
+    w = analyze(rec).windows
+    inside = w[(w.start_s >= 200) & (w.end_s <= 320)]
+    assert len(inside) > 0 and not inside["valid"].any()
+    assert (inside["n_beats"] == 0).all() and inside["rmssd_ms"].isna().all()
+    straddling = w[(w.start_s < 200) & (w.end_s > 200)]
+    assert (straddling["coverage"] < 1).all()
+
+
+def test_all_artefact_input_gives_invalid_windows_not_numbers() -> None:
+    rng = np.random.default_rng(5)
+    rr = rng.choice([350.0, 1700.0, 600.0, 2600.0], size=600)     # nothing physiological
+    res = analyze(_rec_from_rr(rr))
+    assert not res.windows["valid"].any()
+    assert res.summary.set_index("item").loc["valid_windows", "value"] == 0.0
+
+
+def test_event_less_input_gives_an_empty_recovery_table_with_its_columns() -> None:
+    rng = np.random.default_rng(7)
+    res = analyze(_rec_from_rr(850 + 40 * rng.standard_normal(800)))
+    assert len(res.recovery) == 0
+    assert {"event_label", "metric", "time_to_baseline_s", "tau_s", "recovered"} <= set(res.recovery.columns)
+
+
+def test_out_of_range_values_are_errors_at_the_door() -> None:
+    from calmtrace.errors import RecordingError
+
+    with pytest.raises(RecordingError, match="positive"):
+        _rec_from_rr([800.0, -5.0, 800.0])
+    with pytest.raises(RecordingError, match="finite"):
+        _rec_from_rr([800.0, float("inf"), 800.0])

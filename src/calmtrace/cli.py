@@ -499,8 +499,8 @@ def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Pat
         raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
     r = load(rec, format=fmt, events=events_file)
-    with _progress(enabled=not no_progress) as tick:
-        result = analyze(r, cfg, progress=tick, source=rec)
+    with _Bar(enabled=not no_progress) as bar:
+        result = analyze(r, cfg, progress=lambda stage, frac: bar(stage, frac, 1.0), source=rec)
     result.write(out)
     from .report import write_report
 
@@ -510,28 +510,28 @@ def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Pat
                f"{len(result.recovery)} recovery rows -> {out}/report.html")
 
 
-class _progress:
-    """A rich progress bar on stderr, shown only on a terminal."""
+class _Bar:
+    """A rich progress bar on stderr, shown only on a terminal: ``bar(description, done, total)``."""
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled and sys.stderr.isatty()
-        self._bar = None
+        self._bar: Any = None
+        self._task: Any = None
 
-    def __enter__(self):
-        if not self.enabled:
-            return lambda stage, frac: None
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    def __enter__(self) -> "_Bar":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self._bar = Progress(TextColumn("{task.description:<10}"), BarColumn(), TimeElapsedColumn(),
-                             transient=True, console=Console(stderr=True))
-        self._bar.__enter__()
-        task = self._bar.add_task("loading", total=1.0)
+            self._bar = Progress(TextColumn("{task.description:<12}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                 TimeElapsedColumn(), transient=True, console=Console(stderr=True))
+            self._bar.__enter__()
+            self._task = self._bar.add_task("", total=None)
+        return self
 
-        def tick(stage: str, frac: float) -> None:
-            self._bar.update(task, completed=frac, description=stage)
-
-        return tick
+    def __call__(self, description: str, done: float, total: float | None) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, description=description, completed=done, total=total)
 
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:
@@ -607,39 +607,14 @@ def batch_cmd(paths: tuple[Path, ...], out: Path, config_file: Path | None, work
     if existing and not force:
         raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
-    with _count_progress() as tick:
-        result = run_batch(paths, cfg, workers=workers, scheduler=scheduler, serial=serial, progress=tick)
+    with _Bar() as bar:
+        result = run_batch(paths, cfg, workers=workers, scheduler=scheduler, serial=serial,
+                           progress=lambda done, total: bar("recordings", done, total))
     result.write(out)
     n_rec = result.cohort["input"].nunique() if len(result.cohort) else 0
     click.echo(f"analysed {n_rec} recordings ({len(result.cohort)} rows), {len(result.failures)} failed -> {out}")
     for row in result.failures.itertuples(index=False):
         click.echo(f"  failed: {row.reason}", err=True)
-
-
-class _count_progress:
-    """A rich progress bar counting inputs, on stderr, only on a terminal."""
-
-    def __init__(self) -> None:
-        self._bar = None
-
-    def __enter__(self):
-        if not sys.stderr.isatty():
-            return lambda done, total: None
-        from rich.console import Console
-        from rich.progress import Progress
-
-        self._bar = Progress(console=Console(stderr=True), transient=True)
-        self._bar.__enter__()
-        task = self._bar.add_task("recordings", total=None)
-
-        def tick(done: int, total: int) -> None:
-            self._bar.update(task, completed=done, total=total)
-
-        return tick
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
 
 
 # -------------------------------------------------------------------------------------------

@@ -270,10 +270,10 @@ def test_a_strap_without_rr_gives_hr_samples_only_and_a_clear_analysis_error(tmp
 # ------------------------------------------------------------------------------------------
 # the capture process killed, the disk full
 # ------------------------------------------------------------------------------------------
-def _cli_capture(out: Path, speed: str = "10", **popen: Any) -> subprocess.Popen:
+def _cli_capture(out: Path, *extra: str, speed: str = "10", **popen: Any) -> subprocess.Popen:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     return subprocess.Popen([sys.executable, "-m", "calmtrace", "capture", "--simulate", "tsst",
-                             "--speed", speed, "--no-live", "--out", str(out)],
+                             "--speed", speed, "--no-live", "--out", str(out), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             cwd=out.parent, **popen)
 
@@ -351,9 +351,11 @@ def _limit_file_size() -> None:                 # runs in the child, before exec
 
 
 @pytest.mark.slow
-def test_a_full_disk_stops_the_capture_with_one_line_and_keeps_what_was_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("streams", [[], ["--ecg"]], ids=["beats", "beats-and-ecg"])
+def test_a_full_disk_stops_the_capture_with_one_line_and_keeps_what_was_written(
+        tmp_path: Path, streams: list[str]) -> None:
     out = tmp_path / "full"
-    proc = _cli_capture(out, speed="100", preexec_fn=_limit_file_size)
+    proc = _cli_capture(out, *streams, speed="100", preexec_fn=_limit_file_size)
     try:
         stdout, stderr = proc.communicate(timeout=120)
     finally:
@@ -369,10 +371,13 @@ def test_a_full_disk_stops_the_capture_with_one_line_and_keeps_what_was_written(
     rec = calmtrace.load(out)
     assert rec.meta["complete"] is False and "file too large" in rec.meta["capture_stopped"]
     written = _notified_rr(out)
-    assert len(written) > 100
+    assert len(written) > (100 if not streams else 5)
     assert _raw(rec.rr_ms) == written
     _assert_contiguous_run_of_truth(written, _truth_raw())
     # the beats the capture had timed before it stopped are a prefix of those
     stored = _raw([float(line.split(",")[1]) for line in _complete_lines(out / "beats.csv")])
     assert stored == written[: len(stored)] and len(stored) > 0
     assert load_folder(out).meta["complete"] is False
+    if streams:          # the ECG too: the file that filled up, read up to its last whole line
+        assert sizes["ecg.csv"] == FSIZE_LIMIT
+        assert len(rec.ecg) == len(_complete_lines(out / "ecg.csv")) > 100

@@ -30,7 +30,6 @@ def _workspace(root: Path) -> None:
     shutil.copytree(root / "rec", root / "truncated")
     text = (root / "rec" / "recording.json").read_text()
     (root / "truncated" / "recording.json").write_text(text[: len(text) // 2])
-    (root / "two-beats").mkdir()
     (root / "two-beats.csv").write_text("t_s,rr_ms,flag\n0.8,800.0,ok\n1.6,800.0,ok\n")
     subprocess.run([sys.executable, "-m", "calmtrace", "import", "two-beats.csv", "--out", "two-beats",
                     "--force"], cwd=root, check=True, capture_output=True)
