@@ -227,9 +227,11 @@ def test_ecg_stream_lands_in_ecg_csv_on_the_beats_clock(tmp_path: Path) -> None:
     assert rec.ecg is not None and len(rec.ecg) > 100 * 130 * 0.5
     step = np.diff(rec.ecg["t_s"].to_numpy())
     exact = np.isclose(step, 1 / 130, rtol=0, atol=1e-6)
-    # 130 Hz spacing from the sensor timestamps; the clock offset to the host only ever moves
-    # earlier, by at most a couple of ms, at a few frame boundaries early on
-    assert exact.mean() > 0.99 and np.all(np.abs(step - 1 / 130) < 2e-3), step[~exact]
+    # 130 Hz spacing from the sensor timestamps; the offset to the host clock is a running minimum
+    # of the frames' latency, so it only ever moves earlier (a step shorter than 1/130 s, never a
+    # longer one), at a few frame boundaries, by the latency improvement of that frame
+    assert exact.mean() > 0.99, step[~exact]
+    assert np.all(step[~exact] < 1 / 130), step[~exact]
     # R peaks of the streamed ECG fall on the captured beats (one heart, one clock)
     peaks = detect_beats(rec.ecg["ecg_uv"].to_numpy(), 130.0, sample_t_s=rec.ecg["t_s"].to_numpy())
     err_ms = np.array([1000 * np.min(np.abs(rec.t_s - t)) for t in peaks.t_s])

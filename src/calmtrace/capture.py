@@ -441,23 +441,11 @@ class Capture:
                 self._mark(kind)
         except OSError:
             log.debug("%s: the open events did not fit", self.out, exc_info=True)
-        # RecordingWriter has no abort(); its open files are closed here, errors and all (a close
-        # retries the failed write, and an unclosed file would report it again at exit)
-        for fh in getattr(self.writer, "_files", {}).values():
-            try:
-                fh.close()
-            except OSError:
-                pass
-        try:
+        self.writer.abort()
+        try:  # recording.json is replaced atomically and stays marked incomplete
             self.writer.update_meta(capture_stopped=f"{problem} at {t_end:.1f} s", **self._counters())
         except OSError:
             log.debug("%s: could not note the failure in recording.json", self.out, exc_info=True)
-        self.writer.closed = True
-        for tmp in self.out.glob("*.tmp"):  # a replacement of recording.json that did not fit
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
 
 
 async def capture_many(targets: Sequence[str], out: str | os.PathLike, *, duration_s: float | None = None,

@@ -113,11 +113,15 @@ def _header_json(start: datetime, meta: dict, complete: bool) -> str:
 
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a replacement that did not fit leaves nothing behind
+        raise
 
 
 # ------------------------------------------------------------------------------------------
@@ -511,23 +515,49 @@ class RecordingWriter:
         fh.flush()
 
     def update_meta(self, **items: Any) -> None:
-        """Add or change metadata; ``recording.json`` is replaced atomically."""
+        """Add or change metadata; ``recording.json`` is replaced atomically (still marked
+        incomplete; also after :meth:`abort`, to note why the capture stopped)."""
         self.meta.update(items)
         _atomic_write_text(self.folder / "recording.json", _header_json(self.start, self.meta, False))
 
+    def _close_files(self, sync: bool) -> OSError | None:
+        """Close every file even when one fails; return the first error."""
+        first: OSError | None = None
+        for fh in self._files.values():
+            try:
+                if sync:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except OSError as exc:
+                first = first or exc
+            try:
+                fh.close()
+            except OSError as exc:  # closing retries a write that failed (disk full)
+                first = first or exc
+        self.closed = True
+        return first
+
     def close(self) -> None:
-        """Flush, fsync and mark the recording complete."""
+        """Flush, fsync and mark the recording complete.
+
+        Raises
+        ------
+        OSError
+            When a file cannot be flushed (disk full); every file is closed all the same and the
+            recording stays marked incomplete, so that its reader drops a line cut short.
+        """
         if self.closed:
             return
-        for fh in self._files.values():
-            fh.flush()
-            try:
-                os.fsync(fh.fileno())
-            except OSError:  # pragma: no cover - e.g. disk full; the lines are already written
-                pass
-            fh.close()
+        error = self._close_files(sync=True)
+        if error is not None:
+            raise error
         _atomic_write_text(self.folder / "recording.json", _header_json(self.start, self.meta, True))
-        self.closed = True
+
+    def abort(self) -> None:
+        """Close every file after a failed write, ignoring further errors, and leave the recording
+        marked incomplete (a file may end in a line cut short, which the reader then drops)."""
+        if not self.closed:
+            self._close_files(sync=False)
 
     def __enter__(self) -> "RecordingWriter":
         return self

@@ -16,6 +16,7 @@ about fifteen seconds.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import random
@@ -34,7 +35,8 @@ import calmtrace
 from calmtrace.capture import Capture
 from calmtrace.devices.ble import StrapConfig
 from calmtrace.devices.virtual import VirtualRadio, VirtualStrap
-from calmtrace.errors import AnalysisError
+from calmtrace import store
+from calmtrace.errors import AnalysisError, CalmtraceError
 from calmtrace.store import load_folder
 
 #: How many times faster than real time the strap's clock runs.
@@ -80,7 +82,8 @@ def _complete_lines(path: Path) -> list[str]:
 
 async def _capture(out: Path, rr_ms: list[float],
                    faults: Callable[[VirtualStrap, Callable[[float], Awaitable[None]]], Awaitable[Any]],
-                   *, config: StrapConfig = FAST, speed: float = SPEED, **strap_kwargs: Any) -> tuple[VirtualStrap, Any]:
+                   *, config: StrapConfig = FAST, speed: float = SPEED,
+                   **strap_kwargs: Any) -> tuple[VirtualStrap, Any]:
     """Capture a virtual strap beating ``rr_ms`` while ``faults(strap, sleep_until)`` attacks it.
 
     ``sleep_until(t)`` waits until strap time ``t`` (s). The capture lasts until the strap's last
@@ -113,13 +116,11 @@ def _books(strap: VirtualStrap) -> tuple[list[int], list[tuple[float, int]]]:
     capture was listening).
 
     The strap starts beating before the capture has connected; the beats before its first
-    notification reached no one because no one was there yet, and are left out of the losses
-    (they are never more than the first few seconds).
+    notification reached no one because no one was listening yet (the first few strap seconds),
+    and are left out of the losses.
     """
     unsent = set(strap.unsent)
     first = strap.sent[0].t_strap_s
-    early = [(t, raw) for t, raw in strap.unsent if t < first - NOTIFY_S]
-    assert len(early) <= 5, f"the capture took long to connect: {early}"
     return ([raw for t, raw in strap.beats if (t, raw) not in unsent],
             [(t, raw) for t, raw in strap.unsent if t >= first - NOTIFY_S])
 
@@ -302,7 +303,7 @@ def _notified_rr(folder: Path) -> list[int]:
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_at_most_the_last_notification(tmp_path: Path) -> None:
     rng = random.Random(9)
-    delays = [rng.uniform(0.0, 3.0) for _ in range(3)]    # real s after the first notification
+    delays = [rng.uniform(0.5, 6.0) for _ in range(3)]    # real s after the first notifications
     outs = [tmp_path / f"killed-{k}" for k in range(3)]
     procs = [_cli_capture(out) for out in outs]           # three at once, killed independently
     kill_at: list[float | None] = [None] * 3
@@ -341,21 +342,20 @@ def test_sigkill_at_random_moments_loses_at_most_the_last_notification(tmp_path:
         assert last_arrival_s - rec.t_s[-1] < 1.5 * NOTIFY_S
 
 
-#: File-size limit of the disk-full test, bytes: a few minutes of notifications.
-FSIZE_LIMIT = 6000
-
-
-def _limit_file_size() -> None:                 # runs in the child, before exec
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)     # writes past the limit fail with EFBIG
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE_LIMIT, FSIZE_LIMIT))
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    def limit_file_size() -> None:                        # runs in the child, before exec
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)     # writes past the limit fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return limit_file_size
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("streams", [[], ["--ecg"]], ids=["beats", "beats-and-ecg"])
+@pytest.mark.parametrize("streams, limit", [([], 6000), (["--ecg"], 60000)], ids=["beats", "beats-and-ecg"])
 def test_a_full_disk_stops_the_capture_with_one_line_and_keeps_what_was_written(
-        tmp_path: Path, streams: list[str]) -> None:
+        tmp_path: Path, streams: list[str], limit: int) -> None:
+    """The file-size limit (bytes) is a few minutes of notifications, or ~15 s of ECG."""
     out = tmp_path / "full"
-    proc = _cli_capture(out, *streams, speed="100", preexec_fn=_limit_file_size)
+    proc = _cli_capture(out, *streams, speed="100", preexec_fn=_file_size_limit(limit))
     try:
         stdout, stderr = proc.communicate(timeout=120)
     finally:
@@ -365,19 +365,51 @@ def test_a_full_disk_stops_the_capture_with_one_line_and_keeps_what_was_written(
     assert len(lines) == 1 and "Traceback" not in stderr, stderr
     assert str(out) in lines[0] and "file too large" in lines[0], lines[0]
     sizes = {p.name: p.stat().st_size for p in out.iterdir()}
-    assert max(sizes.values()) == FSIZE_LIMIT, f"the limit was reached: {sizes}"
+    assert max(sizes.values()) == limit, f"the limit was reached: {sizes}"
     assert not list(out.glob("*.tmp")), "no temporary file left"
     # everything written so far reads back: every complete notification's beats, in order
     rec = calmtrace.load(out)
     assert rec.meta["complete"] is False and "file too large" in rec.meta["capture_stopped"]
     written = _notified_rr(out)
-    assert len(written) > (100 if not streams else 5)
+    assert len(written) > (100 if not streams else 10)
     assert _raw(rec.rr_ms) == written
     _assert_contiguous_run_of_truth(written, _truth_raw())
-    # the beats the capture had timed before it stopped are a prefix of those
+    # the beats the capture had timed before it stopped (it holds them 30 s) are a prefix of those
     stored = _raw([float(line.split(",")[1]) for line in _complete_lines(out / "beats.csv")])
-    assert stored == written[: len(stored)] and len(stored) > 0
+    assert stored == written[: len(stored)] and (len(stored) > 0 or streams)
     assert load_folder(out).meta["complete"] is False
     if streams:          # the ECG too: the file that filled up, read up to its last whole line
-        assert sizes["ecg.csv"] == FSIZE_LIMIT
+        assert sizes["ecg.csv"] == limit
         assert len(rec.ecg) == len(_complete_lines(out / "ecg.csv")) > 100
+
+
+@pytest.mark.slow
+def test_a_disk_full_at_the_final_write_leaves_a_readable_recording(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last write of a capture (recording.json marked complete) fails as on a full disk: half
+    of its temporary file is written, then ENOSPC. The capture must not crash: it says so, keeps
+    every beat and leaves no temporary file."""
+    real = store._atomic_write_text
+
+    def full_disk(path: Path, text: str) -> None:
+        if '"complete": true' not in text:
+            return real(path, text)
+        path.with_name(path.name + ".tmp").write_text(text[: len(text) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "_atomic_write_text", full_disk)
+
+    async def nothing(strap: VirtualStrap, sleep_until) -> None:
+        return None
+
+    out = tmp_path / "full-at-close"
+    with pytest.raises(CalmtraceError, match="disk full") as info:
+        asyncio.run(_capture(out, _rr_ms(45, seed=8), nothing))
+    assert str(out) in str(info.value) and "\n" not in str(info.value)
+    assert not list(out.glob("*.tmp"))
+    rec = calmtrace.load(out)
+    assert rec.meta["complete"] is False and rec.meta["capture_stopped"].startswith("disk full")
+    written = _notified_rr(out)
+    assert _raw(rec.rr_ms) == written and len(written) > 30
+    truth = _raw(_rr_ms(45, seed=8))
+    assert written == truth[len(truth) - len(written):], "every beat since the capture connected"
