@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from calmtrace import formats
 from calmtrace.errors import CalmtraceError
 from calmtrace.formats.events_file import read_events
+from calmtrace.recording import Recording
 
 EXAMPLES = int(os.environ.get("CALMTRACE_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -112,12 +113,17 @@ def mutated(draw: st.DrawFn, seeds: list[str]) -> bytes:
     return text.encode("utf-8")
 
 
-def _read_only_calmtrace_errors(path: Path, fmt: str, data: bytes) -> None:
+def _read_only_calmtrace_errors(path: Path, fmt: str, data: bytes) -> str:
+    """Import ``data`` as ``fmt``: "imported" (a valid Recording) or "refused" (a CalmtraceError)."""
     path.write_bytes(data)
     try:
-        formats.read(path, format=fmt)
-    except CalmtraceError:
-        pass
+        rec = formats.read(path, format=fmt)
+    except CalmtraceError as exc:
+        assert "\n" not in str(exc), "error messages are one line"
+        return "refused"
+    assert isinstance(rec, Recording)
+    assert (rec.rr_ms > 0).all() and (len(rec.t_s) < 2 or (rec.t_s[1:] > rec.t_s[:-1]).all())
+    return "imported"
 
 
 @pytest.fixture(scope="module")
@@ -131,12 +137,15 @@ def test_random_bytes(fuzz_dir: Path, fmt: str) -> None:
     folder.mkdir(exist_ok=True)
     path = folder / SEEDS[fmt][0]
 
+    outcomes: list[str] = []
+
     @FUZZ
     @given(st.binary(max_size=3000))
     def run(data: bytes) -> None:
-        _read_only_calmtrace_errors(path, fmt, data)
+        outcomes.append(_read_only_calmtrace_errors(path, fmt, data))
 
     run()
+    assert "refused" in outcomes
 
 
 @pytest.mark.parametrize("fmt", sorted(SEEDS))
@@ -145,12 +154,16 @@ def test_mutated_content(fuzz_dir: Path, fmt: str) -> None:
     folder.mkdir(exist_ok=True)
     path = folder / SEEDS[fmt][0]
 
+    outcomes: list[str] = []
+
     @FUZZ
     @given(mutated(SEEDS[fmt][1]))
     def run(data: bytes) -> None:
-        _read_only_calmtrace_errors(path, fmt, data)
+        outcomes.append(_read_only_calmtrace_errors(path, fmt, data))
 
     run()
+    # the mutations reach the decoder: some inputs still import, others are refused
+    assert {"imported", "refused"} <= set(outcomes), sorted(set(outcomes))
 
 
 def test_mutated_marker_file_beside_a_good_rr_file(fuzz_dir: Path) -> None:
