@@ -216,14 +216,14 @@ def _describe(r: Any, name: str) -> str:
         lines.append(f"  beats      {n} (mean RR {rr.mean():.0f} ms, mean HR {60000 / rr.mean():.0f} bpm)")
     else:
         lines.append("  beats      0 (heart-rate samples only)" if len(r.hr) else "  beats      0")
-    try:
-        from .signals.clean import clean
+    from .signals.clean import clean
 
+    try:
         c = clean(r)
         flagged = int((c.flags != "ok").sum())
         lines.append(f"  artefacts  {flagged} beats ({100 * flagged / max(n, 1):.1f}%) flagged by cleaning")
-    except ImportError:
-        pass
+        for warning in (c.meta.get("cleaning") or {}).get("warnings") or []:
+            lines.append(f"  warning    {warning}")
     except CalmtraceError as exc:
         lines.append(f"  artefacts  not assessed: {exc}")
     gap_total = float(r.gaps["duration_s"].sum()) if len(r.gaps) else 0.0

@@ -26,7 +26,6 @@ def steady_recording(duration_s: float = 240.0, rr_ms: float = 1000.0, gap=None,
     gaps = pd.DataFrame({"onset_s": [], "duration_s": [], "reason": []})
     if gap is not None:
         keep = ~((t > gap[0]) & (t < gap[0] + gap[1]))
-        after = np.flatnonzero(~keep)[-1] + 1  # first beat after the gap: its RR spans the gap
         t, rr = t[keep], rr[keep]
         gaps = pd.DataFrame({"onset_s": [gap[0]], "duration_s": [gap[1]], "reason": ["disconnect"]})
     beats = pd.DataFrame({"t_s": t, "rr_ms": rr})

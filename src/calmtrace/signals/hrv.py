@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -424,6 +424,7 @@ def _rr_curve(t: np.ndarray, rr: np.ndarray, usable: np.ndarray, brk: np.ndarray
     split = np.flatnonzero(bcum[idx[1:] + 1] - bcum[idx[:-1] + 1] > 0) + 1
     xs: list[np.ndarray] = []
     cs: list[np.ndarray] = []
+    last_y = 0.0  # the previous run's last RR, held across the gap before the next run
     for a, b in zip(np.concatenate([[0], split]), np.concatenate([split, [idx.size]])):
         x, y = tb[a:b], yb[a:b]
         k = min(order, x.size - 1)
