@@ -19,14 +19,15 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..errors import CalmtraceError, FormatError, InputError
 from ..recording import Recording
 
-__all__ = ["Format", "REGISTRY", "format_names", "detect", "read", "HEAD_BYTES"]
+__all__ = ["Format", "REGISTRY", "format_names", "detect", "read", "HEAD_BYTES", "foreign_errors"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,32 @@ class Format:
     description: str
     sniff: Callable[[Path, bytes], int]
     read: Callable[[Path], Recording]
+
+
+@contextmanager
+def foreign_errors(path: Path, what: str,
+                   errors: type[BaseException] | tuple[type[BaseException], ...] = Exception) -> Iterator[None]:
+    """Translate errors at an importer's boundary into one-line :class:`FormatError` s.
+
+    A :class:`FormatError` passes through; another :class:`CalmtraceError` gets the file's name in
+    front; ``errors`` (what a third-party reader raises on a broken file) become
+    ``"<path>: not a readable <what> (<type>: <message>)"``.
+
+    Examples
+    --------
+    >>> with foreign_errors(path, "EDF/BDF file"):      # doctest: +SKIP
+    ...     return _read(path)
+    """
+    try:
+        yield
+    except FormatError:
+        raise
+    except CalmtraceError as exc:
+        raise FormatError(f"{path}: {exc}") from exc
+    except errors as exc:
+        log.debug("reading %s failed", path, exc_info=True)
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise FormatError(f"{path}: not a readable {what} ({message})") from exc
 
 
 # Modules that define FORMAT, in the order they are tried on ties.

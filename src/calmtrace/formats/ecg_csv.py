@@ -36,10 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CalmtraceError, FormatError
+from ..errors import FormatError
 from ..recording import Recording
 from ..signals.ecg import ecg_to_recording
-from . import Format
+from . import Format, foreign_errors
 from ._text import CLOCK_UTC, UNKNOWN_START, read_lines
 
 __all__ = ["FORMAT", "read", "sniff", "split_header"]
@@ -238,14 +238,8 @@ def read(path: Path) -> Recording:
         message names the line.
     """
     path = Path(path)
-    try:
+    with foreign_errors(path, "ECG table", (ValueError, OverflowError)):  # numbers or dates outside what can be represented
         return _read(path)
-    except FormatError:
-        raise
-    except CalmtraceError as exc:
-        raise FormatError(f"{path}: {exc}") from exc
-    except (ValueError, OverflowError) as exc:  # numbers or dates outside what can be represented
-        raise FormatError(f"{path}: not a readable ECG table ({type(exc).__name__}: {exc})") from exc
 
 
 FORMAT = Format(

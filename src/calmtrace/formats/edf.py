@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CalmtraceError, FormatError
+from ..errors import FormatError
 from ..events import Event, Events
 from ..recording import Recording
 from ..signals.ecg import ecg_to_recording
-from . import Format
+from . import Format, foreign_errors
 from ._text import CLOCK_LOCAL_AS_UTC
 
 __all__ = ["FORMAT", "read", "sniff", "ecg_channel"]
@@ -124,15 +124,8 @@ def read(path: Path) -> Recording:
         When pyedflib cannot read the file or it has no ECG channel.
     """
     path = Path(path)
-    try:
+    with foreign_errors(path, "EDF/BDF file"):  # pyedflib raises OSError for non-EDF files, bare errors on bad headers
         return _read(path)
-    except FormatError:
-        raise
-    except CalmtraceError as exc:
-        raise FormatError(f"{path}: {exc}") from exc
-    except Exception as exc:  # pyedflib raises OSError for non-EDF files, bare errors on bad headers
-        log.debug("pyedflib failed on %s", path, exc_info=True)
-        raise FormatError(f"{path}: not a readable EDF/BDF file ({type(exc).__name__}: {exc})") from exc
 
 
 FORMAT = Format(

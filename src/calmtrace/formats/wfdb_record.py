@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CalmtraceError, FormatError
+from ..errors import FormatError
 from ..recording import Recording
 from ..signals.ecg import ecg_to_recording
-from . import Format
+from . import Format, foreign_errors
 from ._text import CLOCK_LOCAL_AS_UTC, UNKNOWN_START
 
 __all__ = ["FORMAT", "read", "sniff", "ECG_CHANNELS", "record_base"]
@@ -168,15 +168,8 @@ def read(path: Path) -> Recording:
         When there is no header, no ECG channel, or wfdb cannot read the record.
     """
     path = Path(path)
-    try:
+    with foreign_errors(path, "WFDB record"):  # wfdb raises bare ValueError/IndexError/KeyError... on bad records
         return _read(path)
-    except FormatError:
-        raise
-    except CalmtraceError as exc:
-        raise FormatError(f"{path}: {exc}") from exc
-    except Exception as exc:  # wfdb raises bare ValueError/IndexError/KeyError... on bad records
-        log.debug("wfdb failed on %s", path, exc_info=True)
-        raise FormatError(f"{path}: not a readable WFDB record ({type(exc).__name__}: {exc})") from exc
 
 
 FORMAT = Format(
