@@ -45,8 +45,13 @@ def cli(verbose: int) -> None:
 
     \b
     Try it without a strap:
-      calmtrace simulate tsst --out my-tsst
-      calmtrace info my-tsst
+      calmtrace simulate tsst --out my-tsst             # a simulated stress test
+      calmtrace analyze my-tsst --out my-tsst-results   # open my-tsst-results/report.html
+      calmtrace capture --simulate tsst --speed 10      # live capture from a virtual strap
+
+    \b
+    With a strap: calmtrace scan, then calmtrace capture --device NAME.
+    Every command explains itself: calmtrace COMMAND --help.
     """
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="calmtrace: %(levelname)s: %(message)s", stream=sys.stderr)
