@@ -17,9 +17,9 @@ import json
 import statistics
 import subprocess
 import sys
-from pathlib import Path
+from _common import RR_24H
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "physionet-rr-24h" / "Chapter8__healthy_ms__000.txt"
+DATA = RR_24H
 
 CHILD = r"""
 import json, resource, sys, time

@@ -21,40 +21,23 @@ during one clean() call with the port, plus the process's maximum resident set s
 
 from __future__ import annotations
 
-import os
 import resource
 import statistics
 import subprocess
 import sys
-import time
 import tracemalloc
-from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
 
 import numpy as np
-import pandas as pd
 
-from calmtrace.recording import Recording
+from _common import RR_24H, load_rr_recording, median_time
 from calmtrace.signals import clean as clean_module
 from calmtrace.signals import kubios
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = Path(os.environ.get("CALMTRACE_SHARED_DATA", ROOT.parent / "shared" / "data")) / \
-    "physionet-rr-24h" / "Chapter8__healthy_ms__000.txt"
 REPEATS = 3
 
-
-def _median_time(func, repeats: int) -> tuple[float, float]:
-    """Median wall-clock and CPU seconds of ``func()``."""
-    wall, cpu = [], []
-    for _ in range(repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        func()
-        wall.append(time.perf_counter() - w0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(wall), statistics.median(cpu)
 
 
 def _import_time(module: str) -> float:
@@ -86,13 +69,11 @@ def _neurokit2_path():
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[1]) if len(argv) > 1 else DEFAULT
+    path = Path(argv[1]) if len(argv) > 1 else RR_24H
     if not path.exists():
         print(f"{path}: not found (pass the path of the 24-hour RR file)", file=sys.stderr)
         return 2
-    rr = np.loadtxt(path)
-    rec = Recording(start=datetime(2000, 1, 1, tzinfo=timezone.utc),
-                    beats=pd.DataFrame({"t_s": np.cumsum(rr) / 1000.0, "rr_ms": rr}))
+    rr, rec = load_rr_recording(path)
     print(f"recording: {path.name}, {rr.size} beats, {rr.sum() / 3.6e6:.2f} h")
 
     ours_import, nk_import = _import_time("calmtrace.signals.clean"), _import_time("neurokit2")
@@ -100,12 +81,12 @@ def main(argv: list[str]) -> int:
           "(fresh interpreters, median of 3)")
 
     port_out = clean_module.clean(rec)  # warm-up
-    port, port_cpu = _median_time(lambda: clean_module.clean(rec), REPEATS)
+    port, port_cpu = median_time(lambda: clean_module.clean(rec), REPEATS)
     print(f"clean() with the port: {port:.2f} s wall, {port_cpu:.2f} s CPU (median of {REPEATS})")
 
     with mock.patch.object(clean_module, "kubios", _neurokit2_path()):
         nk_out = clean_module.clean(rec)
-        theirs, theirs_cpu = _median_time(lambda: clean_module.clean(rec), REPEATS)
+        theirs, theirs_cpu = median_time(lambda: clean_module.clean(rec), REPEATS)
     print(f"clean() with neurokit2 signal_fixpeaks: {theirs:.2f} s wall, {theirs_cpu:.2f} s CPU "
           f"(median of {REPEATS})")
     same = port_out.beats.equals(nk_out.beats)

@@ -18,54 +18,34 @@ maximum resident set size at the end.
 
 from __future__ import annotations
 
-import os
 import resource
-import statistics
 import sys
-import time
 import tracemalloc
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from calmtrace.recording import Recording
+from _common import RR_24H, load_rr_recording, median_time
 from calmtrace.signals.hrv import windowed_hrv
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = Path(os.environ.get("CALMTRACE_SHARED_DATA", ROOT.parent / "shared" / "data")) / \
-    "physionet-rr-24h" / "Chapter8__healthy_ms__000.txt"
 WINDOW_S, STEP_S = 60.0, 5.0
 REPEATS = 5
 NK_WINDOWS, NK_REPEATS = 100, 3
 
 
-def _median_time(func, repeats: int) -> tuple[float, float]:
-    """Median wall-clock and CPU (all threads of this process) seconds of ``func()``."""
-    wall, cpu = [], []
-    for _ in range(repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        func()
-        wall.append(time.perf_counter() - w0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(wall), statistics.median(cpu)
-
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[1]) if len(argv) > 1 else DEFAULT
+    path = Path(argv[1]) if len(argv) > 1 else RR_24H
     if not path.exists():
         print(f"{path}: not found (pass the path of the 24-hour RR file)", file=sys.stderr)
         return 2
-    rr = np.loadtxt(path)
-    t = np.cumsum(rr) / 1000.0
-    rec = Recording(start=datetime(2000, 1, 1, tzinfo=timezone.utc),
-                    beats=pd.DataFrame({"t_s": t, "rr_ms": rr}))
+    rr, rec = load_rr_recording(path)
+    t = rec.t_s
     print(f"recording: {path.name}, {rr.size} beats, {t[-1] / 3600:.2f} h")
 
     windows = windowed_hrv(rec, WINDOW_S, STEP_S)  # warm-up, and the window list
-    ours, ours_cpu = _median_time(lambda: windowed_hrv(rec, WINDOW_S, STEP_S), REPEATS)
+    ours, ours_cpu = median_time(lambda: windowed_hrv(rec, WINDOW_S, STEP_S), REPEATS)
     print(f"calmtrace windowed_hrv: {len(windows)} windows of {WINDOW_S:g} s every {STEP_S:g} s, "
           f"all metrics: {ours:.3f} s wall, {ours_cpu:.3f} s CPU (median of {REPEATS})")
 
@@ -84,7 +64,7 @@ def main(argv: list[str]) -> int:
                 nk.hrv_frequency(peaks, interpolation_rate=4, psd_method="welch", normalize=False)
 
     nk_loop()  # warm-up
-    wall, cpu = _median_time(nk_loop, NK_REPEATS)
+    wall, cpu = median_time(nk_loop, NK_REPEATS)
     theirs, theirs_cpu = wall / NK_WINDOWS * len(windows), cpu / NK_WINDOWS * len(windows)
     print(f"neurokit2 hrv_time + hrv_frequency: {wall / NK_WINDOWS * 1000:.2f} ms per window "
           f"(median of {NK_REPEATS} runs over {NK_WINDOWS} windows) -> {theirs:.1f} s wall, "
@@ -92,7 +72,7 @@ def main(argv: list[str]) -> int:
     print(f"speed-up: {theirs / ours:.0f}x wall, {theirs_cpu / ours_cpu:.0f}x CPU")
 
     for other in (120.0, 300.0):  # LF needs >= 2 min: these windows also fill LF, LF/HF, HF n.u.
-        wall, cpu = _median_time(lambda: windowed_hrv(rec, other, STEP_S), REPEATS)
+        wall, cpu = median_time(lambda: windowed_hrv(rec, other, STEP_S), REPEATS)
         print(f"calmtrace windowed_hrv, {other:g} s windows every {STEP_S:g} s: {wall:.3f} s wall, "
               f"{cpu:.3f} s CPU (median of {REPEATS})")
 

@@ -40,7 +40,7 @@ from ..errors import FormatError
 from ..recording import Recording
 from ..signals.ecg import ecg_to_recording
 from . import Format, foreign_errors
-from ._text import CLOCK_UTC, UNKNOWN_START, read_lines
+from ._text import CLOCK_UTC, UNKNOWN_START, number, read_lines
 
 __all__ = ["FORMAT", "read", "sniff", "split_header"]
 
@@ -132,16 +132,6 @@ def sniff(path: Path, head: bytes) -> int:
         return 0
 
 
-def _number(path: Path, line_no: int, name: str, cell: str) -> float:
-    try:
-        v = float(cell)
-    except ValueError:
-        raise FormatError(f"{path} line {line_no}: {name} must be a number, got {cell.strip()!r}") from None
-    if not np.isfinite(v):
-        raise FormatError(f"{path} line {line_no}: {name} must be a finite number, got {cell.strip()!r}")
-    return v
-
-
 def _start(path: Path, settings: dict[str, str]) -> tuple[datetime, bool]:
     if "start" not in settings:
         return UNKNOWN_START, False
@@ -184,9 +174,9 @@ def _read(path: Path) -> Recording:
         cells = line.split(sep)
         if len(cells) <= need:
             raise FormatError(f"{path} line {i + 1}: expected at least {need + 1} columns, got {len(cells)}")
-        ecg.append(_number(path, i + 1, names[k], cells[k].strip().strip('"')))
+        ecg.append(number(cells[k].strip().strip('"'), path, i + 1, names[k]))
         if time_col:
-            times.append(_number(path, i + 1, names[time_col[0]], cells[time_col[0]].strip().strip('"')))
+            times.append(number(cells[time_col[0]].strip().strip('"'), path, i + 1, names[time_col[0]]))
 
     x = np.asarray(ecg, dtype=float)
     sample_t = None
