@@ -27,9 +27,10 @@ import math
 import os
 import stat
 from concurrent.futures import CancelledError
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 
@@ -344,10 +345,21 @@ def _assemble(sv: Survey, outcomes: Sequence[tuple[pd.DataFrame | None, str | No
     return BatchResult(cohort, failures, skipped, lost)
 
 
-def _quiet_dask() -> None:
-    """Dask's own logging follows calmtrace's: silent unless ``-v`` (INFO) asks for it."""
-    for name in ("distributed", "dask"):
-        logging.getLogger(name).setLevel(_silence_level())
+@contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """Dask's own logging follows calmtrace's while a batch runs: silent unless ``-v`` (INFO)
+    asks for it. The levels are restored afterwards."""
+    level = _silence_level()
+    names = ["distributed", "dask", "tornado", "asyncio"] + [
+        n for n in list(logging.root.manager.loggerDict) if n.startswith(("distributed.", "dask."))]
+    saved = {n: logging.getLogger(n).level for n in names}
+    try:
+        for n in names:
+            logging.getLogger(n).setLevel(max(level, saved[n]) if level == logging.CRITICAL else level)
+        yield
+    finally:
+        for n, lv in saved.items():
+            logging.getLogger(n).setLevel(lv)
 
 
 def _dask_config() -> dict[str, Any]:
@@ -407,10 +419,9 @@ def run_batch(
 
     import dask
 
-    with dask.config.set(_dask_config()):
-        from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, LocalCluster, as_completed
 
-        _quiet_dask()
+    with dask.config.set(_dask_config()), _quiet_dask():
         cluster = None
         if scheduler:
             if not scheduler.startswith(("tcp://", "tls://", "inproc://")):
@@ -434,8 +445,8 @@ def run_batch(
                 i = index[fut.key]
                 try:
                     outcomes[i] = fut.result()
-                except CancelledError as exc:  # the scheduler cancelled it: the cluster is going away
-                    lost = _one_line(f"the Dask cluster was lost ({type(exc).__name__}: {exc})", 200)
+                except CancelledError:  # cancelled by the client: the scheduler connection is gone
+                    lost = "the Dask scheduler was lost (connection closed)"
                     break
                 except Exception as exc:
                     if type(exc).__name__ == "KilledWorker":
@@ -446,7 +457,7 @@ def run_batch(
                 done += 1
                 tick(done, total)
         except (OSError, TimeoutError, CancelledError) as exc:  # the scheduler went away
-            lost = _one_line(f"the Dask scheduler was lost ({type(exc).__name__}: {exc})", 200)
+            lost = _one_line(f"the Dask scheduler was lost ({type(exc).__name__}: {exc})", 160)
         finally:
             try:
                 client.close(timeout=10)
@@ -461,7 +472,7 @@ def run_batch(
         for i, o in enumerate(outcomes):
             if o is None:
                 outcomes[i] = (None, f"{shown(inputs[i])}: not analysed: {lost}")
-        log.warning("%s; %d of %d inputs finished and kept", lost,
+        log.info("%s; %d of %d inputs finished and kept", lost,
                     sum(1 for o in outcomes if o[0] is not None), total)
     return _assemble(sv, outcomes, lost)
 
