@@ -32,6 +32,7 @@ from .signals.clean import clean
 from .signals.config import CleanConfig, RecoveryConfig, config_from_mapping
 from .signals.hrv import WINDOW_COLUMNS, HRVConfig, windowed_hrv
 from .signals.recovery import assess_recovery
+from .store import spreadsheet_safe
 
 __all__ = ["AnalysisConfig", "AnalysisResult", "analyze", "load_config", "checksum"]
 
@@ -142,7 +143,9 @@ def load_config(path: str | os.PathLike) -> AnalysisConfig:
     except UnicodeDecodeError:
         raise InputError(f"{p}: not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{p}: not valid TOML ({exc})") from None
+        raise InputError(f"{p}: not valid TOML ({' '.join(str(exc).split())[:160]})") from None
+    except RecursionError:
+        raise InputError(f"{p}: nested too deeply to be a calmtrace config") from None
     return AnalysisConfig.from_dict(data, source=str(p))
 
 
@@ -195,7 +198,7 @@ class AnalysisResult:
         written = []
         for name, writer in (
             ("windows.csv", lambda p: self.windows.to_csv(p, index=False, float_format=None)),
-            ("recovery.csv", lambda p: self.recovery.to_csv(p, index=False)),
+            ("recovery.csv", lambda p: spreadsheet_safe(self.recovery).to_csv(p, index=False)),
             ("analysis.json", lambda p: p.write_text(json.dumps(self.to_json(), indent=2, allow_nan=False,
                                                                   default=_json_default) + "\n", encoding="utf-8")),
         ):

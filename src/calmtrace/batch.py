@@ -39,8 +39,7 @@ from .errors import CalmtraceError, FormatError, InputError
 from .loader import load
 from . import formats, store
 
-__all__ = ["BatchResult", "Survey", "survey", "find_inputs", "analyze_one", "run_batch", "COHORT_COLUMNS",
-           "spreadsheet_safe"]
+__all__ = ["BatchResult", "Survey", "survey", "find_inputs", "analyze_one", "run_batch", "COHORT_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -84,22 +83,6 @@ def _one_line(text: str, limit: int = MAX_REASON_CHARS) -> str:
     return text
 
 
-def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` for a CSV meant for spreadsheets: text cells starting with ``=``, ``+``,
-    ``-``, ``@``, a tab or a carriage return get a leading ``'`` so that no spreadsheet runs them
-    as a formula (OWASP, "CSV Injection"). Numbers are left alone; the Parquet keeps the exact text.
-    """
-    out = df.copy()
-    for col in out.columns:
-        values = out[col]
-        if values.dtype.kind in "biufcmM":
-            continue
-        fixed = [("'" + v) if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-                 for v in values.tolist()]
-        out[col] = pd.Series(fixed, index=out.index, dtype=values.dtype if values.dtype.kind != "O" else object)
-    return out
-
-
 @dataclass
 class BatchResult:
     """The outcome of a batch run.
@@ -129,15 +112,15 @@ class BatchResult:
 
     def write(self, out: str | os.PathLike) -> list[Path]:
         """Write ``cohort.parquet`` (exact text), ``cohort.csv``, ``failures.csv`` and ``skipped.csv``
-        (spreadsheet-safe text: see :func:`spreadsheet_safe`) into ``out``."""
+        (spreadsheet-safe text: see :func:`calmtrace.store.spreadsheet_safe`) into ``out``."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for name, fn in (
             ("cohort.parquet", lambda p: self.cohort.to_parquet(p, index=False)),
-            ("cohort.csv", lambda p: spreadsheet_safe(self.cohort).to_csv(p, index=False)),
-            ("failures.csv", lambda p: spreadsheet_safe(self.failures).to_csv(p, index=False)),
-            ("skipped.csv", lambda p: spreadsheet_safe(self.skipped).to_csv(p, index=False)),
+            ("cohort.csv", lambda p: store.spreadsheet_safe(self.cohort).to_csv(p, index=False)),
+            ("failures.csv", lambda p: store.spreadsheet_safe(self.failures).to_csv(p, index=False)),
+            ("skipped.csv", lambda p: store.spreadsheet_safe(self.skipped).to_csv(p, index=False)),
         ):
             tmp = out / f".{name}.tmp"
             try:

@@ -24,7 +24,9 @@ EXIT_FAILURE = 1
 
 
 def _fail(message: str, status: int = EXIT_BAD_INPUT) -> None:
-    click.echo(f"calmtrace: error: {message}", err=True)
+    from .errors import shorten
+
+    click.echo(f"calmtrace: error: {shorten(str(message))}", err=True)
     sys.exit(status)
 
 

@@ -62,7 +62,7 @@ from .events import EVENT_KINDS, Event, Events, check_kind
 from .recording import BEAT_FLAGS, GAP_REASONS, Recording
 
 __all__ = ["SCHEMA_VERSION", "save", "load_folder", "is_recording_folder", "RecordingWriter", "FolderLock",
-           "LOCK_NAME", "claim"]
+           "LOCK_NAME", "claim", "spreadsheet_safe"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,43 @@ LOCK_NAME = ".calmtrace.lock"
 #: Every name a recording folder may hold; ``force`` replaces only folders holding nothing else.
 _OWN_NAMES = frozenset({"recording.json", "recording.json.tmp", "acc.csv", LOCK_NAME}
                        | {name for name, _cols in _FILES.values()})
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` for a CSV meant to be opened in a spreadsheet.
+
+    A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading ``'``, so that no spreadsheet runs it as a formula (OWASP, "CSV Injection"); a
+    spreadsheet shows the cell as the text it was. Numbers are left alone. This is for analysis
+    outputs (``recovery.csv``, ``cohort.csv``, ``failures.csv``, ``skipped.csv``); the exact
+    text stays in the recording folder, ``analysis.json`` and ``cohort.parquet``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Any table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; text columns with a prefixed cell become object columns.
+    """
+    out = df.copy()
+    for col in out.columns:
+        values = out[col]
+        if values.dtype.kind in "biufcmM":
+            continue
+        arr = values.to_numpy(dtype=object, na_value=None)
+        mask = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_TRIGGERS) for v in arr), bool, len(arr))
+        if mask.any():
+            fixed = values.to_numpy(dtype=object).copy()
+            fixed[mask] = ["'" + v for v in arr[mask]]
+            out[col] = pd.Series(fixed, index=out.index, dtype=object)
+    return out
 
 
 # ------------------------------------------------------------------------------------------
