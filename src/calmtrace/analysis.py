@@ -32,7 +32,7 @@ from .signals.clean import clean
 from .signals.config import CleanConfig, RecoveryConfig, config_from_mapping
 from .signals.hrv import WINDOW_COLUMNS, HRVConfig, windowed_hrv
 from .signals.recovery import assess_recovery
-from .store import spreadsheet_safe
+from .store import write_spreadsheet_csv
 
 __all__ = ["AnalysisConfig", "AnalysisResult", "analyze", "load_config", "checksum"]
 
@@ -198,7 +198,7 @@ class AnalysisResult:
         written = []
         for name, writer in (
             ("windows.csv", lambda p: self.windows.to_csv(p, index=False, float_format=None)),
-            ("recovery.csv", lambda p: spreadsheet_safe(self.recovery).to_csv(p, index=False)),
+            ("recovery.csv", lambda p: write_spreadsheet_csv(self.recovery, p)),
             ("analysis.json", lambda p: p.write_text(json.dumps(self.to_json(), indent=2, allow_nan=False,
                                                                   default=_json_default) + "\n", encoding="utf-8")),
         ):

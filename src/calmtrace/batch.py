@@ -118,9 +118,9 @@ class BatchResult:
         written = []
         for name, fn in (
             ("cohort.parquet", lambda p: self.cohort.to_parquet(p, index=False)),
-            ("cohort.csv", lambda p: store.spreadsheet_safe(self.cohort).to_csv(p, index=False)),
-            ("failures.csv", lambda p: store.spreadsheet_safe(self.failures).to_csv(p, index=False)),
-            ("skipped.csv", lambda p: store.spreadsheet_safe(self.skipped).to_csv(p, index=False)),
+            ("cohort.csv", lambda p: store.write_spreadsheet_csv(self.cohort, p)),
+            ("failures.csv", lambda p: store.write_spreadsheet_csv(self.failures, p)),
+            ("skipped.csv", lambda p: store.write_spreadsheet_csv(self.skipped, p)),
         ):
             tmp = out / f".{name}.tmp"
             try:

@@ -62,7 +62,7 @@ from .events import EVENT_KINDS, Event, Events, check_kind
 from .recording import BEAT_FLAGS, GAP_REASONS, Recording
 
 __all__ = ["SCHEMA_VERSION", "save", "load_folder", "is_recording_folder", "RecordingWriter", "FolderLock",
-           "LOCK_NAME", "claim", "spreadsheet_safe"]
+           "LOCK_NAME", "claim", "spreadsheet_safe", "write_spreadsheet_csv"]
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,15 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
             fixed[mask] = ["'" + v for v in arr[mask]]
             out[col] = pd.Series(fixed, index=out.index, dtype=object)
     return out
+
+
+def write_spreadsheet_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write ``df`` as a CSV meant for spreadsheets: :func:`spreadsheet_safe` cells, and text
+    quoted when a cell holds a carriage return (which CSV readers split lines on otherwise)."""
+    safe = spreadsheet_safe(df)
+    has_cr = any(safe[c].map(lambda v: isinstance(v, str) and "\r" in v).any()
+                 for c in safe.columns if safe[c].dtype.kind not in "biufcmM")
+    safe.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC if has_cr else csv.QUOTE_MINIMAL)
 
 
 # ------------------------------------------------------------------------------------------
