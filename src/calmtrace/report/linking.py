@@ -272,7 +272,8 @@ def event_table(events: Events, recovery: pd.DataFrame | None,
             out.append(base)
     table = pd.DataFrame(out, columns=list(EVENT_TABLE_COLUMNS))
     for c in ("linked", "note", "metric", "metric_name", "unit", "time_to_baseline"):
-        table[c] = table[c].fillna("").astype(str)
+        # element-wise: under pandas 3 fillna("") on an all-NaN float column is an error
+        table[c] = pd.Series(["" if pd.isna(v) else str(v) for v in table[c]], index=table.index, dtype=object)
     return table
 
 
