@@ -631,7 +631,7 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="calmtrace", standalone_mode=False)
     except click.exceptions.Abort:
         _fail("aborted", 130)
-    except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2
+    except getattr(click.exceptions, "NoArgsIsHelpError", ()) as exc:  # click >= 8.2 only
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(0)
     except click.ClickException as exc:

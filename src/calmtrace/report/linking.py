@@ -185,8 +185,11 @@ def link_interventions(events: Events, follow_s: float = FOLLOW_S,
         if best is not None:
             s, delay = best
             rows.append((s.label, s.onset_s, s.offset_s, iv.label, iv.onset_s, delay))
-    return pd.DataFrame(rows, columns=["stressor", "stressor_onset_s", "stressor_offset_s", "intervention",
-                                       "intervention_onset_s", "delay_s"])
+    table = pd.DataFrame(rows, columns=["stressor", "stressor_onset_s", "stressor_offset_s", "intervention",
+                                        "intervention_onset_s", "delay_s"])
+    # numeric even when empty (pandas 2 gives an empty frame object columns)
+    return table.astype({c: "float64" for c in ("stressor_onset_s", "stressor_offset_s",
+                                                 "intervention_onset_s", "delay_s")})
 
 
 # -------------------------------------------------------------------------------------------
