@@ -520,8 +520,8 @@ def lomb_psd(t_s: np.ndarray, rr_ms: np.ndarray, cfg: SegmentConfig) -> tuple[np
 
     The periodogram ``P(f)`` of the mean-removed (or linearly detrended, ``cfg.hrv.detrend``) RR
     (Lomb 1976; Scargle 1982, ``scipy.signal.lombscargle``) is scaled to a one-sided density
-    ``2 P(f) T / N`` (``T`` the span of the beats, ``N`` their number), so that it integrates to
-    the variance as a Welch PSD does. Frequencies ``1/T ... 0.5 Hz`` every ``1 / (T * oversampling)``.
+    ``2 P(f) dt`` with ``dt`` the mean RR in s (the local sampling interval, which a gap does not
+    stretch), so that it integrates to the variance as a Welch PSD does. Frequencies ``1/T ... 0.5 Hz`` every ``1 / (T * oversampling)``.
 
     Parameters
     ----------
@@ -548,4 +548,4 @@ def lomb_psd(t_s: np.ndarray, rr_ms: np.ndarray, cfg: SegmentConfig) -> tuple[np
     df = 1.0 / (span * cfg.lomb_oversampling)
     freq = np.arange(1.0 / span, 0.5 + df / 2, df)
     p = lombscargle(t, y, 2.0 * np.pi * freq)
-    return freq, 2.0 * p * span / y.size
+    return freq, 2.0 * p * float(np.mean(rr_ms)) / 1000.0
