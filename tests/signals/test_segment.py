@@ -247,6 +247,11 @@ def test_bad_spans_and_configs_are_input_errors():
         SegmentConfig(psd_method="burg")
     with pytest.raises(InputError, match="dfa_alpha1_beats"):
         HRVConfig(dfa_alpha1_beats=(8, 4))
+    with pytest.raises(InputError, match="unknown key 'sampen_m'"):
+        SegmentConfig.from_mapping({"sampen_m": 3})
+    cfg = SegmentConfig.from_mapping({"psd_method": "lomb", "dfa_alpha2_beats": [12, None],
+                                      "hrv": {"dfa_alpha1_beats": [4, 11]}})
+    assert cfg.psd_method == "lomb" and cfg.dfa_alpha2_beats == (12, None) and cfg.hrv.dfa_alpha1_beats == (4, 11)
     with pytest.raises(AnalysisError, match="no beats"):
         hrv(Recording(start=START))
     with pytest.raises(AnalysisError, match="no event with a duration"):

@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 #: Segments whose residual variance is at most this share of the largest one are left out of the
 #: fluctuation function, as neurokit2 does (``var > 1e-8 * max(var)``): a segment with no variance
-#: (a run of equal RR) would otherwise pull the log-fluctuation to minus infinity.
+#: (a run of equal RR) would otherwise pull the log-fluctuation to minus infinity. (neurokit2
+#: 0.2.10 uses an absolute threshold, ``var > 1e-8``; on RR in ms both leave out exactly the
+#: segments whose variance is zero up to rounding, since any real variance is far above 1e-8 ms^2.)
 _ZERO_VARIANCE_SHARE = 1e-8
 
 

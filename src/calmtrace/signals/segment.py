@@ -127,6 +127,31 @@ class SegmentConfig:
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InputError(f"SegmentConfig.{name} must be a positive integer, got {v!r}")
 
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any], context: str = "[segment]") -> "SegmentConfig":
+        """Build a config from a mapping (e.g. a TOML table), rejecting unknown keys.
+
+        Parameters
+        ----------
+        mapping : mapping of str to value
+            Field names and values; ``hrv`` may be a table of :class:`HRVConfig` settings.
+        context : str
+            Prefix for error messages.
+
+        Raises
+        ------
+        InputError
+            On an unknown key (the message lists the known ones) or a bad value.
+        """
+        from .config import config_from_mapping
+
+        if not isinstance(mapping, Mapping):
+            raise InputError(f"{context} must be a table, got {type(mapping).__name__}")
+        values = dict(mapping)
+        hrv_cfg = HRVConfig.from_mapping(values.pop("hrv", {}) or {})
+        cfg = config_from_mapping(cls, values, context)
+        return cls(**{**{k: getattr(cfg, k) for k in cfg.__dataclass_fields__}, "hrv": hrv_cfg})
+
     def to_dict(self) -> dict[str, Any]:
         """All settings as plain JSON-compatible values."""
         out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if k != "hrv"}
