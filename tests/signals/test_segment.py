@@ -191,6 +191,27 @@ def test_whole_record_uses_every_one_of_1000_beats():
     assert windowed_hrv(_rec(rr), window_s=float(np.sum(rr) / 1000), step_s=1.0)["n_beats"].iloc[0] == 999
 
 
+def test_excluded_beats_and_gaps_follow_the_windowed_rules_by_hand():
+    rng = np.random.default_rng(21)
+    rr = 900 + rng.normal(0, 30, 400)
+    t = np.cumsum(rr) / 1000.0
+    t[200:] += 30.0  # 30 s without beats: an implicit gap before beat 200
+    flags = np.array(["ok"] * 400, dtype=object)
+    flags[[50, 51, 300]] = "ectopic"
+    flags[120] = "corrected"
+    row = hrv(_rec(rr, t_s=t, flags=flags)).iloc[0]
+    use = flags != "ectopic"
+    pairs = [(i - 1, i) for i in range(1, 400) if use[i] and use[i - 1] and i != 200]
+    d = np.array([rr[i] - rr[j] for j, i in pairs])
+    assert row["n_beats"] == use.sum()
+    assert row["artifact_pct"] == pytest.approx(100 * 4 / 400)
+    assert row["rmssd_ms"] == pytest.approx(math.sqrt(np.mean(d * d)), rel=1e-12)
+    assert row["pnn50_pct"] == pytest.approx(100 * np.sum(np.abs(d) > 50) / use.sum(), rel=1e-12)
+    assert row["sdnn_ms"] == pytest.approx(np.std(rr[use], ddof=1), rel=1e-12)
+    assert math.isnan(row["hf_ms2"]) and math.isnan(row["sampen"]) and math.isnan(row["dfa_alpha1"])
+    assert row["coverage"] == pytest.approx(rr[use].sum() / 1000 / t[-1], rel=1e-12)
+
+
 # -- minimum spans and NaN with a reason -------------------------------------------------------------
 def test_short_span_leaves_band_powers_nan_with_the_reason():
     rng = np.random.default_rng(3)
