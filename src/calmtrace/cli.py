@@ -623,6 +623,94 @@ def batch_cmd(paths: tuple[Path, ...], out: Path, config_file: Path | None, work
 
 
 # -------------------------------------------------------------------------------------------
+# hrv (a whole recording, a span, or each phase)
+# -------------------------------------------------------------------------------------------
+@cli.command("hrv")
+@click.argument("rec", type=click.Path(path_type=Path))
+@click.option("--by-event", is_flag=True, help="One row per event and per span between events, with changes from baseline.")
+@click.option("--start", "start", default=None, metavar="T",
+              help="Start of the span: seconds since the recording's start, a clock time HH:MM[:SS] or an ISO datetime.")
+@click.option("--end", "end", default=None, metavar="T", help="End of the span (same spellings as --start).")
+@click.option("--out", "-o", default=None, type=click.Path(path_type=Path),
+              help="Write the table to FILE.csv or FILE.parquet instead of printing it.")
+@click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
+              help="An events file (CSV or JSON) to add to the recording's own events.")
+@click.option("--psd", "psd_method", default="welch", show_default=True, type=click.Choice(["welch", "lomb"]),
+              help="Spectrum: Welch on evenly resampled RR, or Lomb-Scargle on the beats (for spans with gaps).")
+@click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
+              help="A TOML file whose [clean] and [hrv] settings apply (as for analyze).")
+@click.option("--raw", is_flag=True, help="Skip artefact cleaning (use the beats exactly as recorded).")
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: Path | None,
+            events_file: Path | None, psd_method: str, config_file: Path | None, raw: bool, fmt: str | None,
+            force: bool) -> None:
+    """HRV of a whole recording, of one span, or of every phase of a session.
+
+    Time domain, spectrum (VLF, LF, HF, peaks), Poincare, stress index, sample
+    entropy, DFA alpha1/alpha2 and PNS/SNS indices, each NaN below the span it
+    needs, with the reason in the notes column (definitions: docs/metrics.md).
+    Beats are cleaned first (as analyze does) unless --raw.
+
+    \b
+    Example:
+      calmtrace hrv recordings/sample/tsst                       # the whole recording
+      calmtrace hrv session.hrm --start 600 --end 900            # one 5-minute span
+      calmtrace hrv session/ --by-event --out phases.csv         # the three-Rs table
+    """
+    from .analysis import AnalysisConfig, load_config
+    from .events import parse_time
+    from .loader import load
+    from .signals.clean import clean
+    from .signals.segment import SegmentConfig, hrv, hrv_by_event
+
+    if out is not None:
+        if out.suffix.lower() not in (".csv", ".parquet"):
+            raise InputError(f"{out}: --out must end in .csv or .parquet")
+        if out.exists() and not force:
+            raise InputError(f"{out}: already exists; choose another --out or add --force to replace it")
+    if by_event and (start is not None or end is not None):
+        raise InputError("--by-event takes the spans from the events; leave out --start and --end")
+    cfg = load_config(config_file) if config_file else AnalysisConfig()
+    r = load(rec, format=fmt, events=events_file)
+    if not raw:
+        r = clean(r, cfg.clean)
+    seg = SegmentConfig(hrv=cfg.hrv, psd_method=psd_method)
+    if by_event:
+        table = hrv_by_event(r, seg)
+    else:
+        s0 = parse_time(start, r.start, r.meta.get("utc_offset"), context="--start") if start is not None else None
+        s1 = parse_time(end, r.start, r.meta.get("utc_offset"), context="--end") if end is not None else None
+        if (s0 is None) != (s1 is None):
+            s0 = 0.0 if s0 is None else s0
+            s1 = r.duration_s if s1 is None else s1
+        table = hrv(r, s0, s1, seg)
+    if out is None:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_colwidth", 200):
+            if by_event:
+                cols = ["label", "kind", "start_s", "duration_s", "n_beats", "mean_hr_bpm", "mean_hr_bpm_delta",
+                        "rmssd_ms", "rmssd_ms_delta_pct", "hf_ms2", "lf_hf", "dfa_alpha1"]
+                click.echo(table[cols].round(2).to_string(index=False))
+                click.echo(f"({len(table.columns)} columns in all, with every metric, its change from baseline "
+                           "and the reasons for NaN: use --out FILE.csv)")
+            else:
+                click.echo(table.drop(columns="notes").T.rename(columns={0: "value"}).to_string())
+                for note in filter(None, str(table["notes"].iloc[0]).split("; ")):
+                    click.echo(f"NaN: {note}")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    if out.suffix.lower() == ".csv":
+        table.to_csv(tmp, index=False)
+    else:
+        table.to_parquet(tmp, index=False)
+    tmp.replace(out)
+    click.echo(f"hrv of {rec}: {len(table)} row{'s' if len(table) != 1 else ''} -> {out}")
+
+
+# -------------------------------------------------------------------------------------------
 # entry point
 # -------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:

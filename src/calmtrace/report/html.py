@@ -654,6 +654,9 @@ def render_report(result: Any, *, title: str | None = None) -> str:
         parts.append(figure_html(fig, div_id, caption))
     parts.append("</section>")
     parts.append(f'<section id="events"><h2>Events and recovery</h2>{_event_table_html(result, table)}</section>')
+    from .phases import phase_table, phase_table_html
+
+    parts.append(f'<section id="phases"><h2>Phases</h2>{phase_table_html(phase_table(result))}</section>')
     parts.append('<section id="interventions"><h2>Interventions compared</h2>'
                  f"{_comparison_html(comparison)}</section>")
     parts.append(f'<section id="quality"><h2>Data quality</h2>{_quality_html(q, result)}</section>')

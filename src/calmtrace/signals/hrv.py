@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 WINDOW_COLUMNS: tuple[str, ...] = (
     "start_s", "end_s", "n_beats", "coverage", "artifact_pct", "mean_rr_ms", "mean_hr_bpm",
     "sdnn_ms", "rmssd_ms", "ln_rmssd", "pnn50_pct", "sd1_ms", "sd2_ms", "lf_ms2", "hf_ms2",
-    "lf_hf", "hf_nu", "pns_index", "sns_index", "stress_index", "valid",
+    "lf_hf", "hf_nu", "pns_index", "sns_index", "stress_index", "dfa_alpha1", "valid",
 )
 
 _INTERPOLATION_ORDER = {"linear": 1, "quadratic": 2, "cubic": 3}
@@ -109,6 +109,13 @@ class HRVConfig:
         segments; Kubios detrends). ``mean`` removes only the mean, as neurokit2 does.
     stress_bin_ms : float
         Histogram class width of Baevsky's stress index, ms (Baevsky & Chernikova 2017).
+    dfa_alpha1_beats : (int, int)
+        Box sizes of DFA alpha1, beats: every integer from 4 to 16 (Peng et al. 1995, Chaos 5:82;
+        Kubios). neurokit2 uses (4, 11).
+    dfa_min_window_s : float
+        Shortest window (or span) for DFA alpha1, s: 120 s, the 2-minute windows of the exercise
+        studies that read alpha1 (Rogers et al. 2021, Front Physiol 11:596567). Shorter windows,
+        and windows with a gap between their first and last usable beat, get NaN.
 
     Notes
     -----
@@ -134,8 +141,11 @@ class HRVConfig:
     interpolation: str = "cubic"
     detrend: str = "linear"
     stress_bin_ms: float = 50.0
+    dfa_alpha1_beats: tuple[int, int] = (4, 16)
+    dfa_min_window_s: float = 120.0
 
     def __post_init__(self) -> None:
+        self._check_dfa()
         object.__setattr__(self, "usable_flags", tuple(self.usable_flags))
         object.__setattr__(self, "lf_band_hz", tuple(float(f) for f in self.lf_band_hz))
         object.__setattr__(self, "hf_band_hz", tuple(float(f) for f in self.hf_band_hz))
@@ -169,6 +179,16 @@ class HRVConfig:
                     f"HRVConfig.{name} must satisfy 0 <= low < high <= resample_hz/2 "
                     f"({self.resample_hz / 2:g} Hz), got ({lo:g}, {hi:g})"
                 )
+
+    def _check_dfa(self) -> None:
+        a1 = tuple(self.dfa_alpha1_beats)
+        object.__setattr__(self, "dfa_alpha1_beats", a1)
+        if len(a1) != 2 or not all(isinstance(b, int) and not isinstance(b, bool) for b in a1) or not 3 <= a1[0] < a1[1]:
+            raise InputError(f"HRVConfig.dfa_alpha1_beats must be (low, high) beats with 3 <= low < high, "
+                             f"got {self.dfa_alpha1_beats!r}")
+        v = self.dfa_min_window_s
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+            raise InputError(f"HRVConfig.dfa_min_window_s must be a positive number, got {v!r}")
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> "HRVConfig":
@@ -227,6 +247,8 @@ def windowed_hrv(recording: Recording, window_s: float = 60.0, step_s: float = 5
         * ``lf_ms2``, ``hf_ms2`` (Welch PSD band power), ``lf_hf``, ``hf_nu`` (HF/(LF+HF) in %);
         * ``stress_index`` (square root of Baevsky's SI, as Kubios), ``pns_index``, ``sns_index``
           (see :mod:`calmtrace.signals.balance`);
+        * ``dfa_alpha1``: DFA alpha1 of the window's usable beats (boxes of
+          ``config.dfa_alpha1_beats``; NaN below ``config.dfa_min_window_s`` or across a gap);
         * ``valid``: enough beats and coverage and few enough artefacts (see :class:`HRVConfig`).
 
         Metrics are computed wherever they are defined (two usable beats for SDNN, two successive
@@ -291,6 +313,7 @@ def windowed_hrv(recording: Recording, window_s: float = 60.0, step_s: float = 5
     out["hf_nu"] = balance.hf_nu(lf, hf)
     out["pns_index"] = balance.pns_index(out["mean_rr_ms"], out["rmssd_ms"], out["sd1_ms"])
     out["sns_index"] = balance.sns_index(out["mean_hr_bpm"], out["stress_index"], out["sd2_ms"])
+    out["dfa_alpha1"] = _windowed_dfa_alpha1(rr, usable, brk, lo, hi, window_s, cfg)
 
     n = out["n_beats"]
     with np.errstate(invalid="ignore"):
@@ -408,6 +431,32 @@ def _time_domain(rr: np.ndarray, usable: np.ndarray, artefact: np.ndarray, brk: 
             "sd1_ms": np.sqrt(np.maximum(var_d, 0.0) / 2.0),
             "sd2_ms": np.sqrt(np.maximum(var_s, 0.0) / 2.0),
         }
+
+
+# -- DFA alpha1 ----------------------------------------------------------------------------------
+def _windowed_dfa_alpha1(rr: np.ndarray, usable: np.ndarray, brk: np.ndarray, lo: np.ndarray,
+                         hi: np.ndarray, window_s: float, cfg: HRVConfig) -> np.ndarray:
+    """DFA alpha1 of every window over its usable beats (excluded beats dropped, as neurokit2 is
+    given them); NaN for windows shorter than ``dfa_min_window_s`` or with a gap between their
+    first and last usable beat. See :func:`calmtrace.signals.nonlinear.windowed_dfa`."""
+    from .nonlinear import dfa_scales, windowed_dfa
+
+    out = np.full(lo.size, np.nan)
+    if window_s < cfg.dfa_min_window_s or not usable.any():
+        return out
+    idx = np.flatnonzero(usable)
+    first = np.searchsorted(idx, lo, side="left")
+    count = np.searchsorted(idx, hi, side="left") - first
+    scales = dfa_scales(cfg.dfa_alpha1_beats, 0)
+    has = count > scales.max()
+    first_b = idx[np.minimum(first, idx.size - 1)]
+    last_b = idx[np.clip(first + count - 1, 0, idx.size - 1)]
+    bcum = _prefix(brk.astype(np.int64))
+    has &= (bcum[last_b + 1] - bcum[first_b + 1]) == 0
+    rows = np.flatnonzero(has)
+    if rows.size:
+        out[rows] = windowed_dfa(rr[idx], first[rows], count[rows], scales)
+    return out
 
 
 # -- frequency domain ----------------------------------------------------------------------------
