@@ -134,6 +134,11 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
                 log.info("beats %d-%d: segment of %d beats left uncleaned (< %d)", lo, hi - 1, hi - lo,
                          cfg.min_segment_beats)
             continue
+        if cfg.method == "pattern":
+            seg_t, seg_rr, seg_flag, found_n = _pattern_segment(t[lo:hi], rr[lo:hi], flags[lo:hi], cfg)
+            premature += found_n
+            parts.append((seg_t, seg_rr, seg_flag))
+            continue
         seg_t, seg_rr, seg_flag = _clean_segment(t[lo:hi], rr[lo:hi], flags[lo:hi], cfg)
         # the fixed-threshold ectopy screen (see the module docstring)
         found = _premature_beats(rr[lo:hi], cfg)
@@ -374,3 +379,130 @@ def _members(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.zeros(len(a), dtype=bool)
     pos = np.minimum(np.searchsorted(b, a), len(b) - 1)
     return b[pos] == a
+
+
+# -- the pattern-aware detector ---------------------------------------------------------------------
+def _normal_median(rr: np.ndarray, normal: np.ndarray, half: int) -> np.ndarray:
+    """Per beat, the median RR of the ``half`` normal intervals before it and ``half`` after it.
+
+    Computed as a centred moving median of ``2 * half + 1`` values over the normal intervals
+    alone, read at each beat's place among them (a normal beat's own interval is the middle
+    value). Where no interval is normal, the plain moving median of all intervals is used.
+    """
+    idx = np.flatnonzero(normal)
+    if idx.size == 0:
+        return pd.Series(rr).rolling(2 * half + 1, center=True, min_periods=1).median().to_numpy()
+    med = pd.Series(rr[idx]).rolling(2 * half + 1, center=True, min_periods=1).median().to_numpy()
+    pos = np.minimum(np.searchsorted(idx, np.arange(rr.size)), idx.size - 1)
+    return med[pos]
+
+
+def _pattern_classes(rr: np.ndarray, cfg: CleanConfig) -> dict[str, np.ndarray]:
+    """Classify the intervals of one segment: premature, extra, missed (boolean masks) and ``ref``.
+
+    1. A first reference is the moving median of the mean of two successive intervals over
+       ``2 * reference_beats + 1`` pairs: across a premature beat and its compensatory pause the
+       pair mean stays at the sinus cycle, so it holds in bigeminy and trigeminy.
+    2. Intervals are classified against it; those that are neither premature, nor the pause
+       after one, nor parts of an extra or missed beat are taken as normal, and the reference
+       becomes the median of the ``reference_beats`` normal intervals on either side. The
+       classification is repeated once against it.
+
+    Classes (``p`` = ``premature_share``, ``tol`` = ``sum_tolerance``):
+
+    * extra beat k: ``rr[k] < (1 - p) ref`` and ``|rr[k] + rr[k+1] - ref| <= tol ref`` (two
+      short intervals that make one normal one);
+    * missed beat closing interval k: both neighbours normal-length (within ``p`` of ``ref``)
+      and ``|rr[k] - (rr[k-1] + rr[k+1])| <= tol (rr[k-1] + rr[k+1])``; never for being long
+      alone;
+    * premature beat k: ``rr[k] < (1 - p) ref``, or ``rr[k] < (1 - pattern_premature_share)
+      ref`` followed by ``rr[k+1] > (1 + pattern_pause_share) ref`` (a premature-compensatory
+      pair); not extra.
+    """
+    n = rr.size
+    h = cfg.reference_beats
+    p, tol = cfg.premature_share, cfg.sum_tolerance
+    nxt = np.append(rr[1:], np.nan)
+    prev = np.insert(rr[:-1], 0, np.nan)
+    pair = np.append((rr[:-1] + rr[1:]) / 2.0, rr[-1:]) if n else rr
+    ref = pd.Series(pair).rolling(2 * h + 1, center=True, min_periods=1).median().to_numpy()
+    out: dict[str, np.ndarray] = {}
+    for _ in range(2):
+        with np.errstate(invalid="ignore"):
+            short = rr < (1.0 - p) * ref
+            extra = short & (np.abs(rr + nxt - ref) <= tol * ref)
+            extra[1:] &= ~extra[:-1]                    # one beat of a pair, the first
+            near = np.abs(rr - ref) <= p * ref
+            nb = prev + nxt
+            missed = (np.roll(near, 1) & np.roll(near, -1) & (np.abs(rr - nb) <= tol * nb)
+                      & (rr > (1.0 + p) * ref))
+            missed[[0, -1]] = False
+            premature = ~extra & (short | ((rr < (1.0 - cfg.pattern_premature_share) * ref)
+                                           & (nxt > (1.0 + cfg.pattern_pause_share) * ref)))
+            premature[1:] &= ~extra[:-1]                 # the second part of an extra beat's pair
+        odd = premature | extra | missed
+        normal = ~odd
+        normal[1:] &= ~premature[:-1] & ~extra[:-1]      # the pause after, the rest of an extra
+        out = {"premature": premature, "extra": extra, "missed": missed, "ref": ref}
+        ref = _normal_median(rr, normal, h)
+    return out
+
+
+def _pattern_segment(t: np.ndarray, rr: np.ndarray, flags: np.ndarray,
+                     cfg: CleanConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Detect and correct one segment with the pattern detector; (t_s, rr_ms, flag, n_premature).
+
+    Corrections (beat times in s, the virtual beat ``t[0] - rr[0]`` opening the first interval):
+
+    * an extra beat is removed; the beat after it is flagged ``extra`` (its RR spans both parts);
+    * a missed beat is inserted midway into the interval (``interpolated``), the beat closing the
+      interval is flagged ``missed``;
+    * each run of premature beats is spread evenly between the beat before it and the beat after
+      it (an isolated premature beat moves to the midpoint of its neighbours, as Lipponen &
+      Tarvainen correct ectopic beats), flagged ``ectopic``; a run at the end of the segment is
+      flagged and left in place. The interval after the run then holds the rest of the
+      compensatory pause; that beat keeps its time and its ``ok``.
+
+    A beat that was flagged before cleaning keeps its flag.
+    """
+    c = _pattern_classes(rr, cfg)
+    tt = np.concatenate([[t[0] - rr[0] / 1000.0], t])      # tt[k + 1] closes interval k
+    new_flag = flags.astype(object).copy()
+    moved = tt.copy()
+    prem = c["premature"]
+    # runs of premature beats: [a, b] in interval indices
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], prem.view(np.int8), [0]])))
+    for a, b in zip(edges[::2].tolist(), (edges[1::2] - 1).tolist()):
+        if b + 2 < tt.size:                              # a beat after the run
+            lo, hi = tt[a], tt[b + 2]
+            moved[a + 1:b + 2] = lo + (hi - lo) * np.arange(1, b - a + 2) / (b - a + 2)
+    mark = prem & (new_flag == "ok")
+    new_flag[mark] = "ectopic"
+    miss = c["missed"] & (new_flag == "ok")
+    new_flag[miss] = "missed"
+    # extra: drop beat k (closing interval k); the next beat gets the flag
+    extra = np.flatnonzero(c["extra"])
+    extra = extra[extra + 1 < rr.size]
+    after = extra + 1
+    new_flag[after[new_flag[after] == "ok"]] = "extra"
+    keep = np.ones(rr.size, dtype=bool)
+    keep[extra] = False
+    times = moved[1:]
+    # inserted beats, midway into each missed interval
+    ins_idx = np.flatnonzero(c["missed"])
+    ins_t = (tt[ins_idx] + tt[ins_idx + 1]) / 2.0
+    all_t = np.concatenate([times[keep], ins_t])
+    all_flag = np.concatenate([new_flag[keep], np.full(ins_t.size, "interpolated", dtype=object)])
+    was = np.concatenate([np.flatnonzero(keep), np.full(ins_t.size, -1)])
+    order = np.argsort(all_t, kind="stable")
+    all_t, all_flag, was = all_t[order], all_flag[order], was[order]
+    # RR: the recorded value where a beat and the one before it are both unchanged, else the
+    # difference of the corrected times
+    t_prev = np.concatenate([[tt[0]], all_t[:-1]])
+    new_rr = (all_t - t_prev) * 1000.0
+    unchanged = (was >= 0) & (all_t == t[np.maximum(was, 0)])
+    same = unchanged.copy()
+    same[1:] &= unchanged[:-1] & (was[1:] == was[:-1] + 1)
+    same[:1] &= was[:1] == 0
+    new_rr[same] = rr[was[same]]
+    return all_t, new_rr, all_flag, int(prem.sum())
