@@ -440,11 +440,37 @@ def _pattern_classes(rr: np.ndarray, cfg: CleanConfig) -> dict[str, np.ndarray]:
             premature = ~extra & (short | ((rr < (1.0 - cfg.pattern_premature_share) * ref)
                                            & (nxt > (1.0 + cfg.pattern_pause_share) * ref)))
             premature[1:] &= ~extra[:-1]                 # the second part of an extra beat's pair
+            premature = _abrupt_runs(rr, premature, cfg.abrupt_share, cfg.max_run_beats)
         odd = premature | extra | missed
         normal = ~odd
         normal[1:] &= ~premature[:-1] & ~extra[:-1]      # the pause after, the rest of an extra
         out = {"premature": premature, "extra": extra, "missed": missed, "ref": ref}
         ref = _normal_median(rr, normal, h)
+    return out
+
+
+def _abrupt_runs(rr: np.ndarray, candidate: np.ndarray, share: float, max_run: int) -> np.ndarray:
+    """Keep the runs of candidate intervals that begin and end abruptly.
+
+    A run of consecutive candidates ``a..m`` is kept when its first interval is shorter than the
+    one before it by more than ``share`` (``rr[a] < (1 - share) rr[a-1]``) and the interval after
+    it is longer than its last by more than ``share`` (``rr[m+1] > (1 + share) rr[m]``): a
+    premature beat comes suddenly and the rhythm comes back at once, where sinus rhythm
+    (respiratory arrhythmia, an acceleration) reaches and leaves short intervals gradually. A
+    run at the start or end of the segment is judged on the side it has.
+    """
+    if share <= 0 or not candidate.any():
+        return candidate
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], candidate.view(np.int8), [0]])))
+    starts, ends = edges[::2], edges[1::2] - 1
+    n = rr.size
+    with np.errstate(invalid="ignore"):
+        entry = (starts == 0) | (rr[starts] < (1.0 - share) * rr[np.maximum(starts - 1, 0)])
+        leave = (ends == n - 1) | (rr[np.minimum(ends + 1, n - 1)] > (1.0 + share) * rr[ends])
+    out = np.zeros(n, dtype=bool)
+    keep = entry & leave & (ends - starts + 1 <= max_run)
+    for a, m in zip(starts[keep].tolist(), ends[keep].tolist()):
+        out[a:m + 1] = True
     return out
 
 
