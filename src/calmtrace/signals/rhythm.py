@@ -43,7 +43,7 @@ import pandas as pd
 from ..errors import InputError
 from ..recording import Recording
 
-__all__ = ["RhythmConfig", "RHYTHMS", "NOT_SINUS", "windowed_rhythm", "rhythm_features", "summarise"]
+__all__ = ["RhythmConfig", "RHYTHMS", "NOT_SINUS", "windowed_rhythm", "rhythm_features", "summarise", "rhythm_lines"]
 
 log = logging.getLogger(__name__)
 
@@ -341,3 +341,34 @@ def summarise(windows: pd.DataFrame, rhythm: pd.Series | np.ndarray,
     return {"method": "Dash et al. 2009 (normalised RMSSD, turning-point ratio, Shannon entropy) and "
                       "the share of ectopic beats", "config": cfg.to_dict(), "counts": counts,
             "spans": spans, "warnings": warnings}
+
+
+def rhythm_lines(recorded: Recording, cleaned: Recording, window_s: float = 60.0, step_s: float = 5.0,
+                 config: RhythmConfig | None = None) -> list[str]:
+    """One line on the rhythm of a recording, plus its warnings (for ``calmtrace info``).
+
+    Parameters
+    ----------
+    recorded, cleaned : Recording
+        The recording before and after cleaning.
+    window_s, step_s : float
+        The window grid, s (the analysis defaults).
+    config : RhythmConfig, optional
+        Thresholds.
+
+    Returns
+    -------
+    list of str
+        ``"sinus in N of M windows"`` (or why it was not judged), then the warnings of
+        :func:`summarise`.
+    """
+    if len(recorded.beats) == 0 or recorded.duration_s < window_s:
+        return [f"not judged: shorter than one {window_s:g} s window"]
+    n = int(math.floor((recorded.duration_s - window_s) / step_s + 1e-9)) + 1
+    start = np.arange(n) * step_s
+    grid = pd.DataFrame({"start_s": start, "end_s": start + window_s})
+    r = windowed_rhythm(recorded, cleaned, grid, config)["rhythm"]
+    s = summarise(grid, r, config)
+    c = s["counts"]
+    return [f"sinus in {c['sinus']} of {n} windows ({c['irregular']} irregular, {c['ectopy']} persistent "
+            f"ectopy, {c['unknown']} too few beats to judge)"] + s["warnings"]
