@@ -3,10 +3,11 @@
 ::
 
     recording -> signals.clean -> signals.hrv (windows, with balance indices) -> signals.recovery
+                                        \-> signals.rhythm (per window; not sinus -> invalid)
 
 Every parameter lives in one :class:`AnalysisConfig` (with the cited defaults of the stage it
-belongs to), can be read from a TOML file with sections ``[windows]``, ``[clean]``, ``[hrv]`` and ``[recovery]``,
-and is written next to the results.
+belongs to), can be read from a TOML file with sections ``[windows]``, ``[clean]``, ``[hrv]``,
+``[recovery]`` and ``[rhythm]``, and is written next to the results.
 """
 
 from __future__ import annotations

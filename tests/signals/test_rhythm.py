@@ -229,3 +229,18 @@ def test_rhythm_check_can_be_turned_off_and_is_in_the_config():
     res = analyze(rec, AnalysisConfig.from_dict({"rhythm": {"enabled": False}}))
     assert (res.windows["rhythm"] == "sinus").all()
     assert res.config.to_dict()["rhythm"]["tpr_range"] == [0.54, 0.77]
+
+
+def test_many_segments_at_once_agree_with_one_at_a_time():
+    from calmtrace.signals.rhythm import _features_of_segments
+
+    rng = np.random.default_rng(12)
+    rr = np.concatenate([_irregular(400, 800, 0.2, seed=1), _sinus(400, 900, seed=2),
+                         np.round(_irregular(300, 700, 0.1, seed=3))])    # ties in whole ms too
+    cfg = RhythmConfig()
+    starts = rng.integers(0, rr.size - cfg.segment_beats, 200)
+    batch = _features_of_segments(rr, starts, cfg)
+    for j, a in enumerate(starts):
+        one = rhythm_features(rr[a:a + cfg.segment_beats], cfg)
+        for k in ("nrmssd", "tpr", "entropy", "ljung_box", "irregular"):
+            assert batch[k][j] == pytest.approx(one[k], rel=1e-9, abs=1e-12), (k, a)

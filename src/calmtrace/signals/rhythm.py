@@ -232,6 +232,44 @@ def _ljung_box(x: np.ndarray, lags: int) -> float:
     return float(n * (n + 2) * np.sum(r * r / (n - k)))
 
 
+def _features_of_segments(rr: np.ndarray, starts: np.ndarray, cfg: RhythmConfig) -> dict[str, np.ndarray]:
+    """:func:`rhythm_features` (untrimmed) of many segments of ``cfg.segment_beats`` at once.
+
+    The same statistics as the one-segment function, row by row (the tests check the two agree).
+    """
+    n = cfg.segment_beats
+    x = rr[starts[:, None] + np.arange(n)[None, :]]
+    mean = x.mean(axis=1)
+    nrmssd = np.sqrt(np.mean(np.diff(x, axis=1) ** 2, axis=1)) / mean
+    mid = x[:, 1:-1]
+    turning = ((mid > x[:, :-2]) & (mid > x[:, 2:])) | ((mid < x[:, :-2]) & (mid < x[:, 2:]))
+    tpr = turning.sum(axis=1) / n
+    lo, hi = x.min(axis=1), x.max(axis=1)
+    width = np.where(hi > lo, hi - lo, 1.0)
+    nb = cfg.entropy_bins
+    # numpy.histogram's bins: equal widths over [min, max], the maximum in the last bin
+    b = np.minimum(((x - lo[:, None]) / width[:, None] * nb).astype(np.int64), nb - 1)
+    counts = np.zeros((x.shape[0], nb))
+    np.add.at(counts, (np.repeat(np.arange(x.shape[0]), n), b.ravel()), 1.0)
+    p = counts / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1) / math.log(nb)
+    entropy = np.where(hi > lo, entropy, 0.0)
+    lags = min(cfg.independence_lags, n - 2)
+    d = x - mean[:, None]
+    denom = (d * d).sum(axis=1)
+    k = np.arange(1, lags + 1)
+    r = np.column_stack([(d[:, :-j] * d[:, j:]).sum(axis=1) for j in k])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(denom[:, None] > 0, r / denom[:, None], 0.0)
+    q = n * (n + 2) * (r * r / (n - k)[None, :]).sum(axis=1)
+    q_limit = float(chi2.ppf(1.0 - cfg.independence_p, lags))
+    t_lo, t_hi = cfg.tpr_range
+    irregular = ((nrmssd > cfg.nrmssd_threshold) & (tpr >= t_lo) & (tpr <= t_hi)
+                 & (entropy > cfg.entropy_threshold) & (q <= q_limit)).astype(float)
+    return {"nrmssd": nrmssd, "tpr": tpr, "entropy": entropy, "ljung_box": q, "irregular": irregular}
+
+
 def windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFrame,
                     config: RhythmConfig | None = None) -> pd.DataFrame:
     """The rhythm of every window.
@@ -267,6 +305,8 @@ def windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFra
             out["rhythm"] = "sinus"
         return out
     t, rr = recorded.t_s, recorded.rr_ms
+    if t.size == 0:
+        return out
     # runs of consecutive recorded beats: a break where beats are missing in between or a gap row
     brk = np.zeros(t.size, dtype=bool)
     if t.size > 1:
@@ -279,7 +319,7 @@ def windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFra
     clo = np.searchsorted(tc, start, side="left")
     chi = np.searchsorted(tc, end, side="left")
     ect = np.concatenate([[0], np.cumsum(fc == "ectopic")])
-    rhythm = out["rhythm"].to_numpy(dtype=object)
+    rhythm = np.array(out["rhythm"].to_numpy(), dtype=object)  # a writable copy
     feats = np.full((n_win, 3), np.nan)
     share = np.full(n_win, np.nan)
     # gap-free runs of recorded beats: run_id per beat, and each run's first and last index
@@ -288,26 +328,32 @@ def windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFra
     run_last = np.searchsorted(run_id, run_id, side="right")
     centre = np.searchsorted(t, (start + end) / 2.0)
     half = cfg.segment_beats // 2
-    for i in range(n_win):
-        if hi[i] <= lo[i] or t.size == 0:
-            continue
-        c = int(min(max(centre[i], lo[i]), hi[i] - 1))
-        a0, b0 = int(run_first[c]), int(run_last[c])
-        a = max(a0, c - half)
-        b = min(b0, a + cfg.segment_beats)
-        a = max(a0, b - cfg.segment_beats)
-        f = rhythm_features(rr[a:b], cfg)
-        feats[i] = (f["nrmssd"], f["tpr"], f["entropy"])
-        n_clean = int(chi[i] - clo[i])
-        share[i] = (ect[chi[i]] - ect[clo[i]]) / n_clean if n_clean else math.nan
-        if math.isnan(f["irregular"]):
-            continue
-        if f["irregular"]:
-            rhythm[i] = "irregular"
-        elif share[i] > cfg.ectopy_share:
-            rhythm[i] = "ectopy"
-        else:
-            rhythm[i] = "sinus"
+    has = (hi > lo) & (t.size > 0)
+    c = np.clip(centre, lo, np.maximum(hi - 1, lo))
+    c = np.minimum(c, max(t.size - 1, 0))
+    a0, b0 = run_first[c], run_last[c]
+    seg_b = np.minimum(b0, np.maximum(a0, c - half) + cfg.segment_beats)
+    seg_a = np.maximum(a0, seg_b - cfg.segment_beats)
+    n_clean = (chi - clo).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n_clean > 0, (ect[chi] - ect[clo]) / n_clean, np.nan)
+    irregular = np.full(n_win, np.nan)
+    full = has & (seg_b - seg_a == cfg.segment_beats)
+    if full.any() and cfg.trim_share == 0 and cfg.segment_beats >= cfg.min_beats:
+        f = _features_of_segments(rr, seg_a[full], cfg)
+        feats[full] = np.column_stack([f["nrmssd"], f["tpr"], f["entropy"]])
+        irregular[full] = f["irregular"]
+        rest = np.flatnonzero(has & ~full)
+    else:
+        rest = np.flatnonzero(has)
+    for i in rest.tolist():
+        f1 = rhythm_features(rr[seg_a[i]:seg_b[i]], cfg)
+        feats[i] = (f1["nrmssd"], f1["tpr"], f1["entropy"])
+        irregular[i] = f1["irregular"]
+    judged = ~np.isnan(irregular)
+    rhythm[judged] = "sinus"
+    rhythm[judged & (share > cfg.ectopy_share)] = "ectopy"
+    rhythm[judged & (irregular == 1.0)] = "irregular"
     rhythm = _bridge(rhythm, (start + end) / 2.0, cfg.bridge_s)
     rhythm = _persistent(rhythm, (start + end) / 2.0, cfg.min_duration_s)
     out["rhythm"] = rhythm
