@@ -3,7 +3,7 @@
 ::
 
     recording -> signals.clean -> signals.hrv (windows, with balance indices) -> signals.recovery
-                                        \-> signals.rhythm (per window; not sinus -> invalid)
+                                        +-> signals.rhythm (per window; not sinus -> invalid)
 
 Every parameter lives in one :class:`AnalysisConfig` (with the cited defaults of the stage it
 belongs to), can be read from a TOML file with sections ``[windows]``, ``[clean]``, ``[hrv]``,

@@ -244,3 +244,15 @@ def test_many_segments_at_once_agree_with_one_at_a_time():
         one = rhythm_features(rr[a:a + cfg.segment_beats], cfg)
         for k in ("nrmssd", "tpr", "entropy", "ljung_box", "irregular"):
             assert batch[k][j] == pytest.approx(one[k], rel=1e-9, abs=1e-12), (k, a)
+
+
+def test_calmtrace_info_says_not_sinus_rhythm():
+    import subprocess
+    import sys
+
+    path = _case("atrial-fibrillation", "af_cv50.txt")
+    p = subprocess.run([sys.executable, "-m", "calmtrace", "info", str(path)], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "rhythm     sinus in 0 of 49 windows (49 irregular" in p.stdout
+    assert f"rhythm     {NOT_SINUS_MESSAGE}" in p.stdout
