@@ -3,10 +3,11 @@
 ::
 
     recording -> signals.clean -> signals.hrv (windows, with balance indices) -> signals.recovery
+                                        +-> signals.rhythm (per window; not sinus -> invalid)
 
 Every parameter lives in one :class:`AnalysisConfig` (with the cited defaults of the stage it
-belongs to), can be read from a TOML file with sections ``[windows]``, ``[clean]``, ``[hrv]`` and ``[recovery]``,
-and is written next to the results.
+belongs to), can be read from a TOML file with sections ``[windows]``, ``[clean]``, ``[hrv]``,
+``[recovery]`` and ``[rhythm]``, and is written next to the results.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .signals.clean import clean
 from .signals.config import CleanConfig, RecoveryConfig, config_from_mapping
 from .signals.hrv import WINDOW_COLUMNS, HRVConfig, windowed_hrv
 from .signals.recovery import assess_recovery
+from .signals.rhythm import NOT_SINUS, RhythmConfig, summarise as summarise_rhythm, windowed_rhythm
 
 __all__ = ["AnalysisConfig", "AnalysisResult", "analyze", "load_config", "checksum"]
 
@@ -82,12 +84,16 @@ class AnalysisConfig:
     recovery : RecoveryConfig
         Baseline, band, hold time, horizon... (Laborde, Mosley & Thayer 2017; Linden et al. 1997;
         Cole et al. 1999).
+    rhythm : RhythmConfig
+        The per-window rhythm check (Dash et al. 2009; persistent ectopy): windows whose rhythm is
+        not sinus are invalid for every autonomic metric.
     """
 
     windows: WindowConfig = field(default_factory=WindowConfig)
     clean: CleanConfig = field(default_factory=CleanConfig)
     hrv: HRVConfig = field(default_factory=HRVConfig)
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
+    rhythm: RhythmConfig = field(default_factory=RhythmConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The config as plain data, for JSON and TOML."""
@@ -108,7 +114,7 @@ class AnalysisConfig:
         return cls(**parts)
 
 
-_SECTIONS = ("windows", "clean", "hrv", "recovery")
+_SECTIONS = ("windows", "clean", "hrv", "recovery", "rhythm")
 
 
 def _plain(d: Any) -> Any:
@@ -259,9 +265,18 @@ def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame) -> p
     ectopy = cleaning.get("ectopy") or {}
     if "share" in ectopy:
         rows.append(("ectopy_share", 100.0 * float(ectopy["share"]), "%",
-                     "premature beats by the fixed 20% prematurity screen"))
+                     "premature beats found by cleaning"))
     for text in cleaning.get("warnings") or []:
         rows.append(("cleaning_warning", str(text), "", "data quality"))
+    rhythm = rec.meta.get("rhythm") or {}
+    if rhythm.get("counts") and n_win:
+        off = sum(rhythm["counts"].get(k, 0) for k in NOT_SINUS)
+        rows.append(("non_sinus_windows", 100.0 * off / n_win, "%",
+                     "windows whose rhythm is not sinus (irregular or persistent ectopy); invalid for HRV"))
+    for text in rhythm.get("warnings") or []:
+        rows.append(("rhythm_warning", str(text), "", "rhythm"))
+    for text in (rec.meta.get("hrv") or {}).get("warnings") or []:
+        rows.append(("hrv_warning", str(text), "", "windowed HRV"))
     if n_valid:
         v = windows[windows["valid"]]
         rows += [
@@ -320,6 +335,19 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
     else:
         windows = windowed_hrv(cleaned, window_s=cfg.windows.window_s, step_s=cfg.windows.step_s,
                                config=cfg.hrv)
+    if len(windows):
+        # the rhythm of each window; not sinus -> not a measure of autonomic modulation: invalid
+        rhythm = windowed_rhythm(recording, cleaned, windows, cfg.rhythm)
+        windows = windows.assign(rhythm=rhythm["rhythm"].to_numpy(dtype=object))
+        windows["valid"] = windows["valid"].to_numpy(dtype=bool) & ~np.isin(windows["rhythm"], NOT_SINUS)
+    else:
+        windows = windows.assign(rhythm=pd.Series(dtype=object))
+    hrv_attrs = windows.attrs.get("hrv") or {}
+    cleaned = cleaned.replace(meta={
+        **cleaned.meta,
+        "rhythm": summarise_rhythm(windows, windows["rhythm"], cfg.rhythm),
+        "hrv": {"notes": dict(hrv_attrs.get("notes") or {}), "warnings": list(hrv_attrs.get("warnings") or [])},
+    })
     tick("recovery", 0.8)
     recovery = assess_recovery(windows, cleaned.events, cfg.recovery, beats=cleaned.beats)
     tick("summary", 0.95)

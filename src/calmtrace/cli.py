@@ -229,6 +229,9 @@ def _describe(r: Any, name: str) -> str:
         lines.append(f"  artefacts  {flagged} beats ({100 * flagged / max(n, 1):.1f}%) flagged by cleaning")
         for warning in (c.meta.get("cleaning") or {}).get("warnings") or []:
             lines.append(f"  warning    {warning}")
+        from .signals.rhythm import rhythm_lines
+
+        lines += [f"  rhythm     {line}" for line in rhythm_lines(r, c)]
     except CalmtraceError as exc:
         lines.append(f"  artefacts  not assessed: {exc}")
     gap_total = float(r.gaps["duration_s"].sum()) if len(r.gaps) else 0.0

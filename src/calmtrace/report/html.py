@@ -398,6 +398,10 @@ def session_summary(result: Any, table: pd.DataFrame | None = None,
                       "out of every figure (the lines break there).")
     for warning in (rec.meta.get("cleaning") or {}).get("warnings") or []:
         limits.append(f"Cleaning: {warning}.")
+    for warning in (rec.meta.get("rhythm") or {}).get("warnings") or []:
+        limits.append(f"Rhythm: {warning}.")
+    for warning in (rec.meta.get("hrv") or {}).get("warnings") or []:
+        limits.append(f"HRV: {warning}.")
     if q["gaps"]:
         limits.append(f"The recording has {q['gaps']} gap{'s' if q['gaps'] > 1 else ''} without beats "
                       f"({format_duration(q['gap_s'])} in all, the longest {format_duration(q['longest_gap_s'])}); "

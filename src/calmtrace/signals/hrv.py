@@ -50,6 +50,10 @@ WINDOW_COLUMNS: tuple[str, ...] = (
     "lf_hf", "hf_nu", "pns_index", "sns_index", "stress_index", "dfa_alpha1", "valid",
 )
 
+#: Beat flags that each mark one corrected artefact event (``interpolated`` beats are part of the
+#: ``missed`` event that inserted them), counted by ``artifact_pct``.
+EVENT_FLAGS: tuple[str, ...] = ("corrected", "ectopic", "missed", "extra")
+
 _INTERPOLATION_ORDER = {"linear": 1, "quadratic": 2, "cubic": 3}
 _DETRENDS = ("mean", "linear")
 #: Upper bound on resampled points handled per FFT batch (bounds memory to tens of MB).
@@ -80,9 +84,15 @@ class HRVConfig:
         0.8: calmtrace's rule, matching the common "at least 80% of the data" criterion for
         wearable HRV windows; below it a window is mostly interpolation or gap.
     max_artifact_pct : float
-        Largest share of beats (in %) whose flag is not ``ok``. 5%: Kubios guidance that
-        corrected beats should stay below about 5% of the analysed beats (Tarvainen et al.,
-        Kubios HRV user's guide; Lipponen & Tarvainen 2019, J Med Eng Technol 43:173).
+        Largest number of corrected artefact *events* per 100 beats of the window. 5 %: Kubios
+        guidance that corrected beats should stay below about 5 % of the analysed beats
+        (Tarvainen et al., Kubios HRV user's guide; Lipponen & Tarvainen 2019, J Med Eng Technol
+        43:173, who count "corrected beats", one per artefact). An event is one beat flagged
+        ``corrected``, ``ectopic``, ``missed`` or ``extra``: an ectopic beat moved to the midpoint
+        of its neighbours is one event though it changes two intervals, and the ``interpolated``
+        beat inserted for a missed one belongs to the ``missed`` event of the beat closing its
+        interval (:data:`EVENT_FLAGS`). Counting every touched beat instead made each ectopic
+        event cost three beats and pushed windows with 2 % ectopic events over 5 %.
     implicit_gap_ms : float
         When the time between two beats exceeds the later beat's RR by more than this, beats are
         missing between them: a gap, even if no gap was recorded. 250 ms is shorter than any
@@ -240,7 +250,9 @@ def windowed_hrv(recording: Recording, window_s: float = 60.0, step_s: float = 5
         One row per window with the columns of :data:`WINDOW_COLUMNS`:
 
         * ``n_beats``: usable beats in the window; ``coverage``: their summed RR over the window
-          length (clipped to 1); ``artifact_pct``: % of the window's beats whose flag is not ok;
+          length (clipped to 1); ``artifact_pct``: corrected artefact events per 100 of the
+          window's beats (:data:`EVENT_FLAGS`; an inserted ``interpolated`` beat is part of its
+          ``missed`` event);
         * ``mean_rr_ms``, ``mean_hr_bpm`` (mean of 60000/RR), ``sdnn_ms`` (ddof=1), ``rmssd_ms``,
           ``ln_rmssd`` (natural log of RMSSD in ms), ``pnn50_pct`` (successive differences > 50
           ms per usable beat, in %), ``sd1_ms``, ``sd2_ms`` (Poincare, ddof=1 as neurokit2);
@@ -292,7 +304,7 @@ def windowed_hrv(recording: Recording, window_s: float = 60.0, step_s: float = 5
     hi = np.searchsorted(t, end, side="left")
 
     usable = np.isin(flags, cfg.usable_flags)
-    artefact = flags != "ok"
+    artefact = np.isin(flags, EVENT_FLAGS)
     brk = _breaks(t, rr, recording.gaps, cfg.implicit_gap_ms)
 
     out: dict[str, np.ndarray] = {"start_s": start, "end_s": end}
@@ -307,6 +319,11 @@ def windowed_hrv(recording: Recording, window_s: float = 60.0, step_s: float = 5
         hf = powers[0]
         if len(powers) > 1:
             lf = powers[1]
+    # zero variability (every usable RR of the window identical, e.g. a paced or synthetic
+    # series): the spectrum is exactly zero, not the float noise of the interpolation (1e-28 ms2)
+    zero_var = (out["n_beats"] >= 2) & (_window_range(rr, usable, lo, hi) == 0.0)
+    lf = np.where(zero_var & np.isfinite(lf), 0.0, lf)
+    hf = np.where(zero_var & np.isfinite(hf), 0.0, hf)
     out["lf_ms2"] = lf
     out["hf_ms2"] = hf
     out["lf_hf"] = balance.lf_hf(lf, hf)
@@ -325,10 +342,34 @@ def windowed_hrv(recording: Recording, window_s: float = 60.0, step_s: float = 5
             & (out["artifact_pct"] <= cfg.max_artifact_pct)
         )
     table = pd.DataFrame({c: out[c] for c in WINDOW_COLUMNS})
-    table.attrs["hrv"] = {"window_s": window_s, "step_s": step_s, "config": cfg.to_dict()}
+    table.attrs["hrv"] = {"window_s": window_s, "step_s": step_s, "config": cfg.to_dict(),
+                          "notes": {}, "warnings": []}
+    n_zero = int(zero_var.sum())
+    if n_zero:
+        reason = ("undefined (0/0): the window's RR intervals are all identical, so LF = HF = 0 ms2 "
+                  "(zero variability)")
+        table.attrs["hrv"]["notes"] = {"lf_hf": reason, "hf_nu": reason}
+        table.attrs["hrv"]["warnings"].append(
+            f"zero variability: {n_zero} of {n_windows} windows have identical RR intervals; LF = HF = 0 "
+            "and LF/HF, HF n.u. are undefined there (a paced rhythm or a synthetic series, not an "
+            "autonomic state)")
+        log.warning(table.attrs["hrv"]["warnings"][-1])
     log.info("windowed_hrv: %d windows of %g s every %g s, %d valid", n_windows, window_s, step_s,
              int(table["valid"].sum()))
     return table
+
+
+def _window_range(rr: np.ndarray, usable: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Longest minus shortest usable RR of every window (ms); NaN without usable beats."""
+    def reduce(ufunc: np.ufunc, fill: float) -> np.ndarray:
+        ext = np.append(np.where(usable, rr, fill), fill)
+        idx = np.empty(2 * lo.size, dtype=np.intp)
+        idx[0::2], idx[1::2] = lo, hi
+        return np.where(hi > lo, ufunc.reduceat(ext, idx)[0::2], fill)
+
+    with np.errstate(invalid="ignore"):
+        out = reduce(np.maximum, -np.inf) - reduce(np.minimum, np.inf)
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 def _positive(name: str, value: Any) -> float:
