@@ -33,6 +33,7 @@ from .signals.clean import clean
 from .signals.config import CleanConfig, RecoveryConfig, config_from_mapping
 from .signals.hrv import WINDOW_COLUMNS, HRVConfig, windowed_hrv
 from .signals.recovery import assess_recovery
+from .signals.segment import SegmentConfig, hrv_by_event
 from .signals.rhythm import NOT_SINUS, RhythmConfig, summarise as summarise_rhythm, windowed_rhythm
 
 __all__ = ["AnalysisConfig", "AnalysisResult", "analyze", "load_config", "checksum"]
@@ -170,6 +171,10 @@ class AnalysisResult:
         The parameters that shaped the results.
     provenance : dict
         Software version, input checksum and source.
+    phases : pandas.DataFrame
+        HRV of each event and of the spans between events, with the change from the session's
+        baseline (:func:`calmtrace.signals.segment.hrv_by_event` on the cleaned recording with the
+        ``[hrv]`` settings); empty when the recording has no event with a duration.
     """
 
     recording: Recording
@@ -178,6 +183,7 @@ class AnalysisResult:
     summary: pd.DataFrame
     config: AnalysisConfig
     provenance: dict
+    phases: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_json(self) -> dict[str, Any]:
         """``analysis.json``: config, provenance and summary as plain data."""
@@ -192,7 +198,7 @@ class AnalysisResult:
         }
 
     def write(self, out: str | os.PathLike) -> list[Path]:
-        """Write ``windows.csv``, ``recovery.csv`` and ``analysis.json`` into ``out``.
+        """Write ``windows.csv``, ``recovery.csv``, ``phases.csv`` and ``analysis.json`` into ``out``.
 
         Each file is written beside its final name and renamed into place.
         """
@@ -202,6 +208,7 @@ class AnalysisResult:
         for name, writer in (
             ("windows.csv", lambda p: self.windows.to_csv(p, index=False, float_format=None)),
             ("recovery.csv", lambda p: self.recovery.to_csv(p, index=False)),
+            ("phases.csv", lambda p: self.phases.to_csv(p, index=False)),
             ("analysis.json", lambda p: p.write_text(json.dumps(self.to_json(), indent=2, allow_nan=False,
                                                                   default=_json_default) + "\n", encoding="utf-8")),
         ):
@@ -350,6 +357,8 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
     })
     tick("recovery", 0.8)
     recovery = assess_recovery(windows, cleaned.events, cfg.recovery, beats=cleaned.beats)
+    tick("phases", 0.9)
+    phases = _phases(cleaned, cfg)
     tick("summary", 0.95)
     summary = _summary(cleaned, windows, recovery)
     if len(windows) == 0:
@@ -363,4 +372,15 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
         "simulated": bool(recording.meta.get("simulated", False)),
     }
     tick("done", 1.0)
-    return AnalysisResult(cleaned, windows, recovery, summary, cfg, provenance)
+    return AnalysisResult(cleaned, windows, recovery, summary, cfg, provenance, phases)
+
+
+def _phases(cleaned: Recording, cfg: AnalysisConfig) -> pd.DataFrame:
+    """HRV per event and inter-event span, or an empty table when no event has a duration."""
+    if not any(ev.duration_s > 0 for ev in cleaned.events) or len(cleaned.beats) == 0:
+        return pd.DataFrame()
+    try:
+        return hrv_by_event(cleaned, SegmentConfig(hrv=cfg.hrv))
+    except AnalysisError as exc:
+        log.info("no phase table: %s", exc)
+        return pd.DataFrame()

@@ -36,23 +36,17 @@ def phase_table(result: Any) -> pd.DataFrame:
     Parameters
     ----------
     result : AnalysisResult
-        From :func:`calmtrace.analysis.analyze` (its cleaned recording and its ``[hrv]`` settings).
+        From :func:`calmtrace.analysis.analyze`; its ``phases`` table (computed there, never here).
 
     Returns
     -------
     pandas.DataFrame
-        :func:`~calmtrace.signals.segment.hrv_by_event`'s rows whose kind is in
-        :data:`PHASE_KINDS` (all its columns); empty when the session has no such event with a
-        duration. ``attrs["baseline"]`` names the baseline the changes refer to.
+        The rows of ``result.phases`` whose kind is in :data:`PHASE_KINDS` (all its columns);
+        empty when the session has no such event with a duration. ``attrs["baseline"]`` names the
+        baseline the changes refer to.
     """
-    from ..errors import AnalysisError
-    from ..signals.segment import SegmentConfig, hrv_by_event
-
-    hrv_cfg = getattr(getattr(result, "config", None), "hrv", None)
-    cfg = SegmentConfig(hrv=hrv_cfg) if hrv_cfg is not None else SegmentConfig()
-    try:
-        table = hrv_by_event(result.recording, cfg)
-    except AnalysisError:
+    table = getattr(result, "phases", None)
+    if table is None or len(table) == 0 or "kind" not in table:
         return pd.DataFrame()
     out = table[table["kind"].isin(PHASE_KINDS)].reset_index(drop=True)
     out.attrs["baseline"] = table.attrs.get("hrv_by_event", {}).get("baseline", "")
