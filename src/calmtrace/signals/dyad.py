@@ -22,7 +22,8 @@
 5. tests each phase against **surrogates** (Palumbo et al. 2017, Pers Soc Psychol Rev 21:99-141,
    ask for this, because two people doing the same task correlate without any influence on each
    other): pseudo-pairs (A with the B of other couples' sessions, B with their A, aligned on the
-   phase's onset) where at least ``min_pseudo_pairs`` are available, else B's series circularly
+   phase's onset; Moulder et al. 2018, Psychological Methods 23:757-773) where at least
+   ``min_pseudo_pairs`` are available, else B's series circularly
    shifted within the phase (``"shift"``) or phase-randomised within it (``"phase"``, Theiler et
    al. 1992, Physica D 58:77-94). A phase's p value is the share of surrogates whose synchrony is
    at least the real one, ``(1 + k) / (1 + n)``; p values are Holm-adjusted across the phases of a
@@ -131,8 +132,10 @@ class DyadConfig:
         Surrogates per phase for ``shift`` and ``phase``. Default 199, so that p can reach
         0.005 (Theiler et al. 1992 use n with (n + 1) alpha a whole number).
     min_pseudo_pairs : int
-        Fewest pseudo-pairs for a pseudo-pair test. Default 19: with fewer, p cannot fall below
-        0.05 = 1 / (19 + 1).
+        Fewest pseudo-pairs for a pseudo-pair test (``auto`` falls back to ``shift`` below it).
+        Default 99, so that p can reach 0.01 = 1 / (99 + 1) and survive the Holm adjustment over
+        three phases (0.01 x 3 < 0.05); ``n`` sessions give ``n (n - 1)`` pseudo-pairs, so 11
+        sessions are enough.
     min_shift_s : float
         Shortest circular shift of B within a phase. Default 60 s (calmtrace's choice: more than a
         window plus the maximum lag, so that no surrogate window sees B's own aligned segment).
@@ -171,7 +174,7 @@ class DyadConfig:
     vagal_wcc_window_s: float = 120.0
     surrogate: str = "auto"
     n_surrogates: int = 199
-    min_pseudo_pairs: int = 19
+    min_pseudo_pairs: int = 99
     min_shift_s: float = 60.0
     alpha: float = 0.05
     min_window_share: float = 1.0
@@ -657,6 +660,20 @@ def _prepare(rec_a: Recording, rec_b: Recording, offset_s: float | None, cfg: Dy
     return _Prepared(grid, series, _phases(events, float(grid[0]), float(grid[-1])), al, events, ca, cb)
 
 
+def _from_result(res: "DyadResult", cfg: DyadConfig) -> _Prepared:
+    """The prepared series of an earlier result (for pseudo-pairs without recomputing them)."""
+    if res.config.series_hz != cfg.series_hz or res.config.hr_lowpass_hz != cfg.hr_lowpass_hz \
+            or res.config.vagal_window_s != cfg.vagal_window_s:
+        raise InputError("other sessions given as results must have the same series settings (series_hz, "
+                         "hr_lowpass_hz, vagal_window_s) as this analysis")
+    s = res.series
+    t = s["t_s"].to_numpy(float)
+    series = {"hr": (s["hr_a"].to_numpy(float), s["hr_b"].to_numpy(float)),
+              "vagal": (s["vagal_a"].to_numpy(float), s["vagal_b"].to_numpy(float))}
+    return _Prepared(t, series, _phases(res.events, float(t[0]), float(t[-1])), res.alignment, res.events,
+                     res.rec_a, res.rec_b)
+
+
 def _window_s(name: str, cfg: DyadConfig) -> float:
     return cfg.vagal_wcc_window_s if name == "vagal" else cfg.window_s
 
@@ -736,7 +753,7 @@ def _surrogate_test(prep: _Prepared, others: Sequence[_Prepared], name: str, ph:
     stats: list[float] = []
     kind = cfg.surrogate
     if kind in ("auto", "pseudo"):
-        stats = _pseudo_stats(prep, others, name, ph, cfg)
+        stats = _pseudo_stats(prep, others, name, ph, cfg, rng)
         if kind == "auto":
             kind = "pseudo" if len(stats) >= cfg.min_pseudo_pairs else "shift"
         if kind == "pseudo" and not stats:
@@ -760,39 +777,48 @@ def _surrogate_test(prep: _Prepared, others: Sequence[_Prepared], name: str, ph:
             "note": ""}
 
 
-def _pseudo_stats(prep: _Prepared, others: Sequence[_Prepared], name: str, ph: Any, cfg: DyadConfig) -> list[float]:
-    """Synchrony of A with other sessions' B, and of other sessions' A with B, in this phase,
-    each pair aligned on the phase's onset."""
+def _phase_span(o: _Prepared, ph: Any) -> tuple[int, int] | None:
+    match = o.phases[(o.phases["label"] == ph.label) & (o.phases["kind"] == ph.kind)]
+    if len(match) == 0:
+        return None
+    m = match.iloc[0]
+    return int(np.searchsorted(o.t_s, m["onset_s"] - 1e-9)), int(np.searchsorted(o.t_s, m["offset_s"] + 1e-9))
+
+
+def _pseudo_stats(prep: _Prepared, others: Sequence[_Prepared], name: str, ph: Any, cfg: DyadConfig,
+                  rng: np.random.Generator) -> list[float]:
+    """Synchrony of pseudo-pairs in this phase: partner A of one session with partner B of
+    another, each pair aligned on the phase's onset (Moulder et al. 2018's pseudo-couples).
+
+    Pairs with this session's A or B come first; the rest of the pool (A of one other session
+    with B of a third) is drawn at random, up to ``n_surrogates`` pairs in all.
+    """
     fs = cfg.series_hz
     w_s = _window_s(name, cfg)
     w = int(round(w_s * fs))
     L = int(round(cfg.max_lag_s * fs))
     step = max(1, int(round(cfg.step_s * fs)))
-    x, y = prep.series[name]
-    i0 = int(np.searchsorted(prep.t_s, ph.onset_s - 1e-9))
-    i1 = int(np.searchsorted(prep.t_s, ph.offset_s + 1e-9))
+    pool = [(prep, _phase_span(prep, ph))] + [(o, _phase_span(o, ph)) for o in others]
+    pool = [(o, sp) for o, sp in pool if sp is not None and sp[1] - sp[0] >= w]
+    if not pool or pool[0][0] is not prep:
+        return []
+    own = [(0, j) for j in range(1, len(pool))] + [(j, 0) for j in range(1, len(pool))]
+    rest = [(i, j) for i in range(1, len(pool)) for j in range(1, len(pool)) if i != j]
+    room = max(cfg.n_surrogates - len(own), 0)
+    if len(rest) > room:
+        rest = [rest[k] for k in sorted(rng.choice(len(rest), size=room, replace=False))]
     out = []
-    for o in others:
-        match = o.phases[(o.phases["label"] == ph.label) & (o.phases["kind"] == ph.kind)]
-        if len(match) == 0:
-            continue
-        m = match.iloc[0]
-        j0 = int(np.searchsorted(o.t_s, m["onset_s"] - 1e-9))
-        j1 = int(np.searchsorted(o.t_s, m["offset_s"] + 1e-9))
-        n = min(i1 - i0, j1 - j0)
-        if n < w:
-            continue
-        ox, oy = o.series[name]
-        # pad by the maximum lag on both sides from each own series, where it exists
-        for sx, sy, (a0, b0) in ((x, oy, (i0, j0)), (ox, y, (j0, i0))):
-            lo = min(L, a0, b0)
-            hi = min(L, sx.size - (a0 + n), sy.size - (b0 + n))
-            xs = sx[a0 - lo:a0 + n + hi]
-            ys = sy[b0 - lo:b0 + n + hi]
-            st = np.arange(lo, lo + n - w + 1, step)
-            st = st[(st - L >= 0) & (st + w + L <= xs.size)]
-            if st.size == 0:
-                continue
+    for i, j in (own + rest)[: max(cfg.n_surrogates, len(own))]:
+        (oa, (a0, a1)), (ob, (b0, b1)) = pool[i], pool[j]
+        sx, sy = oa.series[name][0], ob.series[name][1]
+        n = min(a1 - a0, b1 - b0)
+        lo = min(L, a0, b0)
+        hi = min(L, sx.size - (a0 + n), sy.size - (b0 + n))
+        xs = sx[a0 - lo:a0 + n + hi]
+        ys = sy[b0 - lo:b0 + n + hi]
+        st = np.arange(lo, lo + n - w + 1, step)
+        st = st[(st - L >= 0) & (st + w + L <= xs.size)]
+        if st.size:
             out.append(_phase_stat(xs, ys, st, fs, w_s, cfg.max_lag_s, cfg.min_window_share))
     return [s for s in out if math.isfinite(s)]
 
@@ -822,7 +848,14 @@ _COREG_COLUMNS = ("stressor", "from", "to", "lag_s", "partner_coef", "own_coef",
 
 def _coregulation(prep: _Prepared, recovery: pd.DataFrame, cfg: DyadConfig) -> pd.DataFrame:
     """Cross-lagged regression of each partner's heart-rate change on their own arousal and the
-    other's arousal ``lag`` earlier, over the recovery span after each stressor."""
+    other's arousal ``lag`` earlier, over the recovery span after each stressor.
+
+    Both partners recover from the same stressor at the same time, so the time since its end alone
+    would make one partner's arousal predict the other's change. The regression therefore also
+    holds each partner's own recovery curve, ``exp(-t / tau)`` with the tau the recovery
+    assessment fitted, and a linear term in ``t`` constant: the partner coefficient describes how
+    moment-to-moment departures of X's arousal go with Y's heart-rate change beyond both curves.
+    """
     rows = []
     hr_a, hr_b = prep.series["hr"]
     t = prep.t_s
@@ -833,42 +866,47 @@ def _coregulation(prep: _Prepared, recovery: pd.DataFrame, cfg: DyadConfig) -> p
         nxt = st_ev["onset_s"].iloc[k + 1] if k + 1 < len(st_ev) else math.inf
         span0 = float(st["offset_s"])
         span1 = float(min(span0 + cfg.recovery.horizon_s, nxt, t[-1]))
-        base = {}
+        base, tau = {}, {}
         for who in ("A", "B"):
             r = hr_rows[(hr_rows["partner"] == who) & np.isclose(hr_rows["onset_s"], st["onset_s"], atol=2.0)
                         & (hr_rows["event_label"] == st["label"])] if len(hr_rows) else hr_rows
             base[who] = float(r["baseline_mean"].iloc[0]) if len(r) else math.nan
+            tau[who] = float(r["tau_s"].iloc[0]) if len(r) else math.nan
         arousal = {"A": hr_a - base["A"], "B": hr_b - base["B"]}
         level = {"A": hr_a, "B": hr_b}
         for frm, to in (("A", "B"), ("B", "A")):
             for lag in cfg.coreg_lags_s:
                 row = {"stressor": st["label"], "from": frm, "to": to, "lag_s": lag, "span_start_s": span0,
                        "span_end_s": span1}
+                empty = {"partner_coef": math.nan, "own_coef": math.nan, "partial_r": math.nan}
+                if not math.isfinite(base[to]) or not math.isfinite(base[frm]):
+                    rows.append({**row, **empty, "n": 0, "note": "no baseline heart rate for one partner"})
+                    continue
                 lag_n = int(round(lag * cfg.series_hz))
                 i = np.flatnonzero((t >= span0) & (t + cfg.coreg_step_s <= span1))[::stride]
                 i = i[(i - lag_n >= 0) & (i + stride < t.size)]
-                if not math.isfinite(base[to]) or not math.isfinite(base[frm]):
-                    rows.append({**row, "partner_coef": math.nan, "own_coef": math.nan, "partial_r": math.nan,
-                                 "n": 0, "note": "no baseline heart rate for one partner"})
-                    continue
                 dy = level[to][i + stride] - level[to][i]
                 own = arousal[to][i]
                 other = arousal[frm][i - lag_n]
+                since = t[i] - span0
+                curves = [np.exp(-since / tau[w]) for w in dict.fromkeys((to, frm)) if math.isfinite(tau[w])]
+                missing = [w for w in dict.fromkeys((to, frm)) if not math.isfinite(tau[w])]
                 ok = np.isfinite(dy) & np.isfinite(own) & np.isfinite(other)
                 n = int(ok.sum())
-                if n < 8:
-                    rows.append({**row, "partner_coef": math.nan, "own_coef": math.nan, "partial_r": math.nan,
-                                 "n": n, "note": f"{n} usable samples in the recovery span, fewer than 8"})
+                n_par = 4 + len(curves)
+                if n < n_par + 5:
+                    rows.append({**row, **empty, "n": n,
+                                 "note": f"{n} usable samples in the recovery span, fewer than {n_par + 5}"})
                     continue
-                X = np.column_stack([np.ones(n), own[ok], other[ok]])
+                covars = np.column_stack([np.ones(n), own[ok], since[ok] / 60.0] + [c[ok] for c in curves])
+                X = np.column_stack([covars, other[ok]])
                 coef, *_ = np.linalg.lstsq(X, dy[ok], rcond=None)
-                # partial correlation of dy and the partner's arousal, own arousal held constant
-                Xo = X[:, :2]
-                res_y = dy[ok] - Xo @ np.linalg.lstsq(Xo, dy[ok], rcond=None)[0]
-                res_x = other[ok] - Xo @ np.linalg.lstsq(Xo, other[ok], rcond=None)[0]
+                res_y = dy[ok] - covars @ np.linalg.lstsq(covars, dy[ok], rcond=None)[0]
+                res_x = other[ok] - covars @ np.linalg.lstsq(covars, other[ok], rcond=None)[0]
                 den = math.sqrt(float(res_y @ res_y) * float(res_x @ res_x))
-                rows.append({**row, "partner_coef": float(coef[2]), "own_coef": float(coef[1]),
-                             "partial_r": float(res_y @ res_x) / den if den > 0 else math.nan, "n": n, "note": ""})
+                note = (f"without the recovery curve of {', '.join(missing)} (no tau was fitted)" if missing else "")
+                rows.append({**row, "partner_coef": float(coef[-1]), "own_coef": float(coef[1]),
+                             "partial_r": float(res_y @ res_x) / den if den > 0 else math.nan, "n": n, "note": note})
     return pd.DataFrame(rows, columns=list(_COREG_COLUMNS))
 
 
@@ -889,9 +927,10 @@ def dyad(rec_a: Recording, rec_b: Recording, config: DyadConfig | None = None, *
     offset_s : float, optional
         B started this many seconds after A. Without it the recordings' start times are used;
         give it where those cannot be trusted.
-    others : sequence of (Recording, Recording), optional
+    others : sequence of (Recording, Recording) or DyadResult, optional
         Other couples sessions with the same phases (same event labels), for pseudo-pair
-        surrogates; their clocks are aligned the same way (without a stated offset).
+        surrogates; their clocks are aligned the same way (without a stated offset). Earlier
+        results of :func:`dyad` (same series settings) are used as they are.
     source : optional
         Where the recordings came from, written into the provenance.
 
@@ -924,9 +963,12 @@ def dyad(rec_a: Recording, rec_b: Recording, config: DyadConfig | None = None, *
                                 "needed for any heart-rate series")
     prep = _prepare(rec_a, rec_b, offset_s, cfg)
     other_preps = []
-    for k, (oa, ob) in enumerate(others or []):
+    for k, other in enumerate(others or []):
+        if isinstance(other, DyadResult):
+            other_preps.append(_from_result(other, cfg))
+            continue
         try:
-            other_preps.append(_prepare(oa, ob, None, cfg))
+            other_preps.append(_prepare(other[0], other[1], None, cfg))
         except InputError as exc:
             log.warning("other session %d left out of the pseudo-pairs: %s", k + 1, exc)
     labels = {"A": _label(rec_a, "A"), "B": _label(rec_b, "B")}
