@@ -168,7 +168,7 @@ def test_couples_report_in_chromium(browser, couple_result, artifacts_dir) -> No
         assert page.locator("#phase-table td.ev", has_text=label).first.is_visible()
     # both partners drawn on one clock axis
     assert overview.locator(".scatterlayer .trace path.js-line").count() >= 4
-    assert overview.locator("text.xtitle", has_text="clock time").is_visible()
+    assert overview.locator("text[class$='title']", has_text="clock time (UTC)").first.is_visible()
     assert page.locator("#phase-table tbody tr").count() == 6
     assert page.locator("#caveats li", has_text="Synchrony is not closeness").is_visible()
     assert page.locator("#caveats li", has_text="n = 1").is_visible()
