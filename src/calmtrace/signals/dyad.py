@@ -107,30 +107,32 @@ class DyadConfig:
         Task Force (1996): respiratory sinus arrhythmia follows each person's own breathing and
         would otherwise dilute the correlation of the slower changes synchrony is about.
     window_s : float
-        Window of the cross-correlation (Boker et al. 2002's window size). Default 30 s:
-        Behrens, Moulder, Boker & Kret (2020, bioRxiv 2020.08.27.269746) found that smaller windows
-        separate real from pseudo-synchrony of heart rate better; 30 s still holds several cycles
-        of the 0.02-0.1 Hz changes it looks at. calmtrace's choice within their range.
+        Window of the cross-correlation (Boker et al. 2002's window size). Default 60 s,
+        calmtrace's choice: Behrens, Moulder, Boker & Kret (2020, bioRxiv 2020.08.27.269746) found
+        that window size matters more than the maximum lag and that shorter windows separate real
+        from pseudo-synchrony of heart rate better, but after the 0.15 Hz low-pass a 30-s window
+        holds few independent values: on the dyad simulator 30-s windows found moderate coupling
+        in 5 of 8 seeds, 60-s windows in 8 of 8, at the same false-positive rate (docs/dyads.md).
     step_s : float
-        Window increment. Default 15 s (half a window, calmtrace's choice; Boker et al. 2002 step
-        windows by a fraction of their size).
+        Window increment. Default 30 s (half a window, calmtrace's choice).
     max_lag_s : float
         Largest lag tried, each way (Boker et al.'s tau_max). Default 10 s (calmtrace's choice, a
-        third of the window: Boker et al. 2002 keep the maximum lag well below the window so
+        sixth of the window: Boker et al. 2002 keep the maximum lag well below the window so
         that each r rests on enough overlap; autonomic responses to a partner within seconds).
     vagal_window_s : float
         Length of the sliding lnRMSSD windows of the vagal series. Default 30 s: RMSSD from
         windows this short tracks the 5-min value (Munoz et al. 2015, PLoS One 10:e0138921).
     vagal_wcc_window_s : float
         Cross-correlation window of the vagal series. Default 120 s (calmtrace's choice): the
-        vagal series is already a 30-s moving figure, so a 30-s window would hold about one
-        independent value.
+        vagal series is already a 30-s moving figure, so a 60-s window would hold about two
+        independent values.
     surrogate : {"auto", "pseudo", "shift", "phase"}
         Null model of the surrogate test. ``auto``: pseudo-pairs where other sessions give at least
         ``min_pseudo_pairs``, else ``shift``.
     n_surrogates : int
-        Surrogates per phase for ``shift`` and ``phase``. Default 199, so that p can reach
-        0.005 (Theiler et al. 1992 use n with (n + 1) alpha a whole number).
+        Surrogates per phase for ``shift`` and ``phase``, and the most pseudo-pairs used. Default
+        199, so that p can reach 0.005 (a number n with (n + 1) alpha whole, as Theiler et al.
+        1992 advise for rank tests).
     min_pseudo_pairs : int
         Fewest pseudo-pairs for a pseudo-pair test (``auto`` falls back to ``shift`` below it).
         Default 99, so that p can reach 0.01 = 1 / (99 + 1) and survive the Holm adjustment over

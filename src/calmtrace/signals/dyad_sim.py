@@ -54,14 +54,14 @@ def couple_protocol(tau_s: float = 60.0, amp_bpm: float = 12.0, hf_withdrawal: f
     tau_s : float
         This partner's recovery time constant after the discussion, s.
     amp_bpm : float
-        This partner's mean heart-rate rise during the discussion, bpm. Default 12, within the
-        rises reported for couples' conflict discussions (Levenson & Gottman 1983 report a few to
-        over ten bpm); a modelling choice.
+        This partner's mean heart-rate rise during the discussion, bpm. Default 12, a modelling
+        choice below the 10-25 bpm of the Trier Social Stress Test (Allen et al. 2014).
     hf_withdrawal : float
         Share of vagal modulation withdrawn during the discussion, 0-1.
     baseline_s, conflict_s, repair_s : float
-        Segment lengths, s (default 5, 10 and 10 minutes, the shape of the conflict-discussion
-        paradigm of Levenson & Gottman 1983: a rest period, a 15-min discussion, a recovery).
+        Segment lengths, s (default 5, 10 and 10 minutes: a rest period, a discussion of a
+        disagreement and a recovery, after the design of Levenson & Gottman 1983; the lengths are
+        a modelling choice).
 
     Returns
     -------
