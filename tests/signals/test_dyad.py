@@ -85,7 +85,7 @@ def test_a_later_start_is_aligned_on_the_clocks(pair) -> None:
     assert al.overlap_s[0] == pytest.approx(40.0)
     res = dyad(a, late, DyadConfig(n_surrogates=9))
     w = res.windows[res.windows["series"] == "hr"]
-    assert abs(np.median(w["peak_lag_s"]) - LAG_S) <= res.config.lag_step_s
+    assert abs(w["peak_lag_s"].median() - LAG_S) <= res.config.lag_step_s
 
 
 def test_a_stated_offset_replaces_wrong_clocks(pair) -> None:
@@ -96,7 +96,7 @@ def test_a_stated_offset_replaces_wrong_clocks(pair) -> None:
     res = dyad(a, wrong, DyadConfig(n_surrogates=9), offset_s=40.0)
     assert res.alignment.how == "stated"
     w = res.windows[res.windows["series"] == "hr"]
-    assert abs(np.median(w["peak_lag_s"]) - LAG_S) <= res.config.lag_step_s
+    assert abs(w["peak_lag_s"].median() - LAG_S) <= res.config.lag_step_s
 
 
 def test_clocks_that_cannot_be_aligned_are_refused(pair) -> None:
@@ -151,7 +151,7 @@ def test_coupled_lag_is_found_within_one_step(runs) -> None:
         for seed in SEEDS:
             res = runs[(c, seed)]
             w, _ = _hr(res)
-            lag = float(np.median(w["peak_lag_s"]))
+            lag = float(w["peak_lag_s"].median())
             assert abs(lag - LAG_S) <= res.config.lag_step_s, (c, seed, lag)
             assert (w["leader"] == "A").mean() > 0.5, "A leads in most windows"
 
@@ -162,7 +162,7 @@ def test_swapping_the_partners_flips_the_lag(runs) -> None:
         r = runs[(0.8, seed)]
         swapped = dyad(r.rec_b, r.rec_a, DyadConfig(n_surrogates=9))
         w, _ = _hr(swapped)
-        assert abs(float(np.median(w["peak_lag_s"])) + LAG_S) <= 1.0
+        assert abs(float(w["peak_lag_s"].median()) + LAG_S) <= 1.0
 
 
 @pytest.mark.slow
@@ -285,3 +285,36 @@ def test_public_api_and_bad_input(pair) -> None:
         DyadConfig(surrogate="magic")
     with pytest.raises(InputError, match="partner B must be a Recording"):
         dyad(a, "b.csv")  # type: ignore[arg-type]
+
+
+def test_artefacts_and_a_dropout_leave_the_lag_and_break_the_windows_they_touch() -> None:
+    a, b = simulate_dyad(seed=7, coupling=0.8, lag_s=LAG_S, artifact_pct=3.0)
+    gap = (600.0, 60.0)
+    beats = b.beats[(b.t_s < gap[0]) | (b.t_s > gap[0] + gap[1])]
+    b = b.replace(beats=beats, gaps=pd.DataFrame({"onset_s": [gap[0]], "duration_s": [gap[1]],
+                                                   "reason": ["disconnect"]}))
+    res = dyad(a, b, DyadConfig(n_surrogates=19))
+    s = res.series
+    in_gap = (s["t_s"] > gap[0]) & (s["t_s"] < gap[0] + gap[1])
+    assert s.loc[in_gap, "hr_b"].isna().all() and s.loc[~in_gap, "hr_b"].notna().mean() > 0.97
+    w, _ = _hr(res)
+    lag = res.config.max_lag_s
+    touching = (w["start_s"] - lag < gap[0] + gap[1]) & (w["end_s"] + lag > gap[0])
+    assert w.loc[touching, "peak_r"].isna().all()
+    # every other window has its peak, except where a lag reaches the first second of the recording or
+    # the second after the dropout (before the first beat there, nothing to interpolate from)
+    end = gap[0] + gap[1]
+    edge = (w["start_s"] - lag < 1.0) | ((w["start_s"] - lag < end + 1.0) & (w["end_s"] + lag > end))
+    clear = ~touching & ~edge
+    assert w.loc[clear, "peak_r"].notna().all() and clear.sum() >= len(w) - 8
+    assert abs(float(w["peak_lag_s"].median()) - LAG_S) <= res.config.lag_step_s
+
+
+def test_no_events_means_no_phases_and_says_so() -> None:
+    a, b = simulate_dyad(seed=8, coupling=0.5)
+    res = dyad(a.with_events(Events()), b.with_events(Events()), DyadConfig(n_surrogates=9))
+    assert len(res.phases) == 0 and len(res.coregulation) == 0 and len(res.windows) > 0
+    from calmtrace.report.dyad import render_dyad_report
+
+    html = render_dyad_report(res)
+    assert "No stressor was logged" in html

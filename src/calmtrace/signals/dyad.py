@@ -147,8 +147,10 @@ class DyadConfig:
         A window counts only if both series have values at this share of its samples (and every
         lag's). Default 1.0: no interpolation across gaps of the grid.
     max_beat_gap_s : float
-        Heart rate is not interpolated between usable beats further apart than this. Default 3 s
-        (calmtrace's choice: longer than any resting RR interval, 2 s = 30 bpm).
+        Heart rate is not interpolated between usable beats further apart than this. Default 6 s
+        (calmtrace's choice: shorter than one period of the low-pass cutoff, 1 / 0.15 Hz = 6.7 s,
+        so a hole left by a few excluded artefact beats holds no detail the series would keep,
+        while a dropout longer than that is a break).
     min_overlap_s : float
         Shortest overlap of the two recordings that is analysed. Default 300 s (the 5-min
         short-term standard of Task Force 1996; fewer than ~20 windows per session otherwise).
@@ -180,7 +182,7 @@ class DyadConfig:
     min_shift_s: float = 60.0
     alpha: float = 0.05
     min_window_share: float = 1.0
-    max_beat_gap_s: float = 3.0
+    max_beat_gap_s: float = 6.0
     min_overlap_s: float = 300.0
     seed: int = 0
     coreg_step_s: float = 10.0
@@ -451,13 +453,14 @@ def windowed_cross_correlation(x: np.ndarray, y: np.ndarray, fs_hz: float, windo
 
 def _peaks(r: np.ndarray, lags_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Peak r of each row and its lag; ties go to the lag nearest zero (Boker et al.'s peak
-    picking starts from lag 0)."""
+    picking starts from lag 0). A row with any lag missing has no peak: a peak over part of the
+    lags would favour the lags that happen to be left."""
     peak = np.full(r.shape[0], np.nan)
     lag = np.full(r.shape[0], np.nan)
-    ok = np.isfinite(r).any(axis=1)
+    ok = np.isfinite(r).all(axis=1) if r.shape[1] else np.zeros(r.shape[0], bool)
     if ok.any():
         order = np.argsort(np.abs(lags_s), kind="stable")
-        rr = np.where(np.isfinite(r[ok][:, order]), r[ok][:, order], -np.inf)
+        rr = r[ok][:, order]
         k = np.argmax(rr, axis=1)
         peak[ok] = rr[np.arange(k.size), k]
         lag[ok] = lags_s[order][k]
@@ -750,7 +753,8 @@ def _surrogate_test(prep: _Prepared, others: Sequence[_Prepared], name: str, ph:
     nothing = {"surrogate": "", "n_surrogates": 0, "surrogate_mean_r": math.nan, "surrogate_q95_r": math.nan,
                "p": math.nan, "p_holm": math.nan, "exceeds_chance": False}
     if starts.size == 0 or not math.isfinite(real_z):
-        return {**nothing, "note": "no complete window inside this phase"}
+        return {**nothing, "note": "no complete window inside this phase (gaps, invalid windows, or a phase "
+                                   "shorter than a window)"}
     x, y = prep.series[name]
     stats: list[float] = []
     kind = cfg.surrogate
