@@ -724,7 +724,7 @@ def _dyad_inputs(paths: tuple[Path, ...]) -> list[tuple[str, Path, Path]]:
     if not sessions:
         if len(paths) != 2:
             raise InputError(f"give one or more couples session folders (with session.json) or exactly two "
-                             f"recordings, got {len(paths)} paths that are not session folders")
+                             f"recordings, got {len(paths)} path{'s' if len(paths) != 1 else ''} without session.json")
         return [(f"{paths[0].name}+{paths[1].name}", paths[0], paths[1])]
     if len(sessions) != len(paths):
         other = next(p for p in paths if p not in sessions)

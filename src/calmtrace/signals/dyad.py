@@ -778,9 +778,13 @@ def _surrogate_test(prep: _Prepared, others: Sequence[_Prepared], name: str, ph:
     if v.size == 0:
         return {**nothing, "surrogate": kind, "note": "no surrogate could be computed"}
     k = int(np.sum(v >= real_z))
+    note = ""
+    if v.size < cfg.min_pseudo_pairs and kind == "pseudo":
+        note = (f"only {v.size} pseudo-pairs: p cannot fall below {1 / (1 + v.size):.3f} "
+                f"(at least {cfg.min_pseudo_pairs} are needed for a test at this level)")
     return {"surrogate": kind, "n_surrogates": int(v.size), "surrogate_mean_r": math.tanh(float(v.mean())),
             "surrogate_q95_r": math.tanh(float(np.quantile(v, 0.95))), "p": (1 + k) / (1 + v.size),
-            "note": ""}
+            "note": note}
 
 
 def _phase_span(o: _Prepared, ph: Any) -> tuple[int, int] | None:
