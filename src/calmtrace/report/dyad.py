@@ -180,7 +180,8 @@ def _coreg_table_html(res: Any) -> str:
 def _methods_html(res: Any) -> str:
     c = res.config
     return (
-        f"<p><b>Alignment.</b> {esc(res.alignment.note)}. Everything is drawn on partner A's clock.</p>"
+        f"<p><b>Alignment.</b> {esc(res.alignment.note[:1].upper() + res.alignment.note[1:])}. Everything is drawn "
+        "on partner A's clock.</p>"
         f"<p><b>Series.</b> Heart rate: instantaneous heart rate of the cleaned beats on a {c.series_hz:g} Hz grid, "
         f"not interpolated across gaps or between beats more than {c.max_beat_gap_s:g} s apart, low-passed below "
         f"{c.hr_lowpass_hz:g} Hz (the respiratory band, Task Force 1996). Vagal index: lnRMSSD of sliding "
