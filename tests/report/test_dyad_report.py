@@ -189,3 +189,30 @@ def test_couples_trend_in_chromium(browser, artifacts_dir, tmp_path) -> None:
     assert hr[0]["conflict discussion"] > hr[-1]["conflict discussion"]
     assert hr[0]["repair"] < hr[-1]["repair"]
     page.close()
+
+
+def test_cli_over_several_sessions_writes_one_report_each_and_the_trend(tmp_path) -> None:
+    import json
+
+    from calmtrace.store import save
+
+    sessions = []
+    for k, (a, b) in enumerate(simulate_dyad_series(n_sessions=3, seed=9), start=1):
+        s = tmp_path / f"week-{k}"
+        save(a, s / "anna")
+        save(b, s / "ben")
+        (s / "session.json").write_text(json.dumps({"start": a.start.isoformat(), "recordings": [
+            {"target": "anna", "folder": "anna"}, {"target": "ben", "folder": "ben"}]}), encoding="utf-8")
+        sessions.append(s)
+    out = tmp_path / "results"
+    run = CliRunner().invoke(cli, ["dyad", *map(str, sessions), "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    for s in sessions:
+        assert (out / s.name / "report.html").is_file()
+        phases = pd.read_csv(out / s.name / "synchrony_phases.csv")
+        # 3 sessions give 6 pseudo-pairs, fewer than 99: the test falls back to shifts
+        assert phases["surrogate"].eq("shift").all()
+    html = (out / "trend.html").read_text(encoding="utf-8")
+    assert html.count('<tr class="above">') + html.count('<tr class="chance">') == 3 * 2 * 3
+    again = CliRunner().invoke(cli, ["dyad", *map(str, sessions), "--out", str(out)])
+    assert again.exit_code != 0 and "--force" in str(again.exception)
