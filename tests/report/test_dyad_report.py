@@ -179,7 +179,7 @@ def test_couples_report_in_chromium(browser, couple_result, artifacts_dir) -> No
 
 def test_couples_trend_in_chromium(browser, artifacts_dir, tmp_path) -> None:
     series = simulate_dyad_series(n_sessions=4, seed=2)
-    first = [dyad(a, b, DyadConfig(n_surrogates=19)) for a, b in series]
+    first = [dyad(a, b) for a, b in series]
     path = write_dyad_trend_report(first, tmp_path / "trend.html")
     page = _open(browser, path, artifacts_dir, "dyad-trend")
     assert page.locator("#dyad-trend-table tbody tr").count() == 4 * 2 * 3

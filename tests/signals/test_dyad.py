@@ -50,6 +50,20 @@ def test_wcc_matches_pearson_on_detrended_segments() -> None:
     assert np.all(lags[np.nanargmax(r, axis=1)] == 4)
 
 
+def test_wcc_with_a_share_of_missing_samples_is_pearson_on_the_rest() -> None:
+    rng = np.random.default_rng(5)
+    x = np.cumsum(rng.standard_normal(200))
+    y = x + rng.standard_normal(200)
+    y[70:73] = np.nan
+    starts, lags, r = windowed_cross_correlation(x, y, 1.0, 60, 60, 0, starts=np.array([50]), min_share=0.9)
+    keep = np.isfinite(y[50:110])
+    t = np.arange(60)[keep]
+    a, b = x[50:110][keep], y[50:110][keep]
+    a = a - np.polyval(np.polyfit(t, a, 1), t)
+    b = b - np.polyval(np.polyfit(t, b, 1), t)
+    assert r[0, 0] == pytest.approx(stats.pearsonr(a, b)[0], abs=1e-9)
+
+
 def test_wcc_leaves_windows_with_missing_samples_empty() -> None:
     x = np.sin(np.arange(300) / 7.0)
     y = x.copy()

@@ -384,6 +384,20 @@ def _detrended(seg: np.ndarray) -> np.ndarray:
     return seg - m - slope * tc
 
 
+def _detrended_masked(seg: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Rows minus their least-squares line fitted to the samples where ``ok``; 0 elsewhere."""
+    w = ok.astype(float)
+    x = np.where(ok, seg, 0.0)
+    t = np.arange(seg.shape[-1], dtype=float)[None, :]
+    n = w.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tm = (w * t).sum(axis=-1, keepdims=True) / n
+        xm = (w * x).sum(axis=-1, keepdims=True) / n
+        tc = (t - tm) * w
+        slope = (tc * (x - xm)).sum(axis=-1, keepdims=True) / (tc * tc).sum(axis=-1, keepdims=True)
+    return np.nan_to_num((x - xm - slope * (t - tm)) * w)
+
+
 def windowed_cross_correlation(x: np.ndarray, y: np.ndarray, fs_hz: float, window_s: float, step_s: float,
                                max_lag_s: float, starts: np.ndarray | None = None,
                                min_share: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -437,11 +451,8 @@ def windowed_cross_correlation(x: np.ndarray, y: np.ndarray, fs_hz: float, windo
         if not rows.any():
             continue
         if min_share < 1.0:
-            xa = np.where(ok, xs, np.nan)[rows]
-            ya = np.where(ok, ys, np.nan)[rows]
-            xa = xa - np.nanmean(xa, axis=1, keepdims=True)
-            ya = ya - np.nanmean(ya, axis=1, keepdims=True)
-            xa, ya = np.nan_to_num(xa), np.nan_to_num(ya)
+            xa = _detrended_masked(xs[rows], ok[rows])
+            ya = _detrended_masked(ys[rows], ok[rows])
         else:
             xa, ya = _detrended(xs[rows]), _detrended(ys[rows])
         num = (xa * ya).sum(axis=1)
