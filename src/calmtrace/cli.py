@@ -714,6 +714,100 @@ def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: 
 
 
 # -------------------------------------------------------------------------------------------
+# dyad (couples sessions)
+# -------------------------------------------------------------------------------------------
+def _dyad_inputs(paths: tuple[Path, ...]) -> list[tuple[str, Path, Path]]:
+    """(name, partner A, partner B) of each couples session named on the command line."""
+    import json
+
+    sessions = [p for p in paths if (p / "session.json").is_file()]
+    if not sessions:
+        if len(paths) != 2:
+            raise InputError(f"give one or more couples session folders (with session.json) or exactly two "
+                             f"recordings, got {len(paths)} path{'s' if len(paths) != 1 else ''} without session.json")
+        return [(f"{paths[0].name}+{paths[1].name}", paths[0], paths[1])]
+    if len(sessions) != len(paths):
+        other = next(p for p in paths if p not in sessions)
+        raise InputError(f"{other}: not a couples session folder (no session.json); give either session folders "
+                         "or exactly two recordings")
+    out = []
+    for s in paths:
+        where = s / "session.json"
+        try:
+            info = json.loads(where.read_text(encoding="utf-8"))
+            folders = [s / r["folder"] for r in info["recordings"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{where}: not a valid session file ({exc})") from None
+        if len(folders) != 2:
+            raise InputError(f"{where}: lists {len(folders)} recordings; a couples analysis needs exactly two")
+        out.append((s.name, folders[0], folders[1]))
+    return out
+
+
+@cli.command("dyad")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="Folder for the report and tables.")
+@click.option("--offset-s", "offset_s", default=None, type=float,
+              help="B started this many seconds after A; use when the clocks cannot be trusted (two recordings only).")
+@click.option("--surrogate", default="auto", show_default=True, type=click.Choice(["auto", "pseudo", "shift", "phase"]),
+              help="Null model of the synchrony test (auto: pseudo-pairs from the other sessions given, else shifts).")
+@click.option("--window", "window_s", default=None, type=click.FloatRange(min=5), help="Cross-correlation window, s (default 60).")
+@click.option("--step", "step_s", default=None, type=click.FloatRange(min=1), help="Window step, s (default 30).")
+@click.option("--max-lag", "max_lag_s", default=None, type=click.FloatRange(min=0), help="Largest lag, s (default 10).")
+@click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
+def dyad_cmd(paths: tuple[Path, ...], out: Path, offset_s: float | None, surrogate: str, window_s: float | None,
+             step_s: float | None, max_lag_s: float | None, force: bool) -> None:
+    """Synchrony and co-regulation of two partners recorded on one clock.
+
+    PATHS is a couples session folder (from `calmtrace capture -d A -d B`,
+    with session.json), several of them, or two recordings (folders or
+    importable files). Writes into --out: report.html (both partners on one
+    clock, synchrony over time, who leads, per-phase surrogate test, recovery
+    side by side), synchrony_phases.csv, synchrony_windows.csv, series.csv,
+    recovery.csv, coregulation.csv and dyad.json. With several sessions, one
+    subfolder each and trend.html (per-phase synchrony across weeks); their
+    partners also serve as pseudo-pairs for each other's surrogate test.
+
+    \b
+    Example:
+      calmtrace dyad couple-1 --out results/couple-1
+      calmtrace dyad anna.csv ben.csv --offset-s 12.5 --out results/ab
+      calmtrace dyad week-1 week-2 week-3 --out results/couple-trend
+    """
+    import dataclasses
+
+    from .loader import load
+    from .report.dyad import write_dyad_report, write_dyad_trend_report
+    from .signals.dyad import DyadConfig, dyad
+
+    sessions = _dyad_inputs(paths)
+    if offset_s is not None and len(sessions) != 1:
+        raise InputError("--offset-s applies to one session (two recordings), not to several")
+    names = ["report.html", "trend.html"] + [n for n, _, _ in sessions]
+    existing = [n for n in names if (out / n).exists()]
+    if existing and not force:
+        raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
+    cfg = DyadConfig(surrogate=surrogate)
+    changes = {k: v for k, v in (("window_s", window_s), ("step_s", step_s), ("max_lag_s", max_lag_s)) if v is not None}
+    if changes:
+        cfg = dataclasses.replace(cfg, **changes)
+    pairs = [(name, load(a), load(b), (a, b)) for name, a, b in sessions]
+    results = []
+    for k, (name, ra, rb, src) in enumerate(pairs):
+        others = [(oa, ob) for j, (_, oa, ob, _) in enumerate(pairs) if j != k]
+        res = dyad(ra, rb, cfg, offset_s=offset_s, others=others, source=[str(s) for s in src])
+        where = out if len(pairs) == 1 else out / name
+        res.write(where)
+        write_dyad_report(res, where / "report.html")
+        results.append(res)
+        above = res.phases[res.phases["exceeds_chance"]]
+        click.echo(f"{name}: {len(res.phases)} phase tests, {len(above)} above chance -> {where}/report.html")
+    if len(results) > 1:
+        write_dyad_trend_report(results, out / "trend.html")
+        click.echo(f"trend over {len(results)} couples sessions -> {out}/trend.html")
+
+
+# -------------------------------------------------------------------------------------------
 # entry point
 # -------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:
