@@ -55,11 +55,12 @@ import numpy as np
 
 from ..errors import FormatError, where
 from ..events import Event, Events
-from ..recording import BEAT_FLAGS, Recording
+from ..recording import Recording
 from . import Format
+from ._columns import recording_from_grid
+from ._evidence import split_grid
 from ._text import (
     CLOCK_UTC,
-    UNKNOWN_START,
     build_recording,
     clock_meta,
     device_datetime,
@@ -67,7 +68,6 @@ from ._text import (
     head_lines,
     number,
     read_lines,
-    rr_scale_to_ms,
     rr_value,
     safe_sniff,
 )
@@ -269,69 +269,11 @@ def _read_e4(path: Path, lines: list[str]) -> Recording:
 
 
 def _read_generic(path: Path, lines: list[str]) -> Recording:
-    first = next(n for n, ln in enumerate(lines, start=1) if ln.strip())
-    delim = _delimiter(lines[first - 1])
-    names = [_norm(c) for c in lines[first - 1].split(delim)]
-    i_t = next((names.index(n) for n in _TIME_NAMES if n in names), None)
-    i_rr = next((names.index(n) for n in _RR_NAMES if n in names), None)
-    i_flag = names.index("flag") if "flag" in names else None
-    rows = _rows(path, lines, first + 1, delim)
-    if not rows:
-        raise FormatError(f"{path}: no rows below the header")
-    line_nos = [n for n, _ in rows]
+    """A generic table: roles, units and the meaning of its time column by evidence
+    (:mod:`calmtrace.formats._columns`)."""
     meta: dict = {"source_file": path.name}
-    start: datetime | None = None
-    t = None
-    if i_t is not None:
-        texts = [_field(path, n, f, i_t, names[i_t]) for n, f in rows]
-        if re.fullmatch(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?", texts[0]):
-            t = np.array([_time_value(x, path, n, names[i_t]) for x, n in zip(texts, line_nos)])
-            if names[i_t].endswith("_ms"):
-                t = t / 1000.0
-        else:
-            stamps = [device_datetime(x, path, n, names[i_t]) for x, n in zip(texts, line_nos)]
-            start = stamps[0]
-            meta.update(clock_meta(start))
-            t = np.array([(x - start).total_seconds() for x in stamps])
-        _check_increasing(path, line_nos, t, names[i_t])
-    rr = None
-    if i_rr is not None:
-        raw = np.array([number(_field(path, n, f, i_rr, names[i_rr]), path, n, names[i_rr]) for n, f in rows])
-        name = names[i_rr]
-        scale = 1000.0 if name.endswith("_s") else 1.0 if name.endswith("_ms") else rr_scale_to_ms(raw)
-        for v, n, (_, f) in zip(raw, line_nos, rows):  # checked before scaling: no overflow
-            rr_value(float(v) * scale, path, n, name, f[i_rr] if scale == 1.0 else None)
-        rr = raw * scale
-    flags = None
-    if i_flag is not None:
-        vals = [(f[i_flag] if i_flag < len(f) else "").strip() or "ok" for _, f in rows]
-        if all(v in BEAT_FLAGS for v in vals):
-            flags = np.array(vals, dtype=object)
-    if t is None and rr is None:  # pragma: no cover - _layout guarantees one of them
-        raise FormatError(f"{path}: no beat-time or interval column")
-    if t is None:
-        assert rr is not None
-        t = np.cumsum(rr) / 1000.0
-    elif rr is None:
-        if t.size < 2:
-            raise FormatError(f"{path}: needs at least two beat times to give an interval")
-        rr = np.diff(t) * 1000.0
-        for v, n in zip(rr, line_nos[1:]):
-            rr_value(float(v), path, n, "interval between beat times")
-        t = t[1:]
-        flags = flags[1:] if flags is not None else None
-    offset = float(t[0] - rr[0] / 1000.0)
-    gaps = [(a - offset, d, "import") for a, d in gaps_from_beat_times(t, rr, GAP_TOLERANCE_S)]
-    if start is None:
-        start = UNKNOWN_START
-        meta["start_unknown"] = True
-        meta["time_offset_s"] = offset
-    else:
-        try:
-            start = start + timedelta(seconds=offset)
-        except OverflowError:
-            raise FormatError(f"{path}: times out of range") from None
-    return build_recording(path, start, t_s=t - offset, rr_ms=rr, flags=flags, gaps=gaps, meta=meta)
+    grid = split_grid(path, lines, meta)
+    return recording_from_grid(path, grid, meta)
 
 
 def read(path: Path) -> Recording:

@@ -40,17 +40,9 @@ import numpy as np
 from ..errors import FormatError, where
 from ..recording import Recording
 from . import Format
-from ._text import (
-    CLOCK_LOCAL_AS_UTC,
-    MAX_RR_MS,
-    UNKNOWN_START,
-    build_recording,
-    head_lines,
-    read_lines,
-    rr_scale_to_ms,
-    rr_value,
-    safe_sniff,
-)
+from ._columns import recording_from_grid
+from ._evidence import add_note, options, split_grid
+from ._text import head_lines, read_lines, safe_sniff
 
 __all__ = ["FORMAT", "read", "sniff", "start_from_name"]
 
@@ -84,15 +76,17 @@ def start_from_name(name: str) -> datetime | None:
     return None
 
 
-def _values(lines: list[str]) -> tuple[list[int], list[str]]:
-    numbered = [(n, t.strip()) for n, t in enumerate(lines, start=1)]
-    numbered = [(n, t) for n, t in numbered if t and not t.startswith("#")]
-    return [n for n, _ in numbered], [t for _, t in numbered]
+def _data_lines(lines: list[str]) -> list[str]:
+    return [t.strip() for t in lines if t.strip() and not t.lstrip().startswith("#")]
+
+
+_VALUE = re.compile(r"^([+-]?(\d+([.,]\d*)?|\.\d+)([eE][+-]?\d+)?|nan|NaN|NA|null|-)$")
 
 
 @safe_sniff
 def sniff(path: Path, head: bytes) -> int:
-    """40 for a file of single numbers that look like RR intervals in ms or s, else 0.
+    """40 for single numbers (or ``nan``) per line, or two numeric columns without a header
+    (Kubios-style time and RR), that look like RR intervals in ms, s or µs; else 0 or 10.
 
     Low, because any column of numbers looks like this: more specific formats win.
     """
@@ -101,77 +95,77 @@ def sniff(path: Path, head: bytes) -> int:
         return 0
     if len(head) >= 65536:
         lines = lines[:-1]  # the last line of a cut head may be cut too
-    _, texts = _values(lines)
-    if texts and not _NUMBER.match(texts[0]) and _HEADER_WORD.match(texts[0]):
+    texts = _data_lines(lines)
+    if texts and not _VALUE.match(texts[0]) and _HEADER_WORD.match(texts[0]) and len(texts[0].split()) == 1:
         texts = texts[1:]
-    if len(texts) < 3 or not all(_NUMBER.match(t) for t in texts):
+    if len(texts) < 3:
         return 0
-    v = np.array([float(t) for t in texts])
+    cols = [re.split(r"[\s;]+", t) for t in texts]
+    widths = {len(c) for c in cols}
+    if widths == {2} and all(_NUMBER.match(a) and _NUMBER.match(b) for a, b in cols):
+        v = np.array([float(b) for _, b in cols])  # Kubios: time and RR
+    elif widths == {1} and all(_VALUE.match(t) for t in texts):
+        vals = [t.replace(",", ".") for t in texts if _NUMBER.match(t.replace(",", "."))]
+        if len(vals) < 2:
+            return 0
+        v = np.array([float(x) for x in vals])
+    else:
+        return 0
     med = float(np.median(v))
-    if 250 <= med <= 2500 or 0.25 <= med <= 2.5:
+    if 250 <= med <= 2500 or 0.25 <= med <= 2.5 or 250_000 <= med <= 2_500_000:
         return 40
     return 10
 
 
 def read(path: Path) -> Recording:
-    """Import a plain RR text file (see the module docstring).
+    """Import a plain RR text file or a two-column (time, RR) text file (see the module docstring).
 
     Returns
     -------
     Recording
-        Beats; ``meta``: ``source_file``, ``rr_unit``, ``clock`` or ``start_unknown``.
+        Beats and gaps; ``meta``: ``source_file``, ``rr_unit``, ``import_notes``, ``clock`` or
+        ``start_unknown``.
 
     Raises
     ------
     FormatError
-        A line that is not one number, an interval <= 0 (other than trailing zeros) or > 60 s,
-        naming the file and line; a file with no intervals.
+        A line that is not a number, heart rates instead of intervals, a unit that fits nothing,
+        or too few usable intervals, naming the file and line.
     """
     path = Path(path)
-    line_nos, texts = _values(read_lines(path, "RR intervals"))
-    if texts and not _NUMBER.match(texts[0]) and _HEADER_WORD.match(texts[0]):
-        line_nos, texts = line_nos[1:], texts[1:]
-    try:
-        rr = np.array(texts, dtype=float)
-    except ValueError:
-        rr = None
-    if rr is None or not np.isfinite(rr).all() or not all(_NUMBER.match(t) for t in texts):
-        for n, t in zip(line_nos, texts):
-            if not _NUMBER.match(t):
-                fields = t.split()
-                if len(fields) > 1 or "," in t or ";" in t:
-                    raise FormatError(f"{where(path, n)}: expected one RR interval per line, got {t[:60]!r}")
-                raise FormatError(f"{where(path, n)}: RR interval must be a number, got {t[:60]!r}")
-        raise FormatError(f"{path}: RR intervals must be finite numbers")  # pragma: no cover
+    lines = read_lines(path, "RR intervals")
     meta: dict = {"source_file": path.name}
+    # zeros at the very end are an exporter's terminator (the hrv package's real_rri.txt)
     trailing = 0
-    while rr.size and rr[-1] == 0:
-        rr = rr[:-1]
-        trailing += 1
+    while lines and lines[-1].strip() in ("0", "0.0", "0.000", ""):
+        if lines[-1].strip():
+            trailing += 1
+        lines = lines[:-1]
     if trailing:
         meta["trailing_zeros_dropped"] = trailing
-        line_nos = line_nos[: rr.size]
-    if rr.size == 0:
+        add_note(meta, f"{trailing} zero(s) at the end of the file dropped (an exporter's end mark)")
+    if not _data_lines(lines):
         raise FormatError(f"{path}: no RR intervals in the file")
-    scale = rr_scale_to_ms(rr[rr > 0]) if (rr > 0).any() else 1.0
-    meta["rr_unit"] = "s" if scale == 1000.0 else "ms"
-    bad = np.flatnonzero(~((rr > 0) & (rr <= MAX_RR_MS / scale)))  # checked before scaling: no overflow
-    if bad.size:
-        i = int(bad[0])
-        rr_value(float(rr[i]) * scale, path, line_nos[i], "RR interval", texts[i] if scale == 1.0 else None)
-    rr_ms = rr * scale
+    grid = split_grid(path, lines, meta)
+    if grid.width > 2 or (grid.width == 2 and grid.header is not None and not options().columns
+                          and not _two_named(grid.header)):
+        n, f = grid.rows[0]
+        raise FormatError(f"{where(path, n)}: expected one RR interval per line (or time and RR), got "
+                          f"{len(f)} fields {' '.join(f)[:60]!r}")
     start = start_from_name(path.name)
-    if start is None:
-        start = UNKNOWN_START
-        meta["start_unknown"] = True
-    else:
-        meta["clock"] = CLOCK_LOCAL_AS_UTC
-    return build_recording(path, start, t_s=np.cumsum(rr_ms) / 1000.0, rr_ms=rr_ms, meta=meta)
+    return recording_from_grid(path, grid, meta, name_start=start)
+
+
+def _two_named(header: list[str]) -> bool:
+    from ._columns import RR_NAMES, TIME_NAMES, norm_name
+
+    names = [norm_name(h) for h in header]
+    return any(n in RR_NAMES for n in names) and any(n in TIME_NAMES for n in names)
 
 
 FORMAT = Format(
     name="rr-text",
-    description="one RR interval per line, ms or s (Elite HRV, Kubios, PhysioNet, apps)",
+    description="RR intervals one per line (ms, s or us), or Kubios-style time and RR columns",
     sniff=sniff,
     read=read,
 )
