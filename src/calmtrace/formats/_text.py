@@ -63,6 +63,7 @@ __all__ = [
     "clock_change_notes",
     "CLOCK_JUMP_S",
     "gaps_from_beat_times",
+    "correct_clock",
     "build_recording",
     "events_inside",
 ]
@@ -400,6 +401,27 @@ def clock_change_notes(anchored: Anchored, clock_s: np.ndarray, t0_s: float, ref
                      f"the RR intervals ran on ({what}); beats keep their true spacing, the clock after it "
                      f"is read {-step:+.0f} s")
     return out, notes
+
+
+def correct_clock(times_s: np.ndarray, steps_s: list[float], tolerance_s: float = CLOCK_TOLERANCE_S) -> np.ndarray:
+    """Times of rows logged on a clock that stepped by ``steps_s`` (in order), put back on one clock.
+
+    Each step is found in ``times_s`` as the first later row where the time moves by about that
+    step (back, or forward); from there on the step is taken off. Used for the rows of a sibling
+    file (heart rate, markers) once :func:`anchor_arrivals` has found the clock changes in the RR
+    rows of the same session.
+    """
+    t = np.asarray(times_s, dtype=float).copy()
+    start = 1
+    for step in steps_s:
+        d = np.diff(t)
+        hits = np.flatnonzero((d[start - 1:] <= step + tolerance_s) if step < 0 else (d[start - 1:] >= step - tolerance_s))
+        if not hits.size:
+            continue
+        j = start + int(hits[0])
+        t[j:] -= step
+        start = j + 1
+    return t
 
 
 def gaps_from_beat_times(t_s: np.ndarray, rr_ms: np.ndarray, tolerance_s: float) -> list[tuple[float, float]]:

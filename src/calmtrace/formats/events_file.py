@@ -143,11 +143,48 @@ def _columns(names: list[str]) -> dict[str, int]:
 _NAIVE_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?")
 
 
+_CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?")
+
+
 @dataclass
 class _Ctx:
     path: Path
     start: datetime
     utc_offset: str | None
+    clock_changes: list | None = None
+    duration_s: float | None = None
+
+    def on_clock(self, v: float, s: str, ctx: str) -> float:
+        """A local clock reading (``v`` s after the start's clock) as a time of the recording, through
+        its clock changes; an error when the clock showed it more than once or never."""
+        changes = sorted((float(c["t_s"]), float(c["step_s"])) for c in self.clock_changes or [])
+        if not changes:
+            return v
+        bounds = [0.0] + [t for t, _ in changes] + [math.inf if self.duration_s is None else self.duration_s]
+        cum = [0.0]
+        for _, step in changes:
+            cum.append(cum[-1] + step)
+        hits = [v - cum[k] for k in range(len(cum)) if bounds[k] <= v - cum[k] < bounds[k + 1] or
+                (k == len(cum) - 1 and v - cum[k] == bounds[k + 1])]
+        # a reading inside an hour the clock repeated is ambiguous even where the recording saw it once
+        repeated = [(k, v - cum[k - 1], v - cum[k]) for k in range(1, len(cum))
+                    if cum[k] < cum[k - 1] and bounds[k] + cum[k] <= v < bounds[k] + cum[k - 1]]
+        if len(hits) > 1 or repeated:
+            times = sorted(set(round(h, 3) for h in hits) | {round(x, 3) for _, a, b in repeated for x in (a, b)})
+            shown = " or ".join(f"{h:.0f} s" for h in times)
+            where_changes = ", ".join(f"{step:+.0f} s at {t:.0f} s" for t, step in changes)
+            raise EventsError(
+                f"{ctx} {s!r} is ambiguous: it falls in the hour that the clock showed twice (it changed "
+                f"{where_changes}), so it may be {shown} after the start; write it in seconds since the "
+                f"start or as a date-time with its UTC offset"
+            )
+        if hits:
+            return hits[0]
+        if any(bounds[k] <= v - cum[k - 1] < bounds[k] + max(0.0, cum[k - 1] - cum[k]) for k in range(1, len(cum))
+               if cum[k] > cum[k - 1]):
+            raise EventsError(f"{ctx} {s!r} never appeared on the recording's clock (it jumped forward over it)")
+        # outside the recording: keep the first clock's reading, or the last one's after the end
+        return v if v < 0 else v - cum[-1]
 
     def time(self, text: str, line: int | str, what: str = "time") -> float:
         s = str(text).strip()
@@ -162,6 +199,8 @@ class _Ctx:
             if isinstance(exc, EventsError):
                 raise
             raise EventsError(f"{ctx}: cannot read {s!r} ({exc})") from None
+        if self.clock_changes and (_CLOCK_TIME.fullmatch(str(text).strip()) or _NAIVE_ISO.fullmatch(str(text).strip())):
+            v = self.on_clock(v, str(text).strip(), ctx)
         if abs(v) > MAX_SPAN_S:
             raise EventsError(f"{ctx}: {s!r} is {v:g} s from the recording's start, not a time of it")
         return v
@@ -374,7 +413,7 @@ def _read_json(text: str, ctx: _Ctx) -> list[tuple[Event, int | str]]:
 # entry point
 # -------------------------------------------------------------------------------------------
 def read_events(path: str | os.PathLike, start: datetime, duration_s: float | None = None,
-                utc_offset: str | None = None) -> Events:
+                utc_offset: str | None = None, clock_changes: list | None = None) -> Events:
     """Read an events file (CSV table, JSON or diary lines; see the module docstring).
 
     Parameters
@@ -390,6 +429,10 @@ def read_events(path: str | os.PathLike, start: datetime, duration_s: float | No
     utc_offset : str, optional
         The recording's local offset from UTC (``"+02:00"``), for clock times and for datetimes
         written without an offset. Clock times are taken as UTC when it is None.
+    clock_changes : list of dict, optional
+        The recording's clock changes (``meta["clock_changes"]``: ``t_s``, ``step_s``). A clock time
+        is then the time of the recording at which its clock showed it; one that it showed twice (a
+        time in the hour repeated when daylight saving ended) is an error that says so.
 
     Returns
     -------
@@ -411,7 +454,7 @@ def read_events(path: str | os.PathLike, start: datetime, duration_s: float | No
         raise EventsError(f"{p}: no such events file") from None
     except OSError as exc:
         raise EventsError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    ctx = _Ctx(p, start, utc_offset)
+    ctx = _Ctx(p, start, utc_offset, clock_changes, duration_s)
     text = "\n".join(raw)
     numbered = [(i, t) for i, t in enumerate(raw, start=1) if t.strip() and not t.lstrip().startswith("#")]
     if not numbered:

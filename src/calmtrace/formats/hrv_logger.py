@@ -40,10 +40,12 @@ import numpy as np
 from ..errors import FormatError, where
 from ..recording import Recording
 from . import Format
+from ._evidence import add_note
 from ._text import (
     CLOCK_TOLERANCE_S,
     CLOCK_UTC,
-    anchor_beats,
+    anchor_arrivals,
+    clock_change_notes,
     build_recording,
     clock_meta,
     device_datetime,
@@ -140,10 +142,19 @@ def read(path: Path) -> Recording:
     ref = clocks[0]
     clock_s = np.array([(c - ref).total_seconds() for c in clocks])
     rr_ms = np.array(rr)
-    beat_s, gaps = anchor_beats(rr_ms, clock_s, CLOCK_TOLERANCE_S)
+    anchored = anchor_arrivals(rr_ms, clock_s, CLOCK_TOLERANCE_S)
+    beat_s, gaps = anchored.beat_s, anchored.gaps
     t0 = float(beat_s[0] - rr_ms[0] / 1000.0)
     meta: dict = {"source_file": path.name,
                   "source_app": "HRV Logger layout (epoch ms)" if epoch else "HRV Logger"}
+    add_note(meta, f"{'timestamp' if epoch else 'date'} is the phone's arrival time of each interval: beats are "
+                   f"the running sum of the intervals, anchored to it; {len(gaps)} gap(s) where it ran ahead "
+                   f"by more than {CLOCK_TOLERANCE_S:g} s")
+    if anchored.clock_changes:
+        changes, notes = clock_change_notes(anchored, clock_s, t0, ref)
+        meta["clock_changes"] = changes
+        for note in notes:
+            add_note(meta, note)
     meta.update({"clock": CLOCK_UTC} if epoch else clock_meta(ref))
     try:
         start = ref + timedelta(seconds=t0)

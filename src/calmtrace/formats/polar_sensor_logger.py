@@ -77,7 +77,10 @@ from . import Format
 from ._text import (
     CLOCK_TOLERANCE_S,
     MAX_RR_MS,
+    anchor_arrivals,
     anchor_beats,
+    clock_change_notes,
+    correct_clock,
     build_recording,
     clock_meta,
     device_datetime,
@@ -87,6 +90,7 @@ from ._text import (
     rr_value,
     safe_sniff,
 )
+from ._evidence import add_note
 from .events_file import infer_kind
 
 log = logging.getLogger(__name__)
@@ -230,13 +234,15 @@ class _Parts:
     hr_s: np.ndarray = field(default_factory=lambda: np.array([], float))
     hr_bpm: np.ndarray = field(default_factory=lambda: np.array([], float))
     meta: dict = field(default_factory=dict)
+    anchored: object = None
+    clock_s: np.ndarray = field(default_factory=lambda: np.array([], float))
 
 
-def _hr_part(table: _Table, ref: datetime, hr_col: int | None) -> _Parts:
+def _hr_part(table: _Table, ref: datetime, hr_col: int | None, steps: list[float] | None = None) -> _Parts:
     parts = _Parts()
     if hr_col is None or not table.rows:
         return parts
-    t = _seconds(table.times, ref)
+    t = correct_clock(_seconds(table.times, ref), steps or [])
     hr = table.values(hr_col, "HR [bpm]", blank_ok=True)
     bad = np.flatnonzero((hr < 0) | (hr > MAX_HR_BPM))
     if bad.size:
@@ -262,9 +268,10 @@ def _rr_part(table: _Table, ref: datetime, rr_col: int) -> _Parts:
     for k in np.flatnonzero(has):
         rr_value(rr[k], table.path, table.lines[k], "RR-interval [ms]", table.rows[k][rr_col].strip())
     t = _seconds(table.times, ref)[has]
-    beat_s, gaps = anchor_beats(rr[has], t, CLOCK_TOLERANCE_S)
-    parts.beat_s, parts.rr_ms = beat_s, rr[has]
-    parts.gaps = [(a, d, "import") for a, d in gaps]
+    anchored = anchor_arrivals(rr[has], t, CLOCK_TOLERANCE_S)
+    parts.beat_s, parts.rr_ms = anchored.beat_s, rr[has]
+    parts.gaps = [(a, d, "import") for a, d in anchored.gaps]
+    parts.anchored, parts.clock_s = anchored, t
     return parts
 
 
@@ -402,6 +409,10 @@ def _device_meta(path: Path) -> dict:
 # -------------------------------------------------------------------------------------------
 # read
 # -------------------------------------------------------------------------------------------
+def _steps(parts: _Parts) -> list[float]:
+    return [step for _, step in parts.anchored.clock_changes] if parts.anchored is not None else []
+
+
 def read(path: Path) -> Recording:
     """Import a Polar Sensor Logger HR, RR or PPI file (see the module docstring).
 
@@ -454,7 +465,7 @@ def read(path: Path) -> Recording:
         if sib is not None:
             other = _read_table(sib)
             if other.kind == "hr":
-                hr = _hr_part(other, ref, other.col("hr [bpm]"))
+                hr = _hr_part(other, ref, other.col("hr [bpm]"), _steps(parts))
                 parts.hr_s, parts.hr_bpm = hr.hr_s, hr.hr_bpm
                 meta["hr_file"] = sib.name
     else:  # hr
@@ -467,7 +478,7 @@ def read(path: Path) -> Recording:
                 if other.kind == "rr":
                     parts = _rr_part(other, ref, other.col("rr-interval [ms]"))  # type: ignore[arg-type]
                     meta["rr_file"] = sib.name
-        hr = _hr_part(table, ref, hr_col)
+        hr = _hr_part(table, ref, hr_col, _steps(parts))
         parts.hr_s, parts.hr_bpm = hr.hr_s, hr.hr_bpm
         meta.update(hr.meta)
     meta.update(parts.meta)
@@ -484,6 +495,11 @@ def read(path: Path) -> Recording:
         raise FormatError(f"{path}: no beats and no heart-rate samples (every row is empty or 0)")
     t0 = min(firsts)
     gaps = [(a - t0, d, r) for a, d, r in parts.gaps]
+    if parts.anchored is not None and parts.anchored.clock_changes:
+        changes, notes = clock_change_notes(parts.anchored, parts.clock_s, t0, ref)
+        meta["clock_changes"] = changes
+        for note in notes:
+            add_note(meta, note)
     if parts.rr_ms.size:
         first_interval = float(parts.beat_s[0] - parts.rr_ms[0] / 1000.0) - t0
         covered = min([first_interval] + [g[0] for g in gaps])
