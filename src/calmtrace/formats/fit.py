@@ -36,9 +36,10 @@ import pandas as pd
 
 from ..errors import CalmtraceError, FormatError
 from ..recording import Recording
-from ..signals.ecg import beats_from_times
+from ..signals.ecg import GAP_RR_MS, beats_from_times
 from . import Format
-from ._text import CLOCK_UTC
+from ._evidence import add_note
+from ._text import CLOCK_TOLERANCE_S, CLOCK_UTC
 
 __all__ = ["FORMAT", "read", "sniff"]
 
@@ -77,6 +78,8 @@ class _Collected:
         self.hr_times: list[datetime] = []
         self.hr_bpm: list[float] = []
         self.hrv_s: list[float] = []
+        self.hrv_clock: list[datetime | None] = []  # latest time stamp before each hrv value
+        self.last_time: datetime | None = None
         self.hrv_invalid = 0
         self.beat_utc_s: list[float] = []  # beat times, s since FIT_EPOCH
         self.beat_bpm: list[float] = []
@@ -166,6 +169,8 @@ def _collect(path: Path) -> _Collected:
             ts = frame.get_value("timestamp", fallback=None) if frame.has_field("timestamp") else None
             if isinstance(ts, datetime) and got.first_time is None:
                 got.first_time = ts
+            if isinstance(ts, datetime):
+                got.last_time = ts
             if name == "file_id":
                 for key in ("manufacturer", "garmin_product", "product", "serial_number"):
                     v = frame.get_value(key, fallback=None)
@@ -187,6 +192,7 @@ def _collect(path: Path) -> _Collected:
                 for v in _as_list(frame.get_value("time", fallback=None)):
                     if isinstance(v, (int, float)) and 0 < v < _HRV_INVALID_S:
                         got.hrv_s.append(float(v))
+                        got.hrv_clock.append(got.last_time)
                     else:
                         got.hrv_invalid += 1
             elif name == "hr":
@@ -228,6 +234,43 @@ def read(path: Path) -> Recording:
         raise FormatError(f"{path}: {exc}") from exc
 
 
+def _hrv_beats(got: _Collected, start: datetime, meta: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Beats from ``hrv`` RR values: their running sum, held to the time stamps written before them.
+
+    ``hrv`` messages carry no time, but they are written among time-stamped ``record`` (and other)
+    messages, and a beat written after a time stamp cannot have happened much before it. Beat
+    times are the running sum of the intervals from the first time stamp of the file; wherever
+    that sum would put a beat more than :data:`~calmtrace.formats._text.CLOCK_TOLERANCE_S` before
+    the latest time stamp written before it, beats were lost (``hrv`` messages missing while the
+    records went on): the sum restarts at that time stamp and a gap covers the span, so the beats
+    after a dropout keep their true time (within the spacing of the records) instead of moving
+    early by the length of the dropout.
+    """
+    rr_ms = np.asarray(got.hrv_s, float) * 1000.0
+    first = got.first_time or start
+    floor = np.array([((c or first) - start).total_seconds() for c in got.hrv_clock])
+    origin = (first - start).total_seconds()
+    beat_s = np.empty(rr_ms.size)
+    gaps: list[tuple[float, float, str]] = []
+    t = origin
+    n_dropouts = 0
+    for i, r in enumerate(rr_ms):
+        t_next = t + r / 1000.0
+        if t_next < floor[i] - CLOCK_TOLERANCE_S:
+            gaps.append((t, floor[i] - r / 1000.0 - t, "import"))
+            t_next = floor[i]
+            n_dropouts += 1
+        beat_s[i] = t_next
+        t = t_next
+    long = rr_ms > GAP_RR_MS
+    gaps += [(float(b - r / 1000.0), float(r / 1000.0), "import") for b, r in zip(beat_s[long], rr_ms[long])]
+    add_note(meta, f"hrv RR intervals placed by their running sum from the first time stamp, held to the time "
+                   f"stamps written before them: {n_dropouts} gap(s) where the sum fell more than "
+                   f"{CLOCK_TOLERANCE_S:g} s behind them (hrv messages missing while records went on)")
+    beats = pd.DataFrame({"t_s": beat_s[~long], "rr_ms": rr_ms[~long]})
+    return beats, pd.DataFrame([g for g in gaps if g[1] > 0], columns=["onset_s", "duration_s", "reason"])
+
+
 def _recording(path: Path, got: _Collected) -> Recording:
     """The Recording from what was collected (see the module docstring for the rules)."""
     meta: dict = {"clock": CLOCK_UTC, "fit_sport": got.sport}
@@ -242,7 +285,7 @@ def _recording(path: Path, got: _Collected) -> Recording:
         beats_t_utc = np.unique(np.asarray(got.beat_utc_s, float))
         meta["beats_source"] = "fit hr messages (strap beat time stamps)"
     elif got.hrv_s:
-        meta["beats_source"] = "fit hrv messages (RR intervals, times from the activity start)"
+        meta["beats_source"] = "fit hrv messages (RR intervals, times from the activity start, held to the time stamps)"
     else:
         meta["beats_source"] = "none"
 
@@ -257,9 +300,7 @@ def _recording(path: Path, got: _Collected) -> Recording:
     if len(beats_t_utc):
         beats, gaps = beats_from_times(beats_t_utc - start_s)
     elif got.hrv_s:
-        t0 = _seconds(got.first_time or start) - start_s
-        beat_t = t0 + np.concatenate([[0.0], np.cumsum(got.hrv_s)])
-        beats, gaps = beats_from_times(beat_t)
+        beats, gaps = _hrv_beats(got, start, meta)
         if got.hrv_invalid:
             log.debug("%s: %d empty hrv slots (0xFFFF) skipped", path, got.hrv_invalid)
     else:
