@@ -310,4 +310,5 @@ FORMAT = Format(
     description="beat-time tables: VU-AMS export, Empatica E4 IBI.csv, CSV with beat times and/or RR",
     sniff=sniff,
     read=read,
+    options=("unit", "columns", "time_unit"),
 )

@@ -251,4 +251,5 @@ FORMAT = Format(
     description="ECG table (CSV) with a time column or its sampling rate in a column or file name",
     sniff=sniff,
     read=read,
+    options=("fs_hz",),
 )

@@ -306,4 +306,5 @@ FORMAT = Format(
     description="Polar H10 ECG: ECGLogger CSV or Polar Sensor Logger *_ECG.txt (beats from R-peaks)",
     sniff=sniff,
     read=read,
+    options=("fs_hz",),
 )

@@ -168,4 +168,5 @@ FORMAT = Format(
     description="RR intervals one per line (ms, s or us), or Kubios-style time and RR columns",
     sniff=sniff,
     read=read,
+    options=("unit", "columns", "time_unit"),
 )
