@@ -197,7 +197,8 @@ def recording_from_grid(path: Path, grid: Grid, meta: dict, *, name_start: datet
     raw, rr_dec = to_numbers(grid, roles["rr"], str(rr_name))
     stated = _unit_suffix(norm_name(rr_name)) if grid.header else None
     scale = rr_unit(path, raw, meta, stated=stated, what=f"the values of {rr_name!r}" if grid.header else "the values")
-    rr_ms = raw * scale
+    with np.errstate(over="ignore"):
+        rr_ms = raw * scale  # a value too large for its unit becomes inf: a removed beat
     rr_res_ms = 10.0 ** (-rr_dec) * scale
     if "hr" in roles:
         add_note(meta, f"column {roles['hr'] + 1} (heart rate) is not used for beats")
@@ -228,7 +229,7 @@ def recording_from_grid(path: Path, grid: Grid, meta: dict, *, name_start: datet
         add_note(meta, f"time column {t_name!r} holds Unix epoch seconds (UTC): from "
                        f"{(_EPOCH + timedelta(seconds=float(np.nanmin(t_s)))).isoformat(timespec='seconds')}")
     usable = ok & has_t
-    meaning = "arrival" if "arrival" in roles else _meaning(t_s, rr_ms, usable, t_res * 1000 + rr_res_ms, t_name, meta,
+    meaning = "arrival" if "arrival" in roles else _meaning(path, line_nos, t_s, rr_ms, usable, t_res * 1000 + rr_res_ms, t_name, meta,
                                                             forced="time" in roles and bool(options().columns))
     if meaning == "arrival":
         keep = (ok | long) & has_t
@@ -326,8 +327,8 @@ def _time_unit(path: Path, t_raw: np.ndarray, rr_ms: np.ndarray, ok: np.ndarray,
     return t_raw * f, 10.0 ** (-decimals) * f
 
 
-def _meaning(t_s: np.ndarray, rr_ms: np.ndarray, usable: np.ndarray, res_ms: float, name: str, meta: dict,
-             forced: bool) -> str:
+def _meaning(path: Path, line_nos: list[int], t_s: np.ndarray, rr_ms: np.ndarray, usable: np.ndarray,
+             res_ms: float, name: str, meta: dict, forced: bool) -> str:
     """``closing``, ``opening`` (beat times) or ``arrival``, from the evidence (see the module docstring)."""
     pair = usable[1:] & usable[:-1]
     step_ms = np.diff(t_s) * 1000.0
@@ -342,6 +343,11 @@ def _meaning(t_s: np.ndarray, rr_ms: np.ndarray, usable: np.ndarray, res_ms: flo
                        f"{tol:g} ms)")
         return which
     t = t_s[usable]
+    back = np.flatnonzero((np.diff(t) < 0) & (np.diff(t) > -CLOCK_TOLERANCE_S))
+    if back.size:
+        n = line_nos[int(np.flatnonzero(usable)[back[0] + 1])]
+        raise FormatError(f"{where(path, n)}: time column {name!r} goes back by {-np.diff(t)[back[0]]:g} s: "
+                          f"neither beat times nor a logged clock")
     lag = t - np.cumsum(rr_ms[usable]) / 1000.0
     dl = np.abs(np.diff(lag))
     steady = float(np.mean(dl <= CLOCK_TOLERANCE_S)) if dl.size else 1.0
@@ -354,7 +360,7 @@ def _meaning(t_s: np.ndarray, rr_ms: np.ndarray, usable: np.ndarray, res_ms: flo
                        f"their sum, anchored to this clock")
         return "arrival"
     raise FormatError(
-        f"{meta.get('source_file', 'file')}: time column {name!r} is neither beat times (its step equals the "
+        f"{path}: time column {name!r} is neither beat times (its step equals the "
         f"interval on {100 * max(closing, opening):.0f}% of rows) nor arrival times (it follows the running RR sum "
         f"on {100 * steady:.0f}% of rows); set its meaning with --columns (time or arrival)"
     )

@@ -262,6 +262,12 @@ def split_grid(path: Path, lines: list[str], meta: dict, *, first_line: int = 1)
     if not body:
         raise FormatError(f"{where(path, header_line)}: no rows below the header")
     rows = [(n, _split(t, delim_char)) for n, t in body]
+    if header is None and delim_char != ",":
+        widths = [len(f) for _, f in rows]
+        if len(set(widths)) > 1:
+            k = next(i for i, w in enumerate(widths) if w != widths[0])
+            raise FormatError(f"{where(path, rows[k][0])}: {widths[k]} fields where line {rows[0][0]} has "
+                              f"{widths[0]}; the rows of a table without a header must all have the same fields")
     decimal_comma = False
     if delim_char == ",":
         rows, decimal_comma, width = _comma_structure(path, header, rows, meta)
@@ -432,7 +438,9 @@ def rr_unit(path: Path, values: np.ndarray, meta: dict, *, stated: str | None = 
             f"{path}: {what} (median {med:g}) fit no RR unit: 250-2500 ms, 0.25-2.5 s or "
             f"250000-2500000 us; name the unit with --unit"
         )
-    share = float(np.mean((v * RR_UNITS[found] >= 200) & (v * RR_UNITS[found] <= GAP_RR_MS)))
+    with np.errstate(over="ignore"):
+        ms = v * RR_UNITS[found]
+    share = float(np.mean((ms >= 200) & (ms <= GAP_RR_MS)))
     evidence = (f"RR unit {found}: median {med:g} lies in the human range of RR intervals in {found} "
                 f"({_RR_MS_RANGE[0] / RR_UNITS[found]:g}-{_RR_MS_RANGE[1] / RR_UNITS[found]:g}); "
                 f"{100 * share:.0f}% of the values are 200-{GAP_RR_MS:g} ms")

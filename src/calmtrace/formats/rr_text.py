@@ -103,6 +103,8 @@ def sniff(path: Path, head: bytes) -> int:
     cols = [re.split(r"[\s;]+", t) for t in texts]
     widths = {len(c) for c in cols}
     if widths == {2} and all(_NUMBER.match(a) and _NUMBER.match(b) for a, b in cols):
+        if not np.all(np.diff([float(a) for a, _ in cols]) > 0):
+            return 10  # two columns, the first not a time: some other table
         v = np.array([float(b) for _, b in cols])  # Kubios: time and RR
     elif widths == {1} and all(_VALUE.match(t) for t in texts):
         vals = [t.replace(",", ".") for t in texts if _NUMBER.match(t.replace(",", "."))]
