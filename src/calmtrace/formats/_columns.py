@@ -257,6 +257,7 @@ def recording_from_grid(path: Path, grid: Grid, meta: dict, *, name_start: datet
     else:
         b = t_s if meaning == "closing" else t_s + rr_ms / 1000.0
         keep = ok & has_t
+        b = _beat_clock_changes(b, rr_ms, keep, line_nos, ref, meta)
         beat_s, rr_keep = b[keep], rr_ms[keep]
         fl = flags[keep] if flags is not None else None
         gaps = keep_gaps_for_rows(b, rr_ms, keep) if not keep.all() else []
@@ -286,7 +287,41 @@ def recording_from_grid(path: Path, grid: Grid, meta: dict, *, name_start: datet
             meta["time_offset_s"] = t0
             add_note(meta, "start unknown: the file gives relative times only (set it with --start)")
     gaps = [(a - t0, d, r) for a, d, r in gaps if d > 0]
+    for change in meta.get("clock_changes") or []:
+        if "line" in change:  # found among beat times: still on the file's time origin
+            change["t_s"] = round(float(change["t_s"]) - t0, 3)
     return build_recording(path, start, t_s=beat_s - t0, rr_ms=rr_keep, flags=fl, gaps=gaps, meta=meta)
+
+
+def _beat_clock_changes(b: np.ndarray, rr_ms: np.ndarray, keep: np.ndarray, line_nos: list[int],
+                        ref: datetime | None, meta: dict) -> np.ndarray:
+    """Beat times on one clock, where the clock that wrote them stepped by about an hour.
+
+    A beat time that lies an hour (:data:`~calmtrace.formats._text.CLOCK_JUMP_S`, within
+    :data:`~calmtrace.formats._text.CLOCK_TOLERANCE_S`) after or before where the interval it
+    closes puts it is a clock change (daylight saving), not an hour of missing beats: the times
+    after it are moved back onto the clock of the first row and the change is noted.
+    """
+    from ._text import CLOCK_JUMP_S
+
+    idx = np.flatnonzero(keep)
+    if idx.size < 2:
+        return b
+    out = b.copy()
+    changes = []
+    for p, k in zip(idx[:-1], idx[1:]):
+        excess = (out[k] - rr_ms[k] / 1000.0) - out[p]
+        for step in (CLOCK_JUMP_S, -CLOCK_JUMP_S):
+            if abs(excess - step) <= CLOCK_TOLERANCE_S:
+                out[k:] -= step
+                changes.append((k, step))
+    for k, step in changes:
+        t = float(out[k])
+        meta.setdefault("clock_changes", []).append({"t_s": t, "step_s": step, "line": line_nos[k]})
+        add_note(meta, f"clock change at line {line_nos[k]}: the beat time jumps {step:+.0f} s beyond its interval "
+                       f"(daylight saving or a time-zone change), not {abs(step):.0f} s of missing beats; later "
+                       f"times are read on the clock of the first row")
+    return out
 
 
 def _start_meta(meta: dict, known: bool, from_name: bool) -> None:
@@ -311,18 +346,21 @@ def _time_unit(path: Path, t_raw: np.ndarray, rr_ms: np.ndarray, ok: np.ndarray,
         unit = forced or stated
         add_note(meta, f"time unit {unit} ({'set by --time-unit' if forced else 'stated by the header'})")
     else:
-        finite = np.isfinite(t_raw)
-        span = float(np.nanmax(t_raw) - np.nanmin(t_raw)) if finite.sum() > 1 else 0.0
+        steps = np.diff(t_raw[np.isfinite(t_raw)])
         total_s = float(np.sum(rr_ms[ok])) / 1000.0
-        if span <= 0 or total_s <= 0:
+        if not steps.size or not np.any(steps > 0) or total_s <= 0:
             raise FormatError(f"{path}: time column {name!r} does not advance; cannot tell its unit")
-        ratios = {u: span * f / total_s for u, f in _TIME_UNITS.items()}
+        # the time the column covers, in each unit, counting steps of up to 10 s only, so that a
+        # clock change or a pause cannot decide the unit
+        covered = {u: float(np.sum(np.clip(steps * f, 0.0, 10.0))) for u, f in _TIME_UNITS.items()}
+        ratios = {u: c / total_s for u, c in covered.items() if c > 0}
         unit = min(ratios, key=lambda u: abs(np.log(ratios[u])))
-        if not 0.5 <= ratios[unit] <= 20:
-            raise FormatError(f"{path}: time column {name!r} spans {span:g} units while the intervals add up to "
-                              f"{total_s:.1f} s: no unit (s, ms, us) fits; set it with --time-unit or --columns")
-        add_note(meta, f"time unit {unit}: the column spans {span * _TIME_UNITS[unit]:.1f} s, the intervals add up "
-                       f"to {total_s:.1f} s")
+        if not 0.5 <= ratios[unit] <= 2.0:
+            raise FormatError(f"{path}: time column {name!r} covers {covered[unit]:.1f} s in {unit} while the "
+                              f"intervals add up to {total_s:.1f} s: no unit (s, ms, us) fits; set it with "
+                              f"--time-unit or --columns")
+        add_note(meta, f"time unit {unit}: its steps cover {covered[unit]:.1f} s, the intervals add up to "
+                       f"{total_s:.1f} s")
     f = _TIME_UNITS[unit]
     return t_raw * f, 10.0 ** (-decimals) * f
 

@@ -217,10 +217,20 @@ def _delimiter(texts: list[str]) -> str:
     sample = texts[:200]
     for cand in ("\t", ";", ","):
         if sum(1 for t in sample if cand in t) >= max(1, len(sample) // 2):
+            if cand == "," and _numbers_by_whitespace(sample):
+                return "whitespace"  # "0,812 0,797": decimal commas in space-separated columns
             return cand
     if sum(1 for t in sample if len(t.split()) > 1) >= max(1, len(sample) // 2):
         return "whitespace"
     return "none"
+
+
+def _numbers_by_whitespace(sample: list[str]) -> bool:
+    """True when every line splits on spaces into the same number (>= 2) of numeric tokens."""
+    body = sample[1:] if sample and not all(_is_value(t) for t in sample[0].split()) else sample
+    widths = {len(t.split()) for t in body}
+    return bool(body) and len(widths) == 1 and widths.pop() >= 2 and all(
+        _NUM.match(tok) or _COMMA_DECIMAL.match(tok) or tok.lower() in MISSING for t in body for tok in t.split())
 
 
 def split_grid(path: Path, lines: list[str], meta: dict, *, first_line: int = 1) -> Grid:
@@ -316,14 +326,14 @@ def _comma_structure(path: Path, header: list[str] | None, rows: list[tuple[int,
     counts = {len(f) for _, f in rows}
     if header is None:
         # Without a header, "1,139" is one number with a decimal comma or two columns: it is one
-        # number when every row has two fields, all integers, the first of one or two digits that
-        # do not increase like a time and the second of a constant width (a fixed number of
-        # decimals); otherwise they are columns.
+        # number when every row has two fields, all integers, the first not increasing like a time
+        # column and the second of a constant width (a fixed number of decimals); otherwise they
+        # are columns.
         if counts == {2} and all(_INT.match(a) and _INT.match(b) for _, (a, b) in rows):
             firsts = np.array([float(a) for _, (a, _b) in rows])
             widths = {len(b.lstrip("+-")) for _, (_a, b) in rows}
             increasing = firsts.size > 2 and bool(np.all(np.diff(firsts) > 0))
-            if len(widths) == 1 and np.all(np.abs(firsts) < 100) and not increasing:
+            if len(widths) == 1 and not increasing:
                 merged = [(n, [f"{a}.{b}"]) for n, (a, b) in rows]
                 add_note(meta, f"each line holds one number with a decimal comma (e.g. "
                                f"{rows[0][1][0]},{rows[0][1][1]!s} on line {rows[0][0]}): the part after the "
@@ -575,7 +585,7 @@ def keep_gaps_for_rows(t_end_s: np.ndarray, rr_ms: np.ndarray, ok: np.ndarray) -
         end = float(t_end_s[j + 1] - rr_ms[j + 1] / 1000.0) if j + 1 < n else float(t_end_s[j])
         if onset is None:
             onset = float(t_end_s[k] - (rr_ms[k] / 1000.0 if np.isfinite(rr_ms[k]) and rr_ms[k] > 0 else 0.0))
-        if end > onset:
+        if end > onset + 1e-3:  # a run that loses no time (within the 1 ms of the files) is no gap
             gaps.append((onset, end - onset, "import"))
         k = j + 1
     return gaps

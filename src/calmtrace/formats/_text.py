@@ -331,6 +331,11 @@ def anchor_arrivals(rr_ms: np.ndarray, clock_s: np.ndarray,
         d = li - ref
         if d < -tolerance_s or d > tolerance_s:
             ahead = lag[i:i + ANCHOR_WINDOW] - offset
+            # only the rows up to the next discontinuity: a second step close behind must not
+            # blend into this one
+            cut = np.flatnonzero(np.abs(np.diff(ahead)) > 2 * tolerance_s)
+            if cut.size:
+                ahead = ahead[:cut[0] + 1]
             step = float(np.median(ahead)) - ref
             if step < -tolerance_s or abs(step - CLOCK_JUMP_S) <= tolerance_s:
                 changes.append((i, step))

@@ -100,6 +100,13 @@ def _delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
+def _header_names(line: str) -> list[str]:
+    """Normalised names of a header split by tab, ``;``, ``,`` or, with none of them, spaces."""
+    if any(d in line for d in ("\t", ";", ",")):
+        return [_norm(c) for c in line.split(_delimiter(line))]
+    return [_norm(c) for c in line.split()]
+
+
 def _layout(lines: list[str]) -> str | None:
     """``vu``, ``e4`` or ``generic`` from the first lines; None when none fits."""
     body = [ln for ln in lines if ln.strip()]
@@ -109,7 +116,7 @@ def _layout(lines: list[str]) -> str | None:
     if re.fullmatch(r"\d{9,11}(\.\d+)?\s*,\s*IBI", first):
         return "e4"
     header = body[1] if first.lower().startswith("subject id") and len(body) > 1 else body[0]
-    names = [_norm(c) for c in header.split(_delimiter(header))]
+    names = _header_names(header)
     if "r_peak_time" in names and "ibi" in names:
         return "vu"
     if any(n in _TIME_NAMES for n in names) or any(n in _RR_NAMES for n in names):
@@ -129,7 +136,7 @@ def sniff(path: Path, head: bytes) -> int:
         return 95
     if layout == "generic":
         header = next(ln for ln in lines if ln.strip())
-        names = [_norm(c) for c in header.split(_delimiter(header))]
+        names = _header_names(header)
         has_t = any(n in _TIME_NAMES for n in names)
         has_rr = any(n in _RR_NAMES for n in names)
         if has_t and has_rr:

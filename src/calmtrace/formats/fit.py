@@ -264,6 +264,10 @@ def _hrv_beats(got: _Collected, start: datetime, meta: dict) -> tuple[pd.DataFra
         t = t_next
     long = rr_ms > GAP_RR_MS
     gaps += [(float(b - r / 1000.0), float(r / 1000.0), "import") for b, r in zip(beat_s[long], rr_ms[long])]
+    last = (got.last_time - start).total_seconds() if got.last_time is not None else None
+    if beat_s.size and last is not None and last - beat_s[-1] > CLOCK_TOLERANCE_S + 1.0:
+        gaps.append((float(beat_s[-1]), last - float(beat_s[-1]), "import"))  # hrv stopped, records went on
+        n_dropouts += 1
     add_note(meta, f"hrv RR intervals placed by their running sum from the first time stamp, held to the time "
                    f"stamps written before them: {n_dropouts} gap(s) where the sum fell more than "
                    f"{CLOCK_TOLERANCE_S:g} s behind them (hrv messages missing while records went on)")

@@ -41,7 +41,7 @@ from ..errors import FormatError, where
 from ..recording import Recording
 from . import Format
 from ._columns import recording_from_grid
-from ._evidence import add_note, options, split_grid
+from ._evidence import add_note, options, split_grid, to_numbers
 from ._text import head_lines, read_lines, safe_sniff
 
 __all__ = ["FORMAT", "read", "sniff", "start_from_name"]
@@ -80,38 +80,39 @@ def _data_lines(lines: list[str]) -> list[str]:
     return [t.strip() for t in lines if t.strip() and not t.lstrip().startswith("#")]
 
 
-_VALUE = re.compile(r"^([+-]?(\d+([.,]\d*)?|\.\d+)([eE][+-]?\d+)?|nan|NaN|NA|null|-)$")
-
-
 @safe_sniff
 def sniff(path: Path, head: bytes) -> int:
     """40 for single numbers (or ``nan``) per line, or two numeric columns without a header
     (Kubios-style time and RR), that look like RR intervals in ms, s or µs; else 0 or 10.
 
-    Low, because any column of numbers looks like this: more specific formats win.
+    The head is split by :func:`~calmtrace.formats._evidence.split_grid`, the reader's own
+    structure rules. Low, because any column of numbers looks like this: more specific formats win.
     """
     lines = head_lines(head, 200)
     if not lines:
         return 0
     if len(head) >= 65536:
         lines = lines[:-1]  # the last line of a cut head may be cut too
-    texts = _data_lines(lines)
-    if texts and not _VALUE.match(texts[0]) and _HEADER_WORD.match(texts[0]) and len(texts[0].split()) == 1:
-        texts = texts[1:]
-    if len(texts) < 3:
+    if len(_data_lines(lines)) < 3:
         return 0
-    cols = [re.split(r"[\s;]+", t) for t in texts]
-    widths = {len(c) for c in cols}
-    if widths == {2} and all(_NUMBER.match(a) and _NUMBER.match(b) for a, b in cols):
-        if not np.all(np.diff([float(a) for a, _ in cols]) > 0):
+    try:
+        grid = split_grid(path, lines, {})
+    except FormatError:
+        return 0
+    if grid.header is not None and (len(grid.header) != 1 or not _HEADER_WORD.match(grid.header[0])):
+        return 0
+    if grid.width == 2:
+        a, _ = to_numbers(grid, 0, "column 1")
+        b, _ = to_numbers(grid, 1, "column 2")
+        if not np.all(np.diff(a[np.isfinite(a)]) > 0):
             return 10  # two columns, the first not a time: some other table
-        v = np.array([float(b) for _, b in cols])  # Kubios: time and RR
-    elif widths == {1} and all(_VALUE.match(t) for t in texts):
-        vals = [t.replace(",", ".") for t in texts if _NUMBER.match(t.replace(",", "."))]
-        if len(vals) < 2:
-            return 0
-        v = np.array([float(x) for x in vals])
+        v = b
+    elif grid.width == 1:
+        v, _ = to_numbers(grid, 0, "column 1")
     else:
+        return 0
+    v = v[np.isfinite(v)]
+    if v.size < 2:
         return 0
     med = float(np.median(v))
     if 250 <= med <= 2500 or 0.25 <= med <= 2.5 or 250_000 <= med <= 2_500_000:
