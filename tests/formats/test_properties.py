@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from calmtrace import formats
 from calmtrace.errors import FormatError
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 

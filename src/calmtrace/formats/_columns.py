@@ -143,6 +143,10 @@ def _roles(grid: Grid, meta: dict) -> dict[str, int]:
                       f"intervals: name them with --columns (e.g. time,rr)")
 
 
+def _name(grid: Grid, i: int) -> str:
+    return repr(grid.header[i]) if grid.header else f"column {i + 1}"
+
+
 def _increasing_share(x: np.ndarray) -> float:
     x = x[np.isfinite(x)]
     if x.size < 3:
@@ -189,9 +193,9 @@ def recording_from_grid(path: Path, grid: Grid, meta: dict, *, name_start: datet
     roles = _roles(grid, meta)
     line_nos = grid.line_nos
     if "rr" not in roles:
-        if "hr" in roles and "time" not in roles:
-            raise FormatError(f"{path}: the table holds heart rates, not RR intervals; a heart-rate series has "
-                              f"no beat-to-beat intervals")
+        if "hr" in roles:
+            raise FormatError(f"{path}: the table holds heart rates ({_name(grid, roles['hr'])}), not RR intervals; "
+                              f"a heart-rate series has no beat-to-beat intervals and its times are not beat times")
         return _from_times_only(path, grid, roles, meta)
     rr_name = grid.header[roles["rr"]] if grid.header else f"column {roles['rr'] + 1}"
     raw, rr_dec = to_numbers(grid, roles["rr"], str(rr_name))

@@ -338,6 +338,8 @@ def anchor_arrivals(rr_ms: np.ndarray, clock_s: np.ndarray,
                 ahead = ahead[:cut[0] + 1]
             step = float(np.median(ahead)) - ref
             if step < -tolerance_s or abs(step - CLOCK_JUMP_S) <= tolerance_s:
+                if abs(abs(step) - CLOCK_JUMP_S) <= tolerance_s:
+                    step = float(np.copysign(CLOCK_JUMP_S, step))  # daylight saving moves whole hours
                 changes.append((i, step))
                 offset += step
                 li -= step

@@ -57,7 +57,7 @@ from ..errors import FormatError, where
 from ..events import Event, Events
 from ..recording import Recording
 from . import Format
-from ._columns import recording_from_grid
+from ._columns import HR_NAMES, recording_from_grid
 from ._evidence import split_grid
 from ._text import (
     CLOCK_UTC,
@@ -143,6 +143,8 @@ def sniff(path: Path, head: bytes) -> int:
             return 55
         if has_rr:
             return 35
+        if any(n in HR_NAMES for n in names):
+            return 30  # time and heart rate: read only to refuse it with the reason
         # a time column alone: a beat table only when there is little else (not an events file)
         return 20 if len([n for n in names if n and n != "flag"]) == 1 else 0
     return 0

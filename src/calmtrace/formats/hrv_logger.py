@@ -60,6 +60,8 @@ __all__ = ["FORMAT", "read", "sniff"]
 
 #: Epoch-millisecond timestamps before this (1973-03-03) are not epoch milliseconds.
 _MIN_EPOCH_MS = 1e11
+#: Epoch seconds accepted in place of milliseconds: 1973-03-03 to 2096-10-02.
+_MIN_EPOCH_S, _MAX_EPOCH_S = 1e8, 4e9
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -115,6 +117,8 @@ def read(path: Path) -> Recording:
     clocks: list[datetime] = []
     rr: list[float] = []
     epoch = None
+    meta_notes: dict = {}
+    epoch_s_noted = False
     for n, text in enumerate(lines[1:], start=2):
         if not text.strip():
             continue
@@ -130,8 +134,14 @@ def read(path: Path) -> Recording:
             raise FormatError(f"{where(path, n)}: time {stamp!r} is not written like the rows above it")
         if is_epoch:
             ms = float(stamp)
+            if _MIN_EPOCH_S <= ms < _MAX_EPOCH_S:  # epoch seconds (FatMaxxer-like logs written in s)
+                if not epoch_s_noted:
+                    add_note(meta_notes, f"timestamp {stamp} is Unix epoch seconds (1973-2096), not milliseconds")
+                    epoch_s_noted = True
+                ms *= 1000.0
             if not _MIN_EPOCH_MS <= ms < 253402300800000:  # before year 10000
-                raise FormatError(f"{where(path, n)}: timestamp must be Unix epoch milliseconds, got {stamp!r}")
+                raise FormatError(f"{where(path, n)}: timestamp must be Unix epoch milliseconds or seconds, "
+                                  f"got {stamp!r}")
             clocks.append(_EPOCH + timedelta(milliseconds=ms))
         else:
             clocks.append(device_datetime(stamp, path, n, "date"))
@@ -147,6 +157,7 @@ def read(path: Path) -> Recording:
     t0 = float(beat_s[0] - rr_ms[0] / 1000.0)
     meta: dict = {"source_file": path.name,
                   "source_app": "HRV Logger layout (epoch ms)" if epoch else "HRV Logger"}
+    meta.update(meta_notes)
     add_note(meta, f"{'timestamp' if epoch else 'date'} is the phone's arrival time of each interval: beats are "
                    f"the running sum of the intervals, anchored to it; {len(gaps)} gap(s) where it ran ahead "
                    f"by more than {CLOCK_TOLERANCE_S:g} s")
