@@ -13,36 +13,19 @@ VU-AMS (VU-DAMS export, ``.txt``, tab-separated)
 Empatica E4 ``IBI.csv``
     First line ``<Unix start time>, IBI``; then ``<s since start>,<interval in s>`` rows, the time
     being that of the beat closing the interval. The start is true UTC.
-Generic tables (``,`` ``;`` or tab) with a header naming a beat-time column and/or an interval
-    column (case-insensitive, units in brackets or suffixes allowed):
-
-    - beat time: ``t_s``, ``time``, ``time_s``, ``beat_time``, ``r_peak_time``, ``peak_time``,
-      ``timestamp``, ``seconds`` -- seconds (``_ms`` in the name: milliseconds) since an unknown
-      origin, or ISO datetimes;
-    - interval: ``rr_ms``, ``rr``, ``rri``, ``ibi``, ``ibi_ms``, ``nn``, ``rr_interval``,
-      ``interval`` -- ms, or s when the name says ``_s``/``[s]`` or by the median rule of
-      :func:`~calmtrace.formats._text.rr_scale_to_ms`;
-    - ``flag``: kept when every value is a calmtrace beat flag (a calmtrace ``beats.csv`` reads
-      back with its flags).
-
-    With both, the times are the beat times and the intervals the RR; with times only, RR is the
-    difference of consecutive times (the first row opens the first interval); with intervals only,
-    beat times are their running sum.
-
-Gaps
-    Where a beat's interval began more than 0.25 s after the previous beat (:data:`GAP_TOLERANCE_S`)
-    the beats in between are missing: a gap (reason ``import``) covers that span.
-
-Clock
-    Datetimes without a UTC offset are local time taken as UTC (``meta["clock"]``); tables with
-    relative times only start at :data:`~calmtrace.formats._text.UNKNOWN_START` with
-    ``meta["start_unknown"] = True`` and ``t_s = 0`` at the start of the first interval
-    (``meta["time_offset_s"]`` is the file's time there).
+Generic tables (``,`` ``;``, tab or spaces) with a header naming a beat-time, arrival-time
+    and/or interval column: read by the shared evidence rules of
+    :mod:`calmtrace.formats._columns` (``docs/formats.md``): the delimiter and decimal mark,
+    the interval unit (ms, s, µs; heart rates refused), the time unit and whether the times are
+    beat times or arrival times (which then anchor the running sum of the intervals, with gaps
+    where beats were lost and clock changes reported); removed and implausible intervals are gaps.
+    A ``flag`` column is kept when every value is a calmtrace beat flag (a calmtrace ``beats.csv``
+    reads back with its flags). Relative times start at an unknown start
+    (``meta["start_unknown"]``, ``meta["time_offset_s"]`` the file's time at ``t_s = 0``).
 
 Values
-    Intervals must be positive and at most 60 s, beat times strictly increasing; anything else is
-    a :class:`~calmtrace.errors.FormatError` naming file and line. Implausible positive intervals
-    are kept for the cleaning step to flag.
+    Intervals of the VU-AMS and E4 layouts must be positive and at most 60 s, beat times strictly
+    increasing; anything else is a :class:`~calmtrace.errors.FormatError` naming file and line.
 """
 
 from __future__ import annotations

@@ -11,8 +11,10 @@ Beats come from one of two kinds of FIT message, tried in this order:
    The strap's ``filtered_bpm`` of each beat becomes the device HR where records have none.
 2. ``hrv`` messages (watches recording a chest strap): up to five successive RR intervals in s,
    0xFFFF (65.535 s) meaning none. They carry no time stamp: beat times are the cumulative sum of
-   the intervals from the activity start (the first time stamp of the file), so their absolute
-   time is only as good as the start of the RR stream (about a second).
+   the intervals from the first time stamp of the file, held to the time stamps of the messages
+   written before them (:func:`_hrv_beats`): where ``hrv`` messages are missing while ``record``
+   messages go on, the sum falls behind the time stamps and a gap opens at the dropout's true
+   place, so the beats after it keep their time.
 
 An interval longer than :data:`~calmtrace.signals.ecg.GAP_RR_MS` becomes a gap (reason
 ``import``). The watch's own heart rate (``record.heart_rate``) becomes ``Recording.hr``.

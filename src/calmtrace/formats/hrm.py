@@ -14,6 +14,8 @@ An INI-like text file. Read here:
     lap time, ``hh:mm:ss.s`` since the start. Lap *i* becomes an event from the previous lap time
     to its own, labelled ``lap i`` (or ``lap i: <note>`` from ``[IntNotes]``), of kind ``note``
     unless the note names another kind (:func:`~calmtrace.formats.events_file.infer_kind`).
+    Lap times that do not increase are lap *durations* (a known writer bug): read as durations
+    when they add up to no more than the recording, else refused naming the line; noted either way.
 ``[HRData]``
     R-R mode: the first number of each line is an RR interval in ms; beat times are their running
     sum from the start. Other modes: the first number is the heart rate in bpm every ``Interval``

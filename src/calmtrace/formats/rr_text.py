@@ -1,32 +1,31 @@
 """Plain RR-interval text: one interval per line (Elite HRV, Kubios, PhysioNet, the ``hrv``
-package, many phone apps).
+package, many phone apps), or Kubios-style two columns (time and RR, no header).
 
 Layout
-    One number per line. Blank lines and lines starting with ``#`` are skipped; the first
-    non-blank line may be a header word (``RR``, ``rr_ms``, ``RRI``...). A line with more than one
-    value is an error (a table with times is a ``beat-table``).
-
-Unit rule
-    :func:`~calmtrace.formats._text.rr_scale_to_ms`: a median below 10 means seconds, otherwise
-    milliseconds; ``meta["rr_unit"]`` records which.
+    One number per line, or two per line (a time column and the intervals, space, tab or ``;``
+    separated). Blank lines and lines starting with ``#`` are skipped; the first line may be a
+    header word (``RR``, ``rr_ms``, ``RRI``...). Structure, decimal commas, the unit and the
+    meaning of a time column follow the shared evidence rules of
+    :mod:`calmtrace.formats._evidence` and :mod:`calmtrace.formats._columns` (see
+    ``docs/formats.md``); every inference is an import note.
 
 Values
-    Every interval must be a positive number of at most 60 s, else a
-    :class:`~calmtrace.errors.FormatError` names the file and line. One exception: zeros at the
-    very end of the file are dropped, because some exporters end their list with a 0 (the
-    ``hrv`` package's ``real_rri.txt`` does); ``meta["trailing_zeros_dropped"]`` counts them. A 0
-    anywhere else is an error, since the time it stands for is unknown. Positive but implausible
-    intervals are kept for the cleaning step to flag.
+    ``nan``, blank, 0 or negative values are removed beats and intervals longer than 3 s are gaps
+    of their own length (e.g. the offset of the first beat written as the first value); the file
+    is refused only when fewer than half its rows are usable. Zeros at the very end of the file
+    are dropped, because some exporters end their list with a 0 (the ``hrv`` package's
+    ``real_rri.txt`` does); ``meta["trailing_zeros_dropped"]`` counts them. Heart rates are
+    refused, never read as intervals.
 
 Start time
     From the file name where it holds a date and time: ``2024-05-01 09-30-00`` (Elite HRV),
     ``2024-05-01_09-30-00``, ``2024-05-01T09:30:00``, ``20240501_093000`` or ``20240501-093000``,
-    as local time taken as UTC (``meta["clock"]``). Otherwise the start is unknown: it is set to
-    :data:`~calmtrace.formats._text.UNKNOWN_START` with ``meta["start_unknown"] = True``, never
-    to the file's modification time (which would change from copy to copy).
+    as local time taken as UTC (``meta["clock"]``). Otherwise the start is unknown:
+    ``meta["start_unknown"] = True`` (``calmtrace info`` says so; ``import --start`` sets it),
+    never the file's modification time (which would change from copy to copy).
 
-Beats are the running sum of the intervals, the first interval starting at ``t_s = 0``. A plain
-list cannot show missing data, so there are no gaps.
+Beats are the running sum of the intervals (or the beat times of a time column), the first
+interval starting at ``t_s = 0``.
 """
 
 from __future__ import annotations
