@@ -76,6 +76,12 @@ MATCH_MS = 2.0
 #: Share of consecutive rows whose time step must equal an interval for the times to be beat times.
 BEAT_TIME_SHARE = 0.8
 
+#: Coarsest resolution (ms) of a time column whose rounding is allowed for when its steps are
+#: compared with the intervals: a 1-ms or 10-ms column (RR intervals vary by tens of ms); the steps
+#: of a coarser column (whole seconds) must equal the intervals exactly, or within its resolution
+#: any step would "equal" any interval.
+MAX_BEAT_TIME_RES_MS = 50.0
+
 #: Unix epoch seconds accepted as absolute times: 1973-03-03 to 2096-10-02.
 _EPOCH_RANGE_S = (1e8, 4e9)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -161,6 +167,8 @@ def _time_values(grid: Grid, i: int, name: str, meta: dict) -> tuple[np.ndarray,
     if re.fullmatch(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?", first):
         v, dec = to_numbers(grid, i, name)
         return v, None, dec
+    if re.fullmatch(r"\d{1,2}:\d{2}:\d{2}(\.\d+)?", first):
+        return _time_of_day(grid, texts, name, meta)
     stamps: list[datetime | None] = []
     for (n, _), t in zip(grid.rows, texts):
         stamps.append(None if t.lower() in MISSING else device_datetime(t, grid.path, n, name))
@@ -169,6 +177,33 @@ def _time_values(grid: Grid, i: int, name: str, meta: dict) -> tuple[np.ndarray,
     secs = np.array([np.nan if s is None else (s - ref).total_seconds() for s in stamps])
     frac = [len(t.split(".")[-1]) for t in texts if "." in t[-7:]]
     return secs, ref, max(frac) if frac else 0
+
+
+def _time_of_day(grid: Grid, texts: list[str], name: str, meta: dict) -> tuple[np.ndarray, None, int]:
+    """Clock times without a date (``09:30:01.250``) as seconds since the first midnight.
+
+    The date is unknown, so the times are relative (the start stays unknown); a time more than
+    12 h before the one above it is on the next day.
+    """
+    out = np.full(len(texts), np.nan)
+    day = 0.0
+    prev = None
+    decimals = 0
+    for k, ((n, _), t) in enumerate(zip(grid.rows, texts)):
+        if t.lower() in MISSING:
+            continue
+        m = re.fullmatch(r"(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)", t)
+        if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59 or float(m.group(3)) >= 60:
+            raise FormatError(f"{where(grid.path, n)}: {name} must be a clock time like 09:30:01, got {t[:40]!r}")
+        v = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+        if prev is not None and v + day < prev - 43200:
+            day += 86400.0
+        out[k] = v + day
+        prev = out[k]
+        if "." in m.group(3):
+            decimals = max(decimals, len(m.group(3).split(".")[1]))
+    add_note(meta, f"time column {name!r} holds clock times without a date: the start date is unknown")
+    return out, None, decimals
 
 
 def recording_from_grid(path: Path, grid: Grid, meta: dict, *, name_start: datetime | None = None) -> Recording:
@@ -374,7 +409,9 @@ def _meaning(path: Path, line_nos: list[int], t_s: np.ndarray, rr_ms: np.ndarray
     """``closing``, ``opening`` (beat times) or ``arrival``, from the evidence (see the module docstring)."""
     pair = usable[1:] & usable[:-1]
     step_ms = np.diff(t_s) * 1000.0
-    tol = res_ms + MATCH_MS
+    # a coarse column (whole seconds) must match exactly: within its own resolution any step
+    # would "equal" any interval
+    tol = (res_ms if res_ms <= MAX_BEAT_TIME_RES_MS else 0.0) + MATCH_MS
     n_pairs = int(pair.sum())
     closing = float(np.mean(np.abs(step_ms - rr_ms[1:])[pair] <= tol)) if n_pairs else 0.0
     opening = float(np.mean(np.abs(step_ms - rr_ms[:-1])[pair] <= tol)) if n_pairs else 0.0

@@ -50,6 +50,7 @@ __all__ = [
     "MISSING",
     "Grid",
     "split_grid",
+    "check_row_width",
     "to_numbers",
     "rr_unit",
     "RR_UNITS",
@@ -260,6 +261,14 @@ def split_grid(path: Path, lines: list[str], meta: dict, *, first_line: int = 1)
     delim_char = _delimiter([t for _, t in numbered])
     delim = {"\t": "tab"}.get(delim_char, delim_char)
     first = _split(numbered[0][1], delim_char)
+    if delim_char == "whitespace":
+        merged: list[str] = []
+        for tok in first:  # "Time (s) RR (s)": a unit in brackets belongs to the name before it
+            if merged and re.fullmatch(r"[\(\[][^\)\]]*[\)\]]", tok):
+                merged[-1] += " " + tok
+            else:
+                merged.append(tok)
+        first = merged
     header = None
     header_line = None
     if not all(_is_value(t) for t in first):
@@ -281,6 +290,8 @@ def split_grid(path: Path, lines: list[str], meta: dict, *, first_line: int = 1)
     decimal_comma = False
     if delim_char == ",":
         rows, decimal_comma, width = _comma_structure(path, header, rows, meta)
+        if not decimal_comma:  # "1,139" survives splitting only when quoted
+            decimal_comma = _decimal_commas(path, rows, meta)
     else:
         width = len(header) if header is not None else max((len(f) for _, f in rows), default=1)
         for n, f in rows:
@@ -374,6 +385,25 @@ def _comma_structure(path: Path, header: list[str] | None, rows: list[tuple[int,
                        f"{out[[n for n, _ in out].index(merged_any[0])][1]})")
         return out, True, width
     return out, False, width
+
+
+def check_row_width(path: Path, line: int, fields: list[str], width: int, delimiter: str) -> None:
+    """Refuse a row with more non-empty fields than its header: never cut a row short.
+
+    Raises
+    ------
+    FormatError
+        Naming the line and the likely cause (decimal commas in a comma-separated file, or an
+        unquoted delimiter inside a value).
+    """
+    extra = [f for f in fields[width:] if f.strip()]
+    if not extra:
+        return
+    cause = ("the values seem to use decimal commas inside a comma-separated file"
+             if delimiter == "," and any(_INT.match(f.strip()) for f in fields) else
+             f"a value holds an unquoted {delimiter!r}")
+    raise FormatError(f"{where(path, line)}: {len(fields)} fields but the header has {width}; {cause}. A row is "
+                      f"never cut short: export with another delimiter or '.' as the decimal mark")
 
 
 def to_numbers(grid: Grid, i: int, what: str) -> tuple[np.ndarray, int]:

@@ -40,7 +40,7 @@ from ..errors import FormatError
 from ..recording import Recording
 from ..signals.ecg import ecg_to_recording
 from . import Format, foreign_errors
-from ._evidence import options
+from ._evidence import check_row_width, options
 from ._text import CLOCK_UTC, UNKNOWN_START, number, read_lines
 
 __all__ = ["FORMAT", "read", "sniff", "split_header"]
@@ -178,6 +178,7 @@ def _read(path: Path) -> Recording:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         cells = line.split(sep)
+        check_row_width(path, i + 1, cells, len(names), sep)
         if len(cells) <= need:
             raise FormatError(f"{path} line {i + 1}: expected at least {need + 1} columns, got {len(cells)}")
         ecg.append(number(cells[k].strip().strip('"'), path, i + 1, names[k]))

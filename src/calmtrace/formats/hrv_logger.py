@@ -40,7 +40,7 @@ import numpy as np
 from ..errors import FormatError, where
 from ..recording import Recording
 from . import Format
-from ._evidence import add_note
+from ._evidence import add_note, check_row_width
 from ._text import (
     CLOCK_TOLERANCE_S,
     CLOCK_UTC,
@@ -123,6 +123,7 @@ def read(path: Path) -> Recording:
         if not text.strip():
             continue
         fields = text.split(",")
+        check_row_width(path, n, fields, len(lines[0].split(",")), ",")
         if max(time_col, rr_col) >= len(fields):
             raise FormatError(f"{where(path, n)}: expected {len(lines[0].split(','))} comma-separated fields, "
                               f"got {text[:60]!r}")

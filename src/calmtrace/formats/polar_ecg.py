@@ -30,6 +30,7 @@ from ..recording import Recording
 from ..signals.ecg import ecg_to_recording
 from . import Format
 from ._text import CLOCK_LOCAL_AS_UTC, CLOCK_UTC, read_lines
+from ._evidence import check_row_width
 from .ecg_csv import split_header
 
 __all__ = ["FORMAT", "read", "sniff", "rr_agreement"]
@@ -234,6 +235,7 @@ def _read_psl(path: Path, lines: list[str], header: int) -> Recording:
         cells = lines[i].split(";")
         if len(cells) < 4:
             raise FormatError(f"{path} line {i + 1}: expected 4 columns, got {len(cells)}")
+        check_row_width(path, i + 1, cells, len([c for c in lines[header].split(";") if c.strip()]), ";")
         if phone_first is None:
             phone_first = (i + 1, cells[0].strip())
         ns.append(_cell(path, i + 1, "sensor timestamp [ns]", cells[1], integer=True))
@@ -250,12 +252,17 @@ def _read_psl(path: Path, lines: list[str], header: int) -> Recording:
         ) from None
     start = local if local.tzinfo is not None else local.replace(tzinfo=timezone.utc)
     t = np.array([float(v - ns[0]) for v in ns]) / 1e9
+    notes: list[str] = []
+    if np.any(np.diff(t) == 0):
+        t = spread_frames(path, t, line_nos, notes)
     _check_increasing(path, t, line_nos, "sensor timestamp [ns]")
     meta = {
         "model": "Polar H10",
         "source_app": "Polar Sensor Logger",
         "clock": CLOCK_LOCAL_AS_UTC if local.tzinfo is None else CLOCK_UTC,
     }
+    if notes:
+        meta["import_notes"] = notes
     return ecg_to_recording(np.asarray(ecg), _fs(path, t), start, meta, sample_t_s=t, units="uV")
 
 

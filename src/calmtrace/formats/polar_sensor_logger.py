@@ -90,7 +90,7 @@ from ._text import (
     rr_value,
     safe_sniff,
 )
-from ._evidence import add_note
+from ._evidence import add_note, check_row_width
 from .events_file import infer_kind
 
 log = logging.getLogger(__name__)
@@ -214,6 +214,7 @@ def _read_table(path: Path) -> _Table:
         fields = text.split(";")
         if len(fields) < 2:
             raise FormatError(f"{where(path, n)}: expected ';'-separated fields, got {text[:80]!r}")
+        check_row_width(path, n, fields, len(columns), ";")
         table.lines.append(n)
         table.times.append(device_datetime(fields[0], path, n, "Phone timestamp"))
         table.rows.append(fields)

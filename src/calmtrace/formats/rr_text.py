@@ -149,6 +149,17 @@ def read(path: Path) -> Recording:
     if not _data_lines(lines):
         raise FormatError(f"{path}: no RR intervals in the file")
     grid = split_grid(path, lines, meta)
+    if grid.width == 1:
+        # in a single column a blank line inside the list is a missing value (pandas writes NaN
+        # as an empty line): a removed beat, not nothing
+        first = grid.rows[0][0]
+        last = grid.rows[-1][0]
+        blanks = [n for n in range(first, last + 1) if not lines[n - 1].strip()]
+        if blanks:
+            lines = ["nan" if (n in blanks) else ln for n, ln in enumerate(lines, start=1)]
+            add_note(meta, f"{len(blanks)} blank line(s) inside the list (first: line {blanks[0]}) read as "
+                           f"missing values")
+            grid = split_grid(path, lines, meta)
     if grid.width > 2 or (grid.width == 2 and grid.header is not None and not options().columns
                           and not _two_named(grid.header)):
         n, f = grid.rows[0]
