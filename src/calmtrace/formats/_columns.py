@@ -292,7 +292,7 @@ def recording_from_grid(path: Path, grid: Grid, meta: dict, *, name_start: datet
                 add_note(meta, note)
         if anchored.gaps:
             add_note(meta, f"{len(anchored.gaps)} gap(s) where the arrival clock ran ahead of the RR sum by more "
-                           f"than {CLOCK_TOLERANCE_S:g} s (beats that never arrived)")
+                           f"than {CLOCK_TOLERANCE_S:g} s (beats that never arrived)", warn=True)
     else:
         b = t_s if meaning == "closing" else t_s + rr_ms / 1000.0
         keep = ok & has_t
@@ -359,7 +359,7 @@ def _beat_clock_changes(b: np.ndarray, rr_ms: np.ndarray, keep: np.ndarray, line
         meta.setdefault("clock_changes", []).append({"t_s": t, "step_s": step, "line": line_nos[k]})
         add_note(meta, f"clock change at line {line_nos[k]}: the beat time jumps {step:+.0f} s beyond its interval "
                        f"(daylight saving or a time-zone change), not {abs(step):.0f} s of missing beats; later "
-                       f"times are read on the clock of the first row")
+                       f"times are read on the clock of the first row", warn=True)
     return out
 
 

@@ -145,10 +145,11 @@ def parse_columns(text: str) -> tuple[str, ...]:
     return roles
 
 
-def add_note(meta: dict, text: str) -> None:
-    """Append one import note to ``meta`` (and log it)."""
+def add_note(meta: dict, text: str, warn: bool = False) -> None:
+    """Append one import note to ``meta`` and log it (as a warning when ``warn``: data was
+    removed, a gap made or a clock change found)."""
     meta.setdefault(NOTES_KEY, []).append(text)
-    log.info("%s: %s", meta.get("source_file", "import"), text)
+    (log.warning if warn else log.info)("%s: %s", meta.get("source_file", "import"), text)
 
 
 # -------------------------------------------------------------------------------------------
@@ -545,13 +546,13 @@ def classify_rr(path: Path, rr_ms: np.ndarray, line_nos: list[int], meta: dict) 
     if removed.any():
         first = int(np.flatnonzero(removed)[0])
         add_note(meta, f"{int(removed.sum())} rows hold no usable interval (nan, blank, 0 or negative; first "
-                       f"on line {line_nos[first]}): each is a removed beat, a gap in the series")
+                       f"on line {line_nos[first]}): each is a removed beat, a gap in the series", warn=True)
     if long.any():
         first = int(np.flatnonzero(long)[0])
         add_note(meta, f"{int(long.sum())} intervals longer than {GAP_RR_MS:g} ms (first on line "
                        f"{line_nos[first]}: {rr_ms[first] / 1000:g} s) are not beat-to-beat intervals "
                        f"(e.g. the offset of the first beat, or a pause in recording): each is a gap of its "
-                       f"own length")
+                       f"own length", warn=True)
     meta["removed_rows"] = int(removed.sum())
     meta["long_intervals"] = int(long.sum())
     return ok, long

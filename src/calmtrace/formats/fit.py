@@ -272,7 +272,8 @@ def _hrv_beats(got: _Collected, start: datetime, meta: dict) -> tuple[pd.DataFra
         n_dropouts += 1
     add_note(meta, f"hrv RR intervals placed by their running sum from the first time stamp, held to the time "
                    f"stamps written before them: {n_dropouts} gap(s) where the sum fell more than "
-                   f"{CLOCK_TOLERANCE_S:g} s behind them (hrv messages missing while records went on)")
+                   f"{CLOCK_TOLERANCE_S:g} s behind them (hrv messages missing while records went on)",
+             warn=n_dropouts > 0)
     beats = pd.DataFrame({"t_s": beat_s[~long], "rr_ms": rr_ms[~long]})
     return beats, pd.DataFrame([g for g in gaps if g[1] > 0], columns=["onset_s", "duration_s", "reason"])
 

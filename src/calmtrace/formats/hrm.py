@@ -203,7 +203,7 @@ def _laps(path: Path, sections: dict[str, list[tuple[int, str]]], duration_s: fl
             cumulative = list(np.cumsum(values))
             add_note(meta, f"[IntTimes] lap times do not increase (line {n}: {text} after "
                            f"{times[k - 1][1]}): read as lap durations, which add up to {total:g} s of the "
-                           f"{length:g} s recording")
+                           f"{length:g} s recording", warn=True)
         else:
             raise FormatError(
                 f"{where(path, n)}: lap time {text} is not after the previous lap ({times[k - 1][1]}), and read "

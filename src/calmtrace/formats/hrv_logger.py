@@ -166,7 +166,7 @@ def read(path: Path) -> Recording:
         changes, notes = clock_change_notes(anchored, clock_s, t0, ref)
         meta["clock_changes"] = changes
         for note in notes:
-            add_note(meta, note)
+            add_note(meta, note, warn=True)
     meta.update({"clock": CLOCK_UTC} if epoch else clock_meta(ref))
     try:
         start = ref + timedelta(seconds=t0)

@@ -500,7 +500,7 @@ def read(path: Path) -> Recording:
         changes, notes = clock_change_notes(parts.anchored, parts.clock_s, t0, ref)
         meta["clock_changes"] = changes
         for note in notes:
-            add_note(meta, note)
+            add_note(meta, note, warn=True)
     if parts.rr_ms.size:
         first_interval = float(parts.beat_s[0] - parts.rr_ms[0] / 1000.0) - t0
         covered = min([first_interval] + [g[0] for g in gaps])
