@@ -101,3 +101,21 @@ def test_table_with_rr_and_heart_rate_uses_the_intervals(tmp_path):
     rec = formats.read(p)
     assert rec.rr_ms.tolist() == RR.tolist()
     assert any("heart rate" in n for n in rec.meta["import_notes"])
+
+
+def test_clock_times_cannot_be_placed_on_an_unknown_start(tmp_path):
+    from calmtrace.errors import EventsError
+    from calmtrace.loader import load
+
+    p = tmp_path / "rr.txt"
+    p.write_text("\n".join(f"{v:g}" for v in RR) + "\n")
+    ev = tmp_path / "ev.csv"
+    ev.write_text("onset,label\n09:00,speech\n")
+    with pytest.raises(EventsError, match=r"ev\.csv line 2: .*start is unknown"):
+        load(p, events=ev)
+    ev.write_text("onset,label\n2.5,speech\n")
+    assert list(load(p, events=ev).events)[0].onset_s == 2.5
+    # with --start the same clock time lands where it should
+    ev.write_text("onset,label\n09:00:05,speech\n")
+    rec = load(p, events=ev, options=formats.ImportOptions(start=datetime(2024, 5, 1, 9, tzinfo=timezone.utc)))
+    assert list(rec.events)[0].onset_s == 5.0

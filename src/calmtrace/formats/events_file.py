@@ -153,6 +153,7 @@ class _Ctx:
     utc_offset: str | None
     clock_changes: list | None = None
     duration_s: float | None = None
+    start_known: bool = True
 
     def on_clock(self, v: float, s: str, ctx: str) -> float:
         """A local clock reading (``v`` s after the start's clock) as a time of the recording, through
@@ -191,6 +192,10 @@ class _Ctx:
         ctx = f"{self._where(line)}: {what}"
         if not s:
             raise EventsError(f"{ctx} is empty")
+        if not self.start_known and not re.fullmatch(r"[+-]?\d+(\.\d*)?s?", s):
+            raise EventsError(f"{ctx} {s!r} is a clock time, but the recording's start is unknown (its file has no "
+                              f"date or time); write the time in seconds since the start, or import the "
+                              f"recording with --start")
         if self.utc_offset and _NAIVE_ISO.fullmatch(s):
             s = s + self.utc_offset
         try:
@@ -413,7 +418,8 @@ def _read_json(text: str, ctx: _Ctx) -> list[tuple[Event, int | str]]:
 # entry point
 # -------------------------------------------------------------------------------------------
 def read_events(path: str | os.PathLike, start: datetime, duration_s: float | None = None,
-                utc_offset: str | None = None, clock_changes: list | None = None) -> Events:
+                utc_offset: str | None = None, clock_changes: list | None = None,
+                start_known: bool = True) -> Events:
     """Read an events file (CSV table, JSON or diary lines; see the module docstring).
 
     Parameters
@@ -433,6 +439,9 @@ def read_events(path: str | os.PathLike, start: datetime, duration_s: float | No
         The recording's clock changes (``meta["clock_changes"]``: ``t_s``, ``step_s``). A clock time
         is then the time of the recording at which its clock showed it; one that it showed twice (a
         time in the hour repeated when daylight saving ended) is an error that says so.
+    start_known : bool
+        False for a recording whose start is unknown (``meta["start_unknown"]``): clock times and
+        date-times are then an error, since they cannot be placed.
 
     Returns
     -------
@@ -454,7 +463,7 @@ def read_events(path: str | os.PathLike, start: datetime, duration_s: float | No
         raise EventsError(f"{p}: no such events file") from None
     except OSError as exc:
         raise EventsError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    ctx = _Ctx(p, start, utc_offset, clock_changes, duration_s)
+    ctx = _Ctx(p, start, utc_offset, clock_changes, duration_s, start_known)
     text = "\n".join(raw)
     numbered = [(i, t) for i, t in enumerate(raw, start=1) if t.strip() and not t.lstrip().startswith("#")]
     if not numbered:
