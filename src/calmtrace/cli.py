@@ -80,7 +80,7 @@ def _format_help() -> str:
 @click.option("--columns", default=None, metavar="ROLES",
               help="Meaning of each column, comma-separated: rr, time (beat time), arrival, hr or - "
                    "(text formats), e.g. time,rr.")
-@click.option("--time-unit", type=click.Choice(["s", "ms", "us"]), default=None,
+@click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), default=None,
               help="Unit of a relative time column (text formats).")
 @click.option("--fs", "fs_hz", type=click.FloatRange(min=1.0), default=None,
               help="ECG sampling rate in Hz, for ECG tables that state none.")

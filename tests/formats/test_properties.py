@@ -140,8 +140,9 @@ def _arrival_file(path, layout: str, clock: list[datetime], rr: np.ndarray, quan
 @SETTINGS
 @given(seed=st.integers(0, 10_000), n=st.integers(120, 600), layout=st.sampled_from(["epoch-s", "iso", "psl", "hrv-logger"]),
        max_delay=st.floats(0.0, 0.95), quantum=st.sampled_from([0.001, 1.0]),
-       jump=st.sampled_from([0, 3600, -3600]), drop_s=st.sampled_from([0.0, 8.0, 30.0, 90.0]))
-def test_arrival_logs(tmp_path_factory, seed, n, layout, max_delay, quantum, jump, drop_s):
+       jump=st.sampled_from([0, 3600, -3600]), drop_s=st.sampled_from([0.0, 8.0, 30.0, 90.0]),
+       nan_share=st.sampled_from([0.0, 0.03]))
+def test_arrival_logs(tmp_path_factory, seed, n, layout, max_delay, quantum, jump, drop_s, nan_share):
     rng = np.random.default_rng(seed)
     rr = _rr(seed, n)
     t0 = datetime(2024, 3, 31, 0, 30, tzinfo=timezone.utc)
@@ -161,27 +162,38 @@ def test_arrival_logs(tmp_path_factory, seed, n, layout, max_delay, quantum, jum
     assume(keep[j - 1:j + 1].all() if jump else True)
     clock_s = arrival + np.where(np.arange(n) >= j, jump, 0)
     kept = np.flatnonzero(keep)
+    # rows whose interval was removed (nan): away from the ends, the dropout and the clock jump
+    blank = (rng.random(n) < nan_share) & keep
+    blank[:3] = blank[-3:] = False
+    for edge in (np.flatnonzero(np.diff(keep.astype(int))).tolist() + ([j] if jump else [])):
+        blank[max(0, edge - 3):edge + 4] = False
+    blank &= ~np.r_[False, blank[:-1]]  # single rows: a run's length is estimated as a whole
     clock = [t0 + timedelta(seconds=float(clock_s[k])) for k in kept]
     path = tmp_path_factory.mktemp("arrival") / "log.csv"
-    _arrival_file(path, layout, clock, rr[kept], quantum)
+    written = np.where(blank, np.nan, rr)[kept]
+    _arrival_file(path, layout, clock, written, quantum)
     try:
         rec = formats.read(path)
     except FormatError as exc:  # pragma: no cover - a refusal must say why; none is expected here
         pytest.fail(f"refused: {exc}")
-    assert rec.rr_ms.tolist() == rr[kept].tolist()
-    slack = max_delay + quantum + 0.05
+    good = keep & ~blank
+    assert rec.rr_ms.tolist() == rr[good].tolist()
+    slack = max_delay + quantum + 0.05 + (0.3 if blank.any() else 0.0)  # + stand-in length errors
     # absolute beat times on the clock before any jump (local times are read as UTC)
     got = np.array([(rec.start - t0).total_seconds()]) + rec.t_s
-    err = got - beat[kept]
+    err = got - beat[good]
     assert np.all(np.abs(err) <= slack), f"max error {np.max(np.abs(err)):.3f} s"
+    blank_gaps = rec.gaps[rec.gaps["duration_s"] < 2.0]
+    assert len(blank_gaps) == int(blank.sum())
+    gaps = rec.gaps[rec.gaps["duration_s"] >= 2.0]
     if drop_s and not keep.all():
-        (g,) = rec.gaps.itertuples()
+        (g,) = gaps.itertuples()
         lost = beat[~keep]
         true_onset = lost[0] - rr[~keep][0] / 1000.0
         assert abs(g.onset_s + (rec.start - t0).total_seconds() - true_onset) <= slack
         assert abs(g.duration_s - rr[~keep].sum() / 1000.0) <= slack
     else:
-        assert len(rec.gaps) == 0
+        assert len(gaps) == 0
     changes = rec.meta.get("clock_changes") or []
     if jump and j < n and keep[j:].any():
         assert len(changes) == 1 and abs(changes[0]["step_s"] - jump) <= 2.0

@@ -43,6 +43,7 @@ from ._evidence import (
     options,
     rr_unit,
     series_from_rr,
+    stand_in_lengths,
     to_numbers,
     MISSING,
 )
@@ -85,7 +86,7 @@ MAX_BEAT_TIME_RES_MS = 50.0
 #: Unix epoch seconds accepted as absolute times: 1973-03-03 to 2096-10-02.
 _EPOCH_RANGE_S = (1e8, 4e9)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+_TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
 def norm_name(name: str) -> str:
@@ -145,8 +146,16 @@ def _roles(grid: Grid, meta: dict) -> dict[str, int]:
         if inc_b >= 0.95 and inc_a < 0.95:
             add_note(meta, f"no header; column 2 increases on {100 * inc_b:.0f}% of rows: time; column 1: intervals")
             return {"time": 1, "rr": 0}
+    hint = ""
+    if grid.delimiter == "," and all(_INT_TEXT.match(c) for _, f in grid.rows[:50] for c in f if c):
+        n, f = grid.rows[0]
+        hint = (f", or the numbers use decimal commas ({','.join(f)!r} on line {n}) with varying decimals; "
+                f"export with '.' as the decimal mark")
     raise FormatError(f"{grid.path}: {grid.width} columns without a header; cannot tell which holds the "
-                      f"intervals: name them with --columns (e.g. time,rr)")
+                      f"intervals: name them with --columns (e.g. time,rr){hint}")
+
+
+_INT_TEXT = re.compile(r"^[+-]?\d+$")
 
 
 def _name(grid: Grid, i: int) -> str:
@@ -271,15 +280,15 @@ def recording_from_grid(path: Path, grid: Grid, meta: dict, *, name_start: datet
     meaning = "arrival" if "arrival" in roles else _meaning(path, line_nos, t_s, rr_ms, usable, t_res * 1000 + rr_res_ms, t_name, meta,
                                                             forced="time" in roles and bool(options().columns))
     if meaning == "arrival":
-        keep = (ok | long) & has_t
-        lengths = np.where(ok, rr_ms, np.where(long, rr_ms, 0.0))[keep]
+        keep = has_t
+        # removed rows keep a stand-in length and long intervals their own: both keep their time
+        # in the anchoring and become gaps
+        lengths = stand_in_lengths(rr_ms, ok, long, meta)[keep] if (~ok & has_t).any() else rr_ms[keep]
         anchored = anchor_arrivals(lengths, t_s[keep], CLOCK_TOLERANCE_S)
         beat_all = anchored.beat_s
         is_beat = ok[keep]
         gaps = [(a, d, "import") for a, d in anchored.gaps]
-        # long intervals kept their time in the anchoring; they become gaps
-        for j in np.flatnonzero(~is_beat):
-            gaps.append((float(beat_all[j] - lengths[j] / 1000.0), float(lengths[j] / 1000.0), "import"))
+        gaps += keep_gaps_for_rows(beat_all, lengths, is_beat, runs_only=True)
         beat_s, rr_keep = beat_all[is_beat], lengths[is_beat]
         fl = flags[keep][is_beat] if flags is not None else None
         t0 = min([float(beat_s[0] - rr_keep[0] / 1000.0)] + [g[0] for g in gaps]) if beat_s.size else 0.0

@@ -56,6 +56,7 @@ __all__ = [
     "RR_UNITS",
     "Series",
     "series_from_rr",
+    "stand_in_lengths",
     "MIN_USABLE_SHARE",
 ]
 
@@ -558,6 +559,25 @@ def classify_rr(path: Path, rr_ms: np.ndarray, line_nos: list[int], meta: dict) 
     return ok, long
 
 
+def stand_in_lengths(rr_ms: np.ndarray, ok: np.ndarray, long: np.ndarray, meta: dict) -> np.ndarray:
+    """Interval lengths (ms) with a stand-in for every removed one.
+
+    A removed interval's length is unknown; it is given the median of up to five usable intervals
+    on each side, and a note says that times after it carry that estimate.
+    """
+    good = np.flatnonzero(ok)
+    lengths = np.where(ok | long, rr_ms, np.nan)
+    removed = np.flatnonzero(~ok & ~long)
+    for k in removed:
+        j = np.searchsorted(good, k)
+        lengths[k] = float(np.median(rr_ms[good[max(0, j - _NEIGHBOURS):j + _NEIGHBOURS]]))
+    if removed.size:
+        add_note(meta, f"the length of {removed.size} removed interval(s) is unknown: each gap is given the median "
+                       f"of the usable intervals around it, so beat times after it may be off by the error of "
+                       f"that estimate (intervals are exact)")
+    return lengths
+
+
 def series_from_rr(path: Path, rr_ms: np.ndarray, line_nos: list[int], meta: dict) -> Series:
     """Beats and gaps from a plain column of intervals (no time column).
 
@@ -568,18 +588,7 @@ def series_from_rr(path: Path, rr_ms: np.ndarray, line_nos: list[int], meta: dic
     times after it carry that estimate.
     """
     ok, long = classify_rr(path, rr_ms, line_nos, meta)
-    good = np.flatnonzero(ok)
-    lengths = np.where(ok | long, rr_ms, np.nan)
-    estimated = 0
-    for k in np.flatnonzero(~ok & ~long):
-        j = np.searchsorted(good, k)
-        near = rr_ms[good[max(0, j - _NEIGHBOURS):j + _NEIGHBOURS]]
-        lengths[k] = float(np.median(near))
-        estimated += 1
-    if estimated:
-        add_note(meta, f"the length of {estimated} removed interval(s) is unknown: each gap is given the median "
-                       f"of the usable intervals around it, so beat times after it may be off by the error of "
-                       f"that estimate (intervals are exact)")
+    lengths = stand_in_lengths(rr_ms, ok, long, meta)
     end = np.cumsum(lengths) / 1000.0
     gaps: list[tuple[float, float, str]] = []
     k = 0
@@ -597,11 +606,28 @@ def series_from_rr(path: Path, rr_ms: np.ndarray, line_nos: list[int], meta: dic
     return Series(ok, end[ok], rr_ms[ok], gaps, end)
 
 
-def keep_gaps_for_rows(t_end_s: np.ndarray, rr_ms: np.ndarray, ok: np.ndarray) -> list[tuple[float, float, str]]:
+def keep_gaps_for_rows(t_end_s: np.ndarray, rr_ms: np.ndarray, ok: np.ndarray,
+                       runs_only: bool = False) -> list[tuple[float, float, str]]:
     """Gaps over runs of rows that are not beats, for rows whose end times are known.
 
-    A run of removed rows ends where the next kept beat's interval begins.
+    A run of removed rows ends where the next kept beat's interval begins. With ``runs_only``
+    (every row has a length), a run spans from the start of its first row's interval to the end
+    of its last row's.
     """
+    if runs_only:
+        out = []
+        k, n = 0, ok.size
+        while k < n:
+            if ok[k]:
+                k += 1
+                continue
+            j = k
+            while j + 1 < n and not ok[j + 1]:
+                j += 1
+            onset = float(t_end_s[k] - rr_ms[k] / 1000.0)
+            out.append((onset, float(t_end_s[j]) - onset, "import"))
+            k = j + 1
+        return out
     gaps = []
     n = ok.size
     k = 0

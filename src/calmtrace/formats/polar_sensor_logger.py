@@ -90,7 +90,7 @@ from ._text import (
     rr_value,
     safe_sniff,
 )
-from ._evidence import add_note, check_row_width
+from ._evidence import MISSING, add_note, check_row_width, keep_gaps_for_rows, stand_in_lengths
 from .events_file import infer_kind
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class _Table:
         out = np.empty(len(self.rows))
         for k, (line, row) in enumerate(zip(self.lines, self.rows)):
             text = row[i] if i < len(row) else ""
-            if blank_ok and not text.strip():
+            if blank_ok and text.strip().lower() in MISSING:  # blank, nan, NA: no value on that row
                 out[k] = np.nan
             else:
                 out[k] = number(text, self.path, line, what)
@@ -262,16 +262,31 @@ def _hr_part(table: _Table, ref: datetime, hr_col: int | None, steps: list[float
 
 
 def _rr_part(table: _Table, ref: datetime, rr_col: int) -> _Parts:
-    """Beats from an RR column (blank cells: notifications without intervals, skipped)."""
+    """Beats from an RR column.
+
+    A blank cell in an HR file's RR column is a notification without intervals: skipped. A
+    ``nan``/``NA`` cell, or a blank one in an RR file (one row per interval), is a removed
+    interval: it keeps a stand-in length in the running sum and becomes a gap.
+    """
     parts = _Parts()
     rr = table.values(rr_col, "RR-interval [ms]", blank_ok=True)
+    texts = [(row[rr_col] if rr_col < len(row) else "").strip() for row in table.rows]
+    removed = np.array([not np.isfinite(v) and (t != "" or table.kind == "rr") for v, t in zip(rr, texts)], bool)
     has = np.isfinite(rr)
     for k in np.flatnonzero(has):
-        rr_value(rr[k], table.path, table.lines[k], "RR-interval [ms]", table.rows[k][rr_col].strip())
-    t = _seconds(table.times, ref)[has]
-    anchored = anchor_arrivals(rr[has], t, CLOCK_TOLERANCE_S)
-    parts.beat_s, parts.rr_ms = anchored.beat_s, rr[has]
+        rr_value(rr[k], table.path, table.lines[k], "RR-interval [ms]", texts[k])
+    rows = has | removed
+    t = _seconds(table.times, ref)[rows]
+    lengths = rr[rows]
+    is_beat = has[rows]
+    if removed.any():
+        lengths = stand_in_lengths(lengths, is_beat, np.zeros_like(is_beat), parts.meta)
+        add_note(parts.meta, f"{int(removed.sum())} rows without an interval (nan or blank; first on line "
+                             f"{table.lines[int(np.flatnonzero(removed)[0])]}): removed beats, each a gap", warn=True)
+    anchored = anchor_arrivals(lengths, t, CLOCK_TOLERANCE_S)
+    parts.beat_s, parts.rr_ms = anchored.beat_s[is_beat], lengths[is_beat]
     parts.gaps = [(a, d, "import") for a, d in anchored.gaps]
+    parts.gaps += keep_gaps_for_rows(anchored.beat_s, lengths, is_beat, runs_only=True)
     parts.anchored, parts.clock_s = anchored, t
     return parts
 
@@ -482,7 +497,10 @@ def read(path: Path) -> Recording:
         hr = _hr_part(table, ref, hr_col, _steps(parts))
         parts.hr_s, parts.hr_bpm = hr.hr_s, hr.hr_bpm
         meta.update(hr.meta)
+    notes = meta.get("import_notes", []) + parts.meta.pop("import_notes", [])
     meta.update(parts.meta)
+    if notes:
+        meta["import_notes"] = notes
 
     # t = 0 at the earliest of: the start of the first interval, the first HR sample
     firsts = []
