@@ -119,3 +119,18 @@ def test_clock_times_cannot_be_placed_on_an_unknown_start(tmp_path):
     ev.write_text("onset,label\n09:00:05,speech\n")
     rec = load(p, events=ev, options=formats.ImportOptions(start=datetime(2024, 5, 1, 9, tzinfo=timezone.utc)))
     assert list(rec.events)[0].onset_s == 5.0
+
+
+def test_ecg_table_without_a_rate_takes_fs_option(tmp_path):
+    nk = pytest.importorskip("neurokit2")
+    fs = 250
+    ecg = nk.ecg_simulate(duration=30, sampling_rate=fs, heart_rate=70, noise=0.0, random_state=1)
+    p = tmp_path / "ecg.csv"
+    p.write_text("ECG\n" + "".join(f"{v:.5f}\n" for v in ecg))
+    with pytest.raises(FormatError, match="--fs"):
+        formats.read(p)
+    rec = formats.read(p, options=formats.ImportOptions(fs_hz=fs))
+    assert rec.meta["ecg_fs_source"] == "--fs"
+    assert 60000 / np.median(rec.rr_ms) == pytest.approx(70, abs=3)  # the simulated heart rate
+    with pytest.raises(Exception, match="does not apply"):
+        formats.read(p, options=formats.ImportOptions(unit="ms"))

@@ -165,7 +165,7 @@ def _read(path: Path) -> Recording:
         raise FormatError(
             f"{path}: cannot tell the ECG sampling rate; add a time column (time_s or time_ms), "
             f"name the ECG column like ECG_250Hz, add a comment line '# fs_hz = 250', "
-            f"or put the rate in the file name (e.g. ecg_250hz.csv)"
+            f"put the rate in the file name (e.g. ecg_250hz.csv), or give it with --fs"
         )
     start, start_known = _start(path, settings)
 
