@@ -134,3 +134,17 @@ def test_ecg_table_without_a_rate_takes_fs_option(tmp_path):
     assert 60000 / np.median(rec.rr_ms) == pytest.approx(70, abs=3)  # the simulated heart rate
     with pytest.raises(Exception, match="does not apply"):
         formats.read(p, options=formats.ImportOptions(unit="ms"))
+
+
+@pytest.mark.realdata
+def test_fit_local_timestamp_gives_the_utc_offset():
+    fitdecode = pytest.importorskip("fitdecode")
+    from tests.conftest import shared_data
+
+    path = shared_data("garmin-fit", "garmin-fenix-5-run.fit")
+    with fitdecode.FitReader(str(path)) as reader:
+        act = next(f for f in reader if f.frame_type == fitdecode.FIT_FRAME_DATA and f.name == "activity")
+        offset_s = act.get_field("local_timestamp").raw_value - act.get_field("timestamp").raw_value
+    rec = formats.read(path)
+    sign = "+" if offset_s >= 0 else "-"
+    assert rec.meta["utc_offset"] == f"{sign}{abs(offset_s) // 3600:02d}:{abs(offset_s) % 3600 // 60:02d}"

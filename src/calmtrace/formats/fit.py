@@ -24,7 +24,9 @@ heart-rate samples only: no beats, ``meta["beats_source"] = "none"`` and a plain
 ``meta["note"]``. A FIT file with no heart-rate data at all is a :class:`FormatError`.
 
 Time: FIT time stamps count seconds from 1989-12-31T00:00:00 UTC; fitdecode turns them into
-timezone-aware UTC datetimes.
+timezone-aware UTC datetimes. The ``activity`` message's ``local_timestamp`` minus its
+``timestamp`` is the watch's UTC offset: ``meta["utc_offset"]`` (rounded to a quarter hour), used
+for clock times in events files.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class _Collected:
         self.hrv_s: list[float] = []
         self.hrv_clock: list[datetime | None] = []  # latest time stamp before each hrv value
         self.last_time: datetime | None = None
+        self.local_offset_s: float | None = None  # activity.local_timestamp - timestamp
         self.hrv_invalid = 0
         self.beat_utc_s: list[float] = []  # beat times, s since FIT_EPOCH
         self.beat_bpm: list[float] = []
@@ -199,6 +202,11 @@ def _collect(path: Path) -> _Collected:
                         got.hrv_invalid += 1
             elif name == "hr":
                 _hr_message(frame, got, clock)
+            elif name == "activity" and frame.has_field("local_timestamp") and frame.has_field("timestamp"):
+                local = frame.get_field("local_timestamp").raw_value
+                utc = frame.get_field("timestamp").raw_value
+                if isinstance(local, int) and isinstance(utc, int):
+                    got.local_offset_s = float(local - utc)
     return got
 
 
@@ -281,6 +289,15 @@ def _hrv_beats(got: _Collected, start: datetime, meta: dict) -> tuple[pd.DataFra
 def _recording(path: Path, got: _Collected) -> Recording:
     """The Recording from what was collected (see the module docstring for the rules)."""
     meta: dict = {"clock": CLOCK_UTC, "fit_sport": got.sport}
+    if got.local_offset_s is not None:
+        # time zones are whole quarter hours; a local_timestamp further than 14 h from UTC is junk
+        quarter = round(got.local_offset_s / 900.0) * 900
+        if abs(quarter) <= 14 * 3600 and abs(quarter - got.local_offset_s) <= 60:
+            sign = "+" if quarter >= 0 else "-"
+            minutes = abs(int(quarter)) // 60
+            meta["utc_offset"] = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+            add_note(meta, f"UTC offset {meta['utc_offset']} from the activity message (local_timestamp minus "
+                           f"timestamp): clock times in events files are read in it")
     product = got.device.get("garmin_product") or got.device.get("product")
     maker = got.device.get("manufacturer")
     if maker or product:
