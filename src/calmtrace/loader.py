@@ -69,7 +69,8 @@ def load(path: str | os.PathLike, format: str | None = None, events: str | os.Pa
         from .formats.events_file import read_events
 
         extra = read_events(events, start=rec.start, duration_s=rec.duration_s, utc_offset=rec.meta.get("utc_offset"),
-                            clock_changes=rec.meta.get("clock_changes"), start_known=not rec.meta.get("start_unknown"))
+                            clock_changes=rec.meta.get("clock_changes"), start_known=not rec.meta.get("start_unknown"),
+                            timezone=rec.meta.get("timezone"))
         rec = rec.with_events(rec.events.merge(extra))
     return rec
 

@@ -148,3 +148,24 @@ def test_fit_local_timestamp_gives_the_utc_offset():
     rec = formats.read(path)
     sign = "+" if offset_s >= 0 else "-"
     assert rec.meta["utc_offset"] == f"{sign}{abs(offset_s) // 3600:02d}:{abs(offset_s) % 3600 // 60:02d}"
+
+
+def test_diary_in_an_iana_zone_across_the_end_of_daylight_saving(tmp_path):
+    from calmtrace.errors import EventsError
+    from calmtrace.loader import load
+
+    # epoch (UTC) arrival log over the night of 2024-10-27 in Berlin: 00:30-04:30 local
+    start = datetime(2024, 10, 26, 22, 30, tzinfo=timezone.utc)
+    rr = np.tile(RR, 1200)[:17000]
+    beat = np.cumsum(rr) / 1000
+    p = tmp_path / "night.csv"
+    p.write_text("timestamp,rr\n" + "".join(f"{(start - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() + b + 0.3:.3f},{v:g}\n"
+                                            for b, v in zip(beat, rr)))
+    opts = formats.ImportOptions(timezone="Europe/Berlin")
+    ev = tmp_path / "diary.csv"
+    ev.write_text("onset,label\n02:30,woke up\n")  # shown twice in Berlin that night
+    with pytest.raises(EventsError, match=r"diary\.csv line 2: .*ambiguous"):
+        load(p, events=ev, options=opts)
+    ev.write_text("onset,label\n03:10,alarm\n")  # 03:10 CET = 02:10 UTC = 3 h 40 min after the start
+    rec = load(p, events=ev, options=opts)
+    assert list(rec.events)[0].onset_s == pytest.approx(220 * 60 - (rec.start - start).total_seconds())

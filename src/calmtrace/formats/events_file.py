@@ -154,6 +154,46 @@ class _Ctx:
     clock_changes: list | None = None
     duration_s: float | None = None
     start_known: bool = True
+    timezone: str | None = None
+
+    def in_zone(self, s: str, ctx: str) -> float | None:
+        """A clock time or naive date-time read in the recording's IANA zone (None when there is
+        none): an error when the zone shows that reading twice (the hour repeated when daylight
+        saving ends) or never."""
+        if not self.timezone or "/" not in self.timezone:
+            return None
+        from datetime import timedelta, timezone as _tz
+        from zoneinfo import ZoneInfo
+
+        try:
+            zone = ZoneInfo(self.timezone)
+        except Exception:  # an unknown zone was refused at import; a hand-edited one is ignored
+            return None
+        m = _CLOCK_TIME.fullmatch(s)
+        if m:
+            local_start = self.start.astimezone(zone)
+            h, mi, *rest = s.split(":")
+            sec = float(rest[0]) if rest else 0.0
+            naive = local_start.replace(tzinfo=None, hour=int(h), minute=int(mi), second=0, microsecond=0)
+            naive += timedelta(seconds=sec)
+            if naive < local_start.replace(tzinfo=None) - timedelta(hours=12):
+                naive += timedelta(days=1)
+        elif _NAIVE_ISO.fullmatch(s):
+            naive = datetime.fromisoformat(s)
+        else:
+            return None
+        first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+        if first.utcoffset() != second.utcoffset():
+            back = first.astimezone(_tz.utc).astimezone(zone).replace(tzinfo=None)
+            if back != naive:
+                raise EventsError(f"{ctx} {s!r} never appeared on the clocks of {self.timezone} (they jumped "
+                                  f"forward over it)")
+            a = (first - self.start).total_seconds()
+            b = (second - self.start).total_seconds()
+            raise EventsError(f"{ctx} {s!r} is ambiguous: {self.timezone} showed it twice (daylight saving ended), "
+                              f"so it may be {a:.0f} s or {b:.0f} s after the start; write it in seconds since the "
+                              f"start or as a date-time with its UTC offset")
+        return (first - self.start).total_seconds()
 
     def on_clock(self, v: float, s: str, ctx: str) -> float:
         """A local clock reading (``v`` s after the start's clock) as a time of the recording, through
@@ -196,6 +236,15 @@ class _Ctx:
             raise EventsError(f"{ctx} {s!r} is a clock time, but the recording's start is unknown (its file has no "
                               f"date or time); write the time in seconds since the start, or import the "
                               f"recording with --start")
+        if not self.clock_changes:
+            try:
+                zoned = self.in_zone(s, ctx)
+            except ValueError as exc:
+                if isinstance(exc, EventsError):
+                    raise
+                raise EventsError(f"{ctx}: not a valid clock time, got {s!r}") from None
+            if zoned is not None:
+                return zoned
         if self.utc_offset and _NAIVE_ISO.fullmatch(s):
             s = s + self.utc_offset
         try:
@@ -419,7 +468,7 @@ def _read_json(text: str, ctx: _Ctx) -> list[tuple[Event, int | str]]:
 # -------------------------------------------------------------------------------------------
 def read_events(path: str | os.PathLike, start: datetime, duration_s: float | None = None,
                 utc_offset: str | None = None, clock_changes: list | None = None,
-                start_known: bool = True) -> Events:
+                start_known: bool = True, timezone: str | None = None) -> Events:
     """Read an events file (CSV table, JSON or diary lines; see the module docstring).
 
     Parameters
@@ -439,6 +488,10 @@ def read_events(path: str | os.PathLike, start: datetime, duration_s: float | No
         The recording's clock changes (``meta["clock_changes"]``: ``t_s``, ``step_s``). A clock time
         is then the time of the recording at which its clock showed it; one that it showed twice (a
         time in the hour repeated when daylight saving ended) is an error that says so.
+    timezone : str, optional
+        The recording's IANA zone (``meta["timezone"]``, set by ``import --timezone``): clock times
+        and naive date-times are then read in it, with its daylight-saving rules; one in the hour
+        it repeats is an error that says so.
     start_known : bool
         False for a recording whose start is unknown (``meta["start_unknown"]``): clock times and
         date-times are then an error, since they cannot be placed.
@@ -463,7 +516,7 @@ def read_events(path: str | os.PathLike, start: datetime, duration_s: float | No
         raise EventsError(f"{p}: no such events file") from None
     except OSError as exc:
         raise EventsError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    ctx = _Ctx(p, start, utc_offset, clock_changes, duration_s, start_known)
+    ctx = _Ctx(p, start, utc_offset, clock_changes, duration_s, start_known, timezone)
     text = "\n".join(raw)
     numbered = [(i, t) for i, t in enumerate(raw, start=1) if t.strip() and not t.lstrip().startswith("#")]
     if not numbered:
