@@ -107,6 +107,7 @@ def test_times_only_and_rr_only_and_datetimes(tmp_path):
 @pytest.mark.parametrize("text,line,needle", [
     ("t_s,rr_ms\n1.0,800\n0.5,800\n", 3, "time column 't_s' goes back"),
     ("t_s,rr_ms\n1.0,800\n2.0,x\n", 3, "rr_ms must be a number"),
+    ("t_s,rr_ms\n1.0,800\n1.8,800\n2.6,-1\n", 4, "-1 ms is negative"),
     ("t_s,rr_ms\n1.0,800\n2.0,800,5\n", 3, "3 comma-separated fields but the header has 2"),
 ])
 def test_bad_rows_name_the_line(tmp_path, text, line, needle):
@@ -159,9 +160,9 @@ def test_vu_ams_blank_line_after_subject(tmp_path):
     assert rec.rr_ms.tolist() == [800.0] and rec.meta["subject"] == "P1"
 
 
-@pytest.mark.parametrize("text", ["t_s,rr_ms\n1.0,800\n1.8,800\n2.6,-1\n3.4,800\n4.2,800\n",
+@pytest.mark.parametrize("text", ["t_s,rr_ms\n1.0,800\n1.8,800\n2.6,0\n3.4,800\n4.2,800\n",
                                   "t_s,rr_ms\n1.0,800\n1.8,800\n2.6\n3.4,800\n4.2,800\n"])
-def test_a_negative_or_missing_interval_is_a_removed_beat_not_a_refusal(tmp_path, text):
+def test_a_zero_or_missing_interval_is_a_removed_beat_not_a_refusal(tmp_path, text):
     p = tmp_path / "b.csv"
     p.write_text(text)
     rec = formats.read(p, format="beat-table")

@@ -37,7 +37,6 @@ import numpy as np
 
 from ..errors import FormatError, InputError, where
 from ..signals.ecg import GAP_RR_MS
-from ._text import CLOCK_TOLERANCE_S
 
 log = logging.getLogger(__name__)
 
@@ -527,14 +526,20 @@ def classify_rr(path: Path, rr_ms: np.ndarray, line_nos: list[int], meta: dict) 
     -------
     ok, long : arrays of bool
         ``ok``: 0 < rr <= :data:`GAP_RR_MS`; ``long``: rr > that (a gap of its own length);
-        the rest (NaN, blank, 0, negative) are removed beats of unknown length.
+        the rest (NaN, blank, 0) are removed beats of unknown length.
 
     Raises
     ------
     FormatError
-        When fewer than :data:`MIN_USABLE_SHARE` of the rows are usable.
+        A negative value (naming its line: no tool writes one for a removed beat, so the column is
+        not what it seems), or fewer than :data:`MIN_USABLE_SHARE` of the rows usable.
     """
     finite = np.isfinite(rr_ms)
+    negative = np.flatnonzero(finite & (rr_ms < 0))
+    if negative.size:
+        k = int(negative[0])
+        raise FormatError(f"{where(path, line_nos[k])}: {rr_ms[k]:g} ms is negative, not an interval (a sign "
+                          f"error or a differenced column?); a removed beat is written as nan, blank or 0")
     ok = finite & (rr_ms > 0) & (rr_ms <= GAP_RR_MS)
     long = finite & (rr_ms > GAP_RR_MS)
     removed = ~ok & ~long
@@ -546,7 +551,7 @@ def classify_rr(path: Path, rr_ms: np.ndarray, line_nos: list[int], meta: dict) 
         )
     if removed.any():
         first = int(np.flatnonzero(removed)[0])
-        add_note(meta, f"{int(removed.sum())} rows hold no usable interval (nan, blank, 0 or negative; first "
+        add_note(meta, f"{int(removed.sum())} rows hold no usable interval (nan, blank or 0; first "
                        f"on line {line_nos[first]}): each is a removed beat, a gap in the series", warn=True)
     if long.any():
         first = int(np.flatnonzero(long)[0])
@@ -583,7 +588,7 @@ def series_from_rr(path: Path, rr_ms: np.ndarray, line_nos: list[int], meta: dic
 
     Usable intervals are beats at their running sum. An interval longer than
     :data:`~calmtrace.signals.ecg.GAP_RR_MS` is a gap of its own length, so the beats after it
-    keep their place. A removed beat (NaN, blank, 0, negative) is a gap whose length is unknown:
+    keep their place. A removed beat (NaN, blank, 0) is a gap whose length is unknown:
     it is given the median of up to five usable intervals on each side, and the note says that the
     times after it carry that estimate.
     """
@@ -646,7 +651,3 @@ def keep_gaps_for_rows(t_end_s: np.ndarray, rr_ms: np.ndarray, ok: np.ndarray,
             gaps.append((onset, end - onset, "import"))
         k = j + 1
     return gaps
-
-
-def describe_tolerance() -> str:
-    return f"{CLOCK_TOLERANCE_S:g} s"

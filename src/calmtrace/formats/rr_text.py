@@ -10,9 +10,9 @@ Layout
     ``docs/formats.md``); every inference is an import note.
 
 Values
-    ``nan``, blank, 0 or negative values are removed beats and intervals longer than 3 s are gaps
-    of their own length (e.g. the offset of the first beat written as the first value); the file
-    is refused only when fewer than half its rows are usable. Zeros at the very end of the file
+    ``nan``, blank or 0 values are removed beats (a negative value is refused) and intervals
+    longer than 3 s are gaps of their own length (e.g. the offset of the first beat written as the
+    first value); the file is refused only when fewer than half its rows are usable. Zeros at the very end of the file
     are dropped, because some exporters end their list with a 0 (the ``hrv`` package's
     ``real_rri.txt`` does); ``meta["trailing_zeros_dropped"]`` counts them. Heart rates are
     refused, never read as intervals.
