@@ -277,8 +277,11 @@ def recording_from_grid(path: Path, grid: Grid, meta: dict, *, name_start: datet
         add_note(meta, f"time column {t_name!r} holds Unix epoch seconds (UTC): from "
                        f"{(_EPOCH + timedelta(seconds=float(np.nanmin(t_s)))).isoformat(timespec='seconds')}")
     usable = ok & has_t
-    meaning = "arrival" if "arrival" in roles else _meaning(path, line_nos, t_s, rr_ms, usable, t_res * 1000 + rr_res_ms, t_name, meta,
-                                                            forced="time" in roles and bool(options().columns))
+    if "arrival" in roles:
+        meaning = "arrival"
+    else:
+        meaning = _meaning(path, line_nos, t_s, rr_ms, usable, t_res * 1000 + rr_res_ms, t_name, meta,
+                           forced="time" in roles and bool(options().columns))
     if meaning == "arrival":
         keep = has_t
         # removed rows keep a stand-in length and long intervals their own: both keep their time

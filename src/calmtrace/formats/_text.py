@@ -380,7 +380,8 @@ def anchor_beats(rr_ms: np.ndarray, clock_s: np.ndarray,
     return a.beat_s, a.gaps
 
 
-def clock_change_notes(anchored: Anchored, clock_s: np.ndarray, t0_s: float, ref: datetime) -> tuple[list[dict], list[str]]:
+def clock_change_notes(anchored: Anchored, clock_s: np.ndarray, t0_s: float,
+                       ref: datetime) -> tuple[list[dict], list[str]]:
     """``meta["clock_changes"]`` entries and import notes for the clock changes of ``anchored``.
 
     Parameters
@@ -422,7 +423,8 @@ def correct_clock(times_s: np.ndarray, steps_s: list[float], tolerance_s: float 
     start = 1
     for step in steps_s:
         d = np.diff(t)
-        hits = np.flatnonzero((d[start - 1:] <= step + tolerance_s) if step < 0 else (d[start - 1:] >= step - tolerance_s))
+        tail = d[start - 1:]
+        hits = np.flatnonzero(tail <= step + tolerance_s if step < 0 else tail >= step - tolerance_s)
         if not hits.size:
             continue
         j = start + int(hits[0])
