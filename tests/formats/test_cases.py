@@ -239,11 +239,30 @@ def test_fit_hrv_dropout_diary_stressor_covers_the_right_beats():
     assert np.median(rec.rr_ms[inside]) == pytest.approx(np.median(true_inside[:, 1]), abs=5)
 
 
-# -- constant-rr and atrial-fibrillation: imported as written (the analysis is issue 12's) ------
+# -- constant-rr and atrial-fibrillation: imported as written, then analysed ------------------
 def test_constant_rr_imports_as_written():
     path = case("constant-rr", "paced_800ms.txt")
     rec = formats.read(path)
     assert rec.rr_ms.tolist() == [800.0] * 400 and len(rec.gaps) == 0
+
+
+def test_constant_rr_gives_zero_power_and_undefined_ratios():
+    rec = formats.read(case("constant-rr", "paced_800ms.txt"))
+    win = calmtrace.windowed_hrv(rec, window_s=120, step_s=5)
+    # README: LF = HF = 0, LF/HF and HF n.u. undefined (NaN, with the reason), a zero-variability warning
+    assert (win["lf_ms2"] == 0).all() and (win["hf_ms2"] == 0).all()
+    assert win["lf_hf"].isna().all() and win["hf_nu"].isna().all()
+    hrv_meta = win.attrs["hrv"]
+    assert "zero variability" in hrv_meta["notes"]["lf_hf"]
+    assert any("zero variability" in w for w in hrv_meta["warnings"])
+
+
+def test_atrial_fibrillation_is_flagged_irregular_not_autonomic():
+    rec = formats.read(case("atrial-fibrillation", "af_cv50.txt"))
+    res = calmtrace.analyze(rec)
+    # README: flagged as irregular (not sinus), windows not presented as autonomic measures
+    assert (res.windows["rhythm"] == "irregular").all()
+    assert not res.windows["valid"].any()
 
 
 def test_atrial_fibrillation_imports_as_written():
