@@ -75,7 +75,22 @@ def _format_help() -> str:
 @click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
               help="An events file (CSV or JSON) to add to the recording.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
-def import_cmd(file: Path, out: Path, fmt: str | None, events_file: Path | None, force: bool) -> None:
+@click.option("--unit", type=click.Choice(["ms", "s", "us"]), default=None,
+              help="Unit of the RR values (text formats); overrides the median rule.")
+@click.option("--columns", default=None, metavar="ROLES",
+              help="Meaning of each column, comma-separated: rr, time (beat time), arrival, hr or - "
+                   "(text formats), e.g. time,rr.")
+@click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), default=None,
+              help="Unit of a relative time column (text formats).")
+@click.option("--fs", "fs_hz", type=click.FloatRange(min=1.0), default=None,
+              help="ECG sampling rate in Hz, for ECG tables that state none.")
+@click.option("--start", "start", default=None, metavar="ISO",
+              help="Start of the recording, e.g. 2024-05-01T09:30:00+02:00 (or without offset, with --timezone).")
+@click.option("--timezone", default=None, metavar="ZONE",
+              help="Zone of the file's local clock times, e.g. Europe/Berlin or +02:00.")
+def import_cmd(file: Path, out: Path, fmt: str | None, events_file: Path | None, force: bool,
+               unit: str | None = None, columns: str | None = None, time_unit: str | None = None,
+               fs_hz: float | None = None, start: str | None = None, timezone: str | None = None) -> None:
     """Import FILE from another tool into a calmtrace recording folder.
 
     \b
@@ -93,18 +108,33 @@ def import_cmd(file: Path, out: Path, fmt: str | None, events_file: Path | None,
       ecg-csv              generic ECG CSV with a sampling rate
 
     \b
+    What each column means, its unit and the clock are decided from evidence
+    and written as import notes (calmtrace info shows them); --unit, --columns,
+    --time-unit, --fs, --start and --timezone override them. See docs/formats.md.
+
+    \b
     Example:
       calmtrace import Polar_H10_RR.txt --out sessions/2024-05-01
       calmtrace import walk.fit --out walk --events diary.csv
+      calmtrace import rr.txt --out s1 --unit s --start 2024-05-01T09:30:00+02:00
     """
+    from .formats import ImportOptions
+    from .formats._clock import parse_start
+    from .formats._evidence import parse_columns
     from .loader import load
     from .store import save
 
     _check_out_free(out, force)
-    rec = load(file, format=fmt, events=events_file)
+    opts = None
+    if any(v is not None for v in (unit, columns, time_unit, fs_hz, start, timezone)):
+        opts = ImportOptions(unit=unit, columns=parse_columns(columns) if columns else None, time_unit=time_unit,
+                             fs_hz=fs_hz, start=parse_start(start) if start else None, timezone=timezone)
+    rec = load(file, format=fmt, events=events_file, options=opts)
     save(rec, out, force=force)
     click.echo(f"imported {file} as {rec.meta.get('source_format')}: {len(rec.beats)} beats, "
-               f"{rec.duration_s / 60:.1f} min, {len(rec.events)} events -> {out}")
+               f"{len(rec.gaps)} gaps, {rec.duration_s / 60:.1f} min, {len(rec.events)} events -> {out}")
+    for note in rec.meta.get("import_notes") or []:
+        click.echo(f"  note: {note}")
 
 
 # -------------------------------------------------------------------------------------------
@@ -213,7 +243,12 @@ def _describe(r: Any, name: str) -> str:
     lines = [f"{name}"]
     src = r.meta.get("source_format") or ("simulated" if r.meta.get("simulated") else "capture")
     lines.append(f"  source     {src}{' (SIMULATED)' if r.meta.get('simulated') else ''}")
-    lines.append(f"  start      {r.start.isoformat()}")
+    if r.meta.get("start_unknown"):
+        lines.append("  start      unknown (the file has no date or time; set it with import --start)")
+    else:
+        lines.append(f"  start      {r.start.isoformat()}"
+                     + (f" (local {r.meta['utc_offset']})" if r.meta.get("utc_offset") else "")
+                     + (f"; clock: {r.meta['clock']}" if r.meta.get("clock") else ""))
     lines.append(f"  duration   {timedelta(seconds=round(r.duration_s))} ({r.duration_s:.1f} s)")
     n = len(r.beats)
     if n:
@@ -246,6 +281,11 @@ def _describe(r: Any, name: str) -> str:
     for key in ("device_name", "model", "subject", "source_file"):
         if r.meta.get(key):
             lines.append(f"  {key:<10} {r.meta[key]}")
+    for change in r.meta.get("clock_changes") or []:
+        lines.append(f"  clock      changed {float(change['step_s']):+.0f} s at {float(change['t_s']):.1f} s "
+                     f"({change.get('clock_before')} -> {change.get('clock_after')})")
+    for note in r.meta.get("import_notes") or []:
+        lines.append(f"  import     {note}")
     return "\n".join(lines)
 
 
