@@ -95,7 +95,7 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
     leading ``'``, so that no spreadsheet runs it as a formula (OWASP, "CSV Injection"); a
     spreadsheet shows the cell as the text it was. Numbers are left alone. This is for analysis
-    outputs (``recovery.csv``, ``cohort.csv``, ``failures.csv``, ``skipped.csv``); the exact
+    outputs (``recovery.csv``, ``phases.csv``, ``cohort.csv``, ``failures.csv``, ``skipped.csv``); the exact
     text stays in the recording folder, ``analysis.json`` and ``cohort.parquet``.
 
     Parameters
