@@ -190,7 +190,13 @@ class Capture:
         Events known in advance (a simulated protocol), written as the capture clock passes their
         end; one still running when the capture ends is cut there.
     force : bool
-        Replace an existing folder.
+        Replace an existing recording folder (only a recording folder: anything else is refused).
+
+    Raises
+    ------
+    InputError
+        When ``out`` is taken: not empty (without ``force``), not a recording folder, or being
+        written by another process (one writer per folder, see :func:`calmtrace.store.claim`).
     """
 
     def __init__(self, target: str, out: str | os.PathLike, *, backend: Any = None,
@@ -399,7 +405,10 @@ class Capture:
         Raises
         ------
         DeviceError
-            When the strap cannot be reached at the start (the folder is kept, empty but valid).
+            When the strap cannot be reached at the start ("no Bluetooth adapter: ..." when there
+            is no adapter to use). Nothing is left on disk then: the folder is created and locked
+            when the capture is made, written only once the strap is connected, and removed
+            again (if it was created for this capture) when it never was.
         CalmtraceError
             When a write fails (disk full, file too large): the capture stops there and the
             message names the folder and the problem; everything written before stays readable.
