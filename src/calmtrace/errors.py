@@ -16,6 +16,8 @@ __all__ = [
     "EventsError",
     "AnalysisError",
     "DeviceError",
+    "MAX_MESSAGE_CHARS",
+    "shorten",
 ]
 
 
