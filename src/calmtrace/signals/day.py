@@ -229,6 +229,40 @@ class DayResult:
     mode: str
     warnings: list = field(default_factory=list)
 
+    def to_json(self) -> dict[str, Any]:
+        """``day.json``: mode, config (every threshold), references, association, warnings."""
+        def plain(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {str(k): plain(x) for k, x in v.items()}
+            if isinstance(v, (np.integer,)):
+                return int(v)
+            if isinstance(v, (float, np.floating)):
+                return None if not math.isfinite(float(v)) else float(v)
+            return v
+        return plain({"mode": self.mode, "config": self.config.to_dict(), "reference": self.reference,
+                      "association": self.association, "warnings": list(self.warnings),
+                      "states": list(STATES)})
+
+    def write(self, out: Any) -> list:
+        """Write ``day_epochs.csv``, ``day_summary.csv``, ``sleep.csv``, ``stress_episodes.csv``,
+        ``diary_links.csv`` and ``day.json`` into the folder ``out``; return their paths."""
+        import json
+        from pathlib import Path
+
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, df in (("day_epochs.csv", self.epochs), ("day_summary.csv", self.summary),
+                         ("sleep.csv", self.sleep), ("stress_episodes.csv", self.episodes),
+                         ("diary_links.csv", self.diary)):
+            p = folder / name
+            df.to_csv(p, index=False, float_format="%.6g")
+            paths.append(p)
+        p = folder / "day.json"
+        p.write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
+        paths.append(p)
+        return paths
+
 
 # -------------------------------------------------------------------------------------------
 # movement
@@ -415,7 +449,7 @@ def epoch_states(recording: Recording, acc: pd.DataFrame | None = None,
     hr = ep["hr_bpm"].to_numpy(float)
     ln = ep["ln_rmssd"].to_numpy(float)
     rest = valid & still & ~moving & ~asleep
-    ref_from = "still waking epochs"
+    ref_from = "still waking epochs" if has_acc else "waking epochs (no accelerometer: stillness unknown)"
     if rest.sum() < 10:
         rest = valid & still & ~moving
         ref_from = "still epochs including sleep (too few still waking epochs)"
