@@ -195,16 +195,19 @@ def read_acc(path: str | Path, start: datetime) -> pd.DataFrame:
 
 def _clock_seconds(col: pd.Series, path: Path, start: datetime, what: str) -> np.ndarray:
     """Seconds since ``start`` of date-time strings (no offset: the clock taken as UTC)."""
-    parsed = pd.to_datetime(col, errors="coerce", format="ISO8601", utc=False)
+    # utc=True: a stated offset is honoured, a time without one is taken as UTC (like the beats)
+    try:
+        parsed = pd.to_datetime(col, errors="coerce", format="ISO8601", utc=True)
+    except (ValueError, TypeError):
+        parsed = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns, UTC]")
     if parsed.isna().any():
         i = int(np.flatnonzero(parsed.isna().to_numpy())[0])
         device_datetime(str(col.iloc[i]), path, i + 2, what)  # raises with the line
         raise FormatError(f"{path} line {i + 2}: {what} must be a date and time, got {col.iloc[i]!r}")
-    if getattr(parsed.dt, "tz", None) is None:
-        parsed = parsed.dt.tz_localize(timezone.utc)
-    ns = parsed.dt.tz_convert(timezone.utc).astype("int64").to_numpy()
+    naive = parsed.dt.tz_convert(None)
     # the resolution of the datetime64 unit differs between pandas 2 (ns) and 3 (us): ask it
-    unit = np.datetime_data(parsed.dt.tz_convert(None).to_numpy().dtype)[0]
+    unit = np.datetime_data(naive.to_numpy().dtype)[0]
     per_s = {"ns": 1e9, "us": 1e6, "ms": 1e3, "s": 1.0}[unit]
+    ns = naive.to_numpy().astype("int64")
     st = start.astimezone(timezone.utc).timestamp()
     return ns / per_s - st if math.isfinite(st) else ns / per_s
