@@ -26,8 +26,9 @@ How an epoch (default 60 s) gets its state, in this order:
 Additional heart rate is heart rate minus the heart rate the person's own movement predicts:
 ``HR_expected = HR_rest + slope * ENMO``, where ``HR_rest`` is the median heart rate of the still
 waking epochs and ``slope`` (bpm per mg) the median of ``(HR - HR_rest) / ENMO`` over the moving
-epochs, both learnt from the recording itself (an individual calibration as in Verkuil et al. 2016;
-Myrtek's own algorithm compares each minute with the preceding ones instead). The resting vagal
+epochs, both learnt from the recording itself (calmtrace's own individual calibration, in the spirit
+of Verkuil et al. 2016, who separate non-metabolic HRV reductions from those physical activity
+explains; Myrtek's own algorithm compares each minute with the preceding ones instead). The resting vagal
 reference is the median lnRMSSD of the still waking epochs (the rest of the recording); sleep is
 kept apart because nocturnal HRV is higher than waking rest and would make every waking minute look
 stressed. Where the recording has no still waking epochs, the sleep epochs are used and a warning is
@@ -98,7 +99,8 @@ class DayConfig:
         resting heart (about 2 bpm in the simulator).
     stress_ln_drop : float
         lnRMSSD this far below the resting reference (natural-log units) is vagal withdrawal.
-        Default 0.3 (RMSSD about 26 % lower), calmtrace's own.
+        Default 0.3 (RMSSD about 26 % lower), calmtrace's own (non-metabolic HRV reduction:
+        Verkuil et al. 2016).
     recovery_ln_rise : float
         lnRMSSD this far above the resting reference is vagal predominance. Default 0.3 (RMSSD
         about 35 % higher), calmtrace's own.
