@@ -202,3 +202,35 @@ def test_bad_input():
     short = sim.recording.replace(beats=sim.recording.beats.iloc[:20], events=Events())
     with pytest.raises(AnalysisError):
         epoch_states(short)
+
+
+def test_sleep_from_diary_moments(day1):
+    from calmtrace.events import Event
+
+    true = day1.blocks[day1.blocks["label"] == "sleep"].iloc[0]
+    o, e = float(true["onset_s"]), float(true["onset_s"] + true["duration_s"])
+    rec = day1.recording.with_events(Events([Event(o, 0.0, "to bed", "note"),
+                                             Event(e - 1.0, 0.0, "woke up", "note")]))
+    res = epoch_states(rec, day1.acc)
+    assert list(res.sleep["source"]) == ["event"]
+    assert res.sleep["onset_s"].iloc[0] == o and res.sleep["end_s"].iloc[0] == e - 1.0
+
+
+def test_irregular_rhythm_and_gaps_are_unmeasured(day1):
+    """An hour of irregular RR (iid intervals, as in atrial fibrillation) is unmeasured, with the reason."""
+    rec = day1.recording
+    b = rec.beats.copy()
+    lo, hi = 3.0 * 3600, 4.0 * 3600
+    inside = (b["t_s"] >= lo) & (b["t_s"] < hi)
+    rng = np.random.default_rng(3)
+    n = int(inside.sum())
+    rr = rng.uniform(450.0, 1150.0, n)
+    t = lo + np.cumsum(rr) / 1000.0
+    keep = t < hi
+    new = pd.concat([b[b["t_s"] < lo], pd.DataFrame({"t_s": t[keep], "rr_ms": rr[keep]}), b[b["t_s"] >= hi]],
+                    ignore_index=True)
+    res = epoch_states(rec.replace(beats=new[["t_s", "rr_ms"]]), day1.acc)
+    e = res.epochs
+    mid = (e["start_s"] >= lo + 120) & (e["end_s"] <= hi - 120)
+    assert (e.loc[mid, "state"] == "unmeasured").mean() >= 0.9
+    assert e.loc[mid & (e["state"] == "unmeasured"), "evidence"].str.contains("rhythm").mean() >= 0.9

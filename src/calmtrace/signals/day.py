@@ -34,7 +34,8 @@ kept apart because nocturnal HRV is higher than waking rest and would make every
 stressed. Where the recording has no still waking epochs, the sleep epochs are used and a warning is
 written.
 
-Sleep spans come from an event whose label contains "sleep" (a diary entry or an events file), or
+Sleep spans come from an event whose label contains "sleep" and has a duration (an events file),
+or from a diary moment such as "to bed" followed by a "woke up" moment within 16 h, or
 else, for each 24-h block from the recording's start, from the quietest long span: the
 ``sleep_search_s`` window with the lowest mean heart rate (still epochs only, when there is an
 accelerometer), extended on both sides while the 15-min rolling median heart rate stays below the
@@ -49,6 +50,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
@@ -333,13 +335,34 @@ def _epoch_table(recording: Recording, cfg: DayConfig) -> pd.DataFrame:
     })
 
 
+_BED = re.compile(r"\b(sleep|asleep|bed|bedtime|lights? out)\b", re.I)
+_WAKE = re.compile(r"\b(wake|woke|awake|wakeup|got up|get up|up)\b", re.I)
+#: A "to bed" diary moment is paired with the next "woke up" moment within this span (16 h).
+_MAX_NIGHT_S = 16 * 3600.0
+
+
 def _sleep_events(recording: Recording) -> list[tuple[float, float]]:
+    """Sleep spans from events: an event whose label contains "sleep" and has a duration, or a
+    diary moment like "to bed" / "asleep" followed by a "woke up" moment within 16 h."""
     ev = recording.events.df
     if not len(ev):
         return []
-    lab = ev["label"].astype(str).str.lower()
-    sel = ev[lab.str.contains("sleep", regex=False) & (ev["duration_s"].to_numpy(float) > 0)]
-    return [(float(o), float(o + d)) for o, d in zip(sel["onset_s"], sel["duration_s"])]
+    lab = ev["label"].astype(str)
+    dur = ev["duration_s"].to_numpy(float)
+    onset = ev["onset_s"].to_numpy(float)
+    spans = [(float(o), float(o + d)) for o, d, text in zip(onset, dur, lab)
+             if d > 0 and "sleep" in text.lower()]
+    moments = sorted((float(o), text) for o, d, text in zip(onset, dur, lab) if d == 0)
+    for i, (o, text) in enumerate(moments):
+        if _BED.search(text) and not _WAKE.search(text):
+            for o2, text2 in moments[i + 1:]:
+                if o2 - o > _MAX_NIGHT_S:
+                    break
+                if _WAKE.search(text2):
+                    if not any(a <= o < b for a, b in spans):
+                        spans.append((o, o2))
+                    break
+    return sorted(spans)
 
 
 def sleep_spans(epochs: pd.DataFrame, recording: Recording, cfg: DayConfig) -> list[tuple[float, float, str]]:
