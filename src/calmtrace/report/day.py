@@ -113,8 +113,8 @@ def day_figure(day: Any, recording: Any, *, title: str = "The day") -> go.Figure
                            yanchor="bottom", row=1, col=1)
     if len(day.diary):
         x = figures.clock_times(recording, day.diary["onset_s"].to_numpy(float))
-        fig.add_trace(go.Scatter(x=x, y=np.full(x.size, 1.15), mode="markers+text", name="diary (0-10)",
-                                 text=[f"{r:g}" for r in day.diary["rating"]], textposition="top center",
+        fig.add_trace(go.Scatter(x=x, y=np.full(x.size, 1.12), mode="markers+text", name="diary (0-10)",
+                                 text=[f"{r:g}" for r in day.diary["rating"]], textposition="middle right",
                                  marker={"symbol": "triangle-down", "size": 9, "color": "#000000"},
                                  hovertext=day.diary["label"].astype(str), hoverinfo="text+x"), row=1, col=1)
     mid = start + epoch_s / 2.0
@@ -138,9 +138,9 @@ def day_figure(day: Any, recording: Any, *, title: str = "The day") -> go.Figure
         fig.add_trace(go.Scatter(x=figures.clock_times(recording, t), y=np.round(yr, 1), mode="lines",
                                  name="ENMO", line={"color": "#0072B2", "width": 1}), row=4, col=1)
         fig.add_hline(y=float(day.config.activity_enmo_mg), line_dash="dash", line_color="#0072B2", row=4, col=1)
-    fig.update_yaxes(visible=False, range=[0, 1.4], row=1, col=1)
-    fig.update_layout(barmode="overlay", bargap=0, title=title, height=220 + 170 * (rows - 1),
-                      template="simple_white", legend={"orientation": "h", "y": -0.08},
+    fig.update_yaxes(visible=False, range=[0, 1.3], row=1, col=1)
+    fig.update_layout(barmode="overlay", bargap=0, title=title, height=300 + 170 * (rows - 1),
+                      template="simple_white", legend={"orientation": "h", "y": -0.1, "yanchor": "top"},
                       font={"family": "Helvetica, Arial, sans-serif", "size": 12, "color": "#000000"})
     fig.update_xaxes(title_text=figures.clock_label(recording), row=rows, col=1)
     return fig
