@@ -111,3 +111,44 @@ def test_day_command_with_acc(tmp_path):
     r2 = CliRunner().invoke(cli, ["day", str(folder), "--out", str(out)])
     assert r2.exit_code != 0
     assert (out / "day.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("acc_text, config_text, extra, match", [
+    ("t_s,x_mg,y_mg,z_mg\n0,1,2,1000\n0.04,1,x,1000\n", None, [], "acc.csv line 3: y_mg must be a number"),
+    (None, "[day]\nepoch = 30\n", [], "unknown key 'epoch'"),
+    (None, "[day]\nactivity_enmo_mg = 5\n", [], "still_enmo_mg must not exceed"),
+    (None, None, ["--epoch", "5"], "5"),
+])
+def test_day_command_bad_input_one_line_nothing_written(tmp_path, acc_text, config_text, extra, match):
+    import subprocess
+    import sys
+
+    from calmtrace.store import save
+    from calmtrace.signals.simulate import simulate
+
+    rec = tmp_path / "rec"
+    save(simulate("rest", seed=1, duration_s=900), rec)
+    args = [sys.executable, "-m", "calmtrace", "day", str(rec), "--out", str(tmp_path / "out"), *extra]
+    if acc_text is not None:
+        (tmp_path / "acc.csv").write_text(acc_text)
+        args += ["--acc", str(tmp_path / "acc.csv")]
+    if config_text is not None:
+        (tmp_path / "day.toml").write_text(config_text)
+        args += ["--config", str(tmp_path / "day.toml")]
+    p = subprocess.run(args, capture_output=True, text=True)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and match in lines[0] and "Traceback" not in p.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_day_command_on_a_short_recording(tmp_path):
+    from calmtrace.signals.simulate import simulate
+    from calmtrace.store import save
+
+    rec = simulate("rest", seed=1, duration_s=900)
+    save(rec, tmp_path / "rec")
+    r = CliRunner().invoke(cli, ["day", str(tmp_path / "rec"), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    # whole 60-s epochs of the recording (its last beat falls just before 900 s)
+    assert len(pd.read_csv(tmp_path / "out" / "day_epochs.csv")) == int(rec.duration_s // 60)
