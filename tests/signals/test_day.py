@@ -234,3 +234,15 @@ def test_irregular_rhythm_and_gaps_are_unmeasured(day1):
     mid = (e["start_s"] >= lo + 120) & (e["end_s"] <= hi - 120)
     assert (e.loc[mid, "state"] == "unmeasured").mean() >= 0.9
     assert e.loc[mid & (e["state"] == "unmeasured"), "evidence"].str.contains("rhythm").mean() >= 0.9
+
+
+def test_quietest_span_finds_every_night_of_several_days():
+    sim = simulate_day(3, seed=4, sleep_event=False)
+    nights = sim.blocks[sim.blocks["label"] == "sleep"]
+    for acc in (sim.acc, None):
+        res = analyze_day(sim.recording, acc)
+        assert len(res.sleep) == len(nights) == 3
+        for (_, n), (_, s) in zip(nights.iterrows(), res.sleep.iterrows()):
+            # the heart rate falls with a 10-min time constant at sleep onset: within 15 min
+            assert abs(s["onset_s"] - n["onset_s"]) <= 900
+            assert abs(s["end_s"] - (n["onset_s"] + n["duration_s"])) <= 900

@@ -35,11 +35,12 @@ stressed. Where the recording has no still waking epochs, the sleep epochs are u
 written.
 
 Sleep spans come from an event whose label contains "sleep" and has a duration (an events file),
-or from a diary moment such as "to bed" followed by a "woke up" moment within 16 h, or
-else, for each 24-h block from the recording's start, from the quietest long span: the
-``sleep_search_s`` window with the lowest mean heart rate (still epochs only, when there is an
-accelerometer), extended on both sides while the 15-min rolling median heart rate stays below the
-midpoint between that window's and the waking rest's.
+or from a diary moment such as "to bed" followed by a "woke up" moment within 16 h, or else from
+the quietest long spans: the ``sleep_search_s`` window with the lowest mean heart rate (still
+epochs only, when there is an accelerometer), extended on both sides while the 15-min rolling
+median heart rate stays below the midpoint between that window's and the rest of the recording's;
+then the next quietest window at least 12 h away from every span found, as long as it is nearer
+to the first night's heart rate than to the waking one (one span per night, at most one a day).
 
 Every threshold lives in :class:`DayConfig`, each with its source or marked as calmtrace's own, and
 is written next to the results (``DayResult.config``). These states describe autonomic and motor
@@ -389,29 +390,39 @@ def sleep_spans(epochs: pd.DataFrame, recording: Recording, cfg: DayConfig) -> l
     hr = np.where(epochs["valid"].to_numpy(bool) & epochs["still"].to_numpy(bool),
                   epochs["hr_bpm"].to_numpy(float), np.nan)
     n_win = int(round(cfg.sleep_search_s / cfg.epoch_s))
-    total = start[-1] + cfg.epoch_s if start.size else 0.0
-    out = []
-    for d0 in np.arange(0.0, total, 86400.0):
-        sel = np.flatnonzero((start >= d0) & (start < d0 + 86400.0))
-        if sel.size < n_win + 1 or (sel.size * cfg.epoch_s) < 6 * 3600.0:
-            continue
-        h = hr[sel]
-        s = pd.Series(h).rolling(n_win, min_periods=int(0.6 * n_win)).mean().to_numpy()
-        if np.all(np.isnan(s)):
-            continue
-        j_end = int(np.nanargmin(s))
-        lo, hi = j_end - n_win + 1, j_end  # inclusive epoch indices into sel
-        quiet = float(np.nanmean(h[lo:hi + 1]))
-        awake = np.concatenate((h[:lo], h[hi + 1:]))
-        awake_med = float(np.nanmedian(awake)) if np.isfinite(awake).any() else quiet
+    if start.size < n_win or start.size * cfg.epoch_s < 6 * 3600.0:
+        return []
+    roll = pd.Series(hr).rolling(15, center=True, min_periods=5).median().to_numpy()
+    free = np.ones(start.size, bool)  # epochs not yet inside a night or its 12-h surround
+    out: list[tuple[float, float, str]] = []
+    first_quiet = awake_med = math.nan
+    n_max = int(start.size * cfg.epoch_s // 86400.0) + 1
+    half_day = int(round(12 * 3600.0 / cfg.epoch_s))
+    while len(out) < n_max:
+        h = np.where(free, hr, np.nan)
+        mean = np.array(pd.Series(h).rolling(n_win, min_periods=int(0.6 * n_win)).mean(), dtype=float)
+        # a window must lie wholly in free epochs
+        blocked = pd.Series((~free).astype(float)).rolling(n_win, min_periods=1).max().to_numpy() > 0
+        mean[blocked] = np.nan
+        if np.all(np.isnan(mean)):
+            break
+        j_end = int(np.nanargmin(mean))
+        lo, hi = j_end - n_win + 1, j_end
+        quiet = float(mean[j_end])
+        if not out:
+            rest = np.concatenate((hr[:lo], hr[hi + 1:]))
+            awake_med = float(np.nanmedian(rest)) if np.isfinite(rest).any() else quiet
+            first_quiet = quiet
+        elif quiet > (first_quiet + awake_med) / 2.0:
+            break  # no other span as quiet as a night: daytime is left
         limit = (quiet + awake_med) / 2.0
-        roll = pd.Series(h).rolling(15, center=True, min_periods=5).median().to_numpy()
-        while lo > 0 and (np.isnan(roll[lo - 1]) or roll[lo - 1] < limit):
+        while lo > 0 and free[lo - 1] and (np.isnan(roll[lo - 1]) or roll[lo - 1] < limit):
             lo -= 1
-        while hi < sel.size - 1 and (np.isnan(roll[hi + 1]) or roll[hi + 1] < limit):
+        while hi < start.size - 1 and free[hi + 1] and (np.isnan(roll[hi + 1]) or roll[hi + 1] < limit):
             hi += 1
-        out.append((float(start[sel[lo]]), float(start[sel[hi]] + cfg.epoch_s), "quietest span"))
-    return out
+        out.append((float(start[lo]), float(start[hi] + cfg.epoch_s), "quietest span"))
+        free[max(0, lo - half_day):hi + 1 + half_day] = False
+    return sorted(out)
 
 
 def epoch_states(recording: Recording, acc: pd.DataFrame | None = None,
