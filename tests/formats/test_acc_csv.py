@@ -76,3 +76,39 @@ def test_naive_start_is_an_error(tmp_path):
     p.write_text("t_s,x_mg,y_mg,z_mg\n0,0,0,1000\n")
     with pytest.raises(InputError):
         read_acc(p, datetime(2022, 1, 1))
+
+
+def _psl_file(path, n, sensor_zero=False, bad_line=None):
+    rng = np.random.default_rng(1)
+    t = np.arange(n) / 25.0  # true sample times, s after START
+    # the phone logs each batch of 9 samples when it arrives, 0.1-0.3 s after its last sample
+    batch_end = (np.arange(n) // 9) * 9 + 8
+    phone = t[np.minimum(batch_end, n - 1)] + rng.uniform(0.1, 0.3, n // 9 + 1)[np.arange(n) // 9]
+    phone_text = (pd.Timestamp(START.replace(tzinfo=None)) + pd.to_timedelta(np.round(phone * 1000), unit="ms")) \
+        .strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3]
+    sensor = np.zeros(n, np.int64) if sensor_zero else (704_000_000_000_000_000 + np.round(t * 1e9)).astype(np.int64)
+    lines = ["Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]"]
+    lines += [f"{p};{s};1;2;1000" for p, s in zip(phone_text, sensor)]
+    if bad_line is not None:
+        lines[bad_line - 1] = lines[bad_line - 1].replace(";1000", ";x")
+    path.write_text("\n".join(lines) + "\n")
+    return t
+
+
+def test_polar_sensor_logger_long_file_on_the_phone_clock(tmp_path):
+    p = tmp_path / "Polar_H10_ACC.txt"
+    t = _psl_file(p, 250_000)
+    out = read_acc(p, START)
+    assert len(out) == 250_000
+    # placed within the batching delay of the truth (median delay 0.2 s + half a batch)
+    err = out["t_s"].to_numpy() - t
+    assert np.ptp(err) < 1e-6 and 0.0 < float(np.median(err)) < 0.6
+    # without sensor timestamps: the phone clock, said so
+    p0 = tmp_path / "zero.txt"
+    _psl_file(p0, 1000, sensor_zero=True)
+    out0 = read_acc(p0, START)
+    assert any("phone timestamps used" in g for g in out0.attrs["guesses"])
+    pb = tmp_path / "bad.txt"
+    _psl_file(pb, 1000, bad_line=500)
+    with pytest.raises(FormatError, match="line 500: Z \\[mg\\] must be a number"):
+        read_acc(pb, START)

@@ -10,7 +10,8 @@ calmtrace           ``t_s,x_mg,y_mg,z_mg`` (the ``acc.csv`` of a recording folde
 Polar Sensor Logger ``Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]``. Sample spacing
                     comes from the sensor timestamps; they are placed on the phone clock (taken as
                     UTC when it has no offset, as the beat importer does) by the median of phone
-                    minus sensor time, which cancels the batching delay of the phone timestamps.
+                    minus sensor time over the first 200,000 rows, which cancels the batching
+                    delay of the phone timestamps.
 generic CSV         a time column (``t_s``, ``time_s``, ``seconds``: s since the recording's start;
                     ``time``, ``timestamp``, ``datetime``: ISO date-times, or Unix seconds / ms)
                     and three axis columns whose names end in ``x``, ``y``, ``z`` (optionally with
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 ACC_COLUMNS = ("t_s", "x_mg", "y_mg", "z_mg")
 
 _G_MS2 = 9.80665
+#: Phone timestamps read to place a Polar Sensor Logger file's sensor clock (about 2 h at 25 Hz).
+_PHONE_ROWS = 200_000
 _AXIS_NAMES = ("x_mg", "y_mg", "z_mg", "x [mg]", "y [mg]", "z [mg]")
 
 
@@ -115,10 +118,15 @@ def read_acc(path: str | Path, start: datetime) -> pd.DataFrame:
     # as text so that the error can name the line
     dtypes = {c: "float32" for c in names if c.lower() in _AXIS_NAMES}
     dtypes.update({c: "float64" for c in names if c.lower() in ("t_s", "time_s", "seconds")})
+    low_names = {c.lower(): c for c in names}
+    psl = "phone timestamp" in low_names and {"x [mg]", "y [mg]", "z [mg]"} <= set(low_names)
+    # Polar Sensor Logger: the phone timestamps (text) are only needed to place the sensor clock,
+    # so the fast path reads them for the first rows only
+    usecols = [c for c in names if c and c.lower() != "phone timestamp"] if psl else None
     df = None
     try:
         df = pd.read_csv(path, sep=sep, dtype=dtypes, encoding="utf-8-sig", skipinitialspace=True,
-                         on_bad_lines="error", engine="c")
+                         on_bad_lines="error", engine="c", usecols=usecols)
         if any(df[c].isna().any() for c in dtypes if c in df.columns):
             df = None
     except (pd.errors.ParserError, ValueError, KeyError):
@@ -139,17 +147,27 @@ def read_acc(path: str | Path, start: datetime) -> pd.DataFrame:
         layout = "calmtrace acc.csv"
         t = _numeric(df, lower["t_s"], path)
         xyz = [_numeric(df, lower[c], path) for c in ("x_mg", "y_mg", "z_mg")]
-    elif "phone timestamp" in lower and {"x [mg]", "y [mg]", "z [mg]"} <= set(lower):
+    elif psl:
         layout = "Polar Sensor Logger ACC"
         xyz = [_numeric(df, lower[c], path) for c in ("x [mg]", "y [mg]", "z [mg]")]
-        phone = _clock_seconds(df[lower["phone timestamp"]], path, start, "Phone timestamp")
+        phone_name = low_names["phone timestamp"]
+
+        def phone_seconds(nrows: int | None) -> np.ndarray:
+            if phone_name in df.columns:
+                col = df[phone_name] if nrows is None else df[phone_name].iloc[:nrows]
+            else:
+                col = pd.read_csv(path, sep=sep, usecols=[phone_name], dtype=str, keep_default_na=False,
+                                  encoding="utf-8-sig", skipinitialspace=True, nrows=nrows)[phone_name]
+            return _clock_seconds(col, path, start, "Phone timestamp")
+
         sensor_col = lower.get("sensor timestamp [ns]")
         sensor = _numeric(df, sensor_col, path) / 1e9 if sensor_col else None
         if sensor is not None and np.all(sensor > 0) and np.all(np.diff(sensor) > 0):
             rel = sensor - sensor[0]
-            t = rel + float(np.median(phone - rel))
+            phone = phone_seconds(_PHONE_ROWS)
+            t = rel + float(np.median(phone - rel[: phone.size]))
         else:
-            t = phone
+            t = phone_seconds(None)
             guesses.append("sensor timestamps missing or not increasing: phone timestamps used")
     else:
         layout = "generic CSV"
