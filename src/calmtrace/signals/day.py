@@ -49,10 +49,12 @@ signals; they are not a diagnosis of stress, anxiety or any illness (see docs/da
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -251,9 +253,6 @@ class DayResult:
     def write(self, out: Any) -> list:
         """Write ``day_epochs.csv``, ``day_summary.csv``, ``sleep.csv``, ``stress_episodes.csv``,
         ``diary_links.csv`` and ``day.json`` into the folder ``out``; return their paths."""
-        import json
-        from pathlib import Path
-
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
