@@ -13,6 +13,7 @@ The small public API (DESIGN.md)::
     rc = calmtrace.assess_recovery(win, rec.events)
     res = calmtrace.analyze(rec, config=None)       # .windows, .recovery, .summary, .config
     calmtrace.write_report(res, "report.html")
+    dy = calmtrace.dyad(rec_a, rec_b)               # couples session: synchrony, co-regulation
 
 The functions are imported on first use, so ``import calmtrace`` stays quick and does not pull in
 plotly or neurokit2 until they are needed.
@@ -41,6 +42,7 @@ _LAZY = {
     "write_report": "calmtrace.report.html",
     "hrv": "calmtrace.signals.segment",
     "hrv_by_event": "calmtrace.signals.segment",
+    "dyad": "calmtrace.signals.dyad",
 }
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "write_report",
     "hrv",
     "hrv_by_event",
+    "dyad",
 ]
 
 
