@@ -72,3 +72,156 @@ def test_bad_scheduler_address_is_one_line(cohort_dir: Path, tmp_path: Path) -> 
     p = subprocess.run([sys.executable, "-m", "calmtrace", "batch", str(cohort_dir), "--out", str(tmp_path / "o"),
                         "--scheduler", "http://nowhere"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "tcp://HOST:PORT" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------------------------------
+# issue 10: every file accounted for, nothing hangs, nothing loses the cohort
+# ------------------------------------------------------------------------------------------
+def _deep(root: Path, depth: int) -> Path:
+    """A folder ``depth`` levels below ``root``, made one level at a time (os.makedirs recurses)."""
+    root.mkdir()
+    p = root
+    for _ in range(depth):
+        p = p / "d"
+        p.mkdir()
+    return p
+
+
+def _remove_deep(root: Path) -> None:
+    """Remove what :func:`_deep` made, one level at a time (shutil.rmtree recurses)."""
+    import shutil
+
+    chain = [root]
+    while (chain[-1] / "d").is_dir():
+        chain.append(chain[-1] / "d")
+    shutil.rmtree(chain[-1])
+    for q in reversed(chain[:-1]):
+        q.rmdir()
+
+
+@pytest.fixture(scope="module")
+def mixed_dir(tmp_path_factory: pytest.TempPathFactory):
+    """A cohort with every kind of trouble, and what each file must become (written by hand)."""
+    import os
+
+    root = tmp_path_factory.mktemp("mixed")
+    analysed, failed, skipped = [], [], []
+    for i, scen in enumerate(["tsst", "breathing"], start=1):
+        save(calmtrace.simulate(scen, seed=i), root / f"p{i}")
+        analysed.append(f"p{i}")
+    deep = _deep(root / "deep", 1100)
+    save(calmtrace.simulate("exercise", seed=3), deep / "p3")
+    analysed.append(str((deep / "p3").relative_to(root)))
+    (root / "damaged.hrm").write_text("[Params]\nVersion=106\n")            # a recording, damaged
+    failed.append("damaged.hrm")
+    (root / "gone.txt").symlink_to(root / "nowhere.txt")                   # unreadable: dangling link
+    failed.append("gone.txt")
+    (root / "loop.csv").symlink_to(root / "loop.csv")                      # unreadable: a link loop
+    failed.append("loop.csv")
+    os.mkfifo(root / "pipe.csv")                                           # never opened
+    skipped.append("pipe.csv")
+    (root / "notes.txt").write_text("this is not a recording\n")
+    skipped.append("notes.txt")
+    (root / "README.md").write_text("# study\n")
+    skipped.append("README.md")
+    name = os.fsdecode(b"caf\xe9-rr.txt")                                  # not UTF-8
+    (root / name).write_text("\n".join(["800", "810", "790", "805"] * 100) + "\n")
+    analysed.append("caf\\xe9-rr.txt")
+    (root / ".hidden.txt").write_text("hidden files are passed over\n")
+    (root / "cohort.csv").write_text("input\n")                           # calmtrace's own output
+    yield {"root": root, "analysed": sorted(analysed), "failed": sorted(failed), "skipped": sorted(skipped)}
+    _remove_deep(root / "deep")
+
+
+def _within(timeout_s: float, fn):
+    """``fn()``, or a failure when it has not returned within ``timeout_s`` (a named pipe opened
+    by mistake blocks forever; the daemon thread is then left behind, blocked)."""
+    import threading
+
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the test below
+            box["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout_s)
+    if t.is_alive():
+        pytest.fail(f"still running after {timeout_s:g} s (blocked on a named pipe?)")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _rel(root: Path, shown: str) -> str:
+    prefix = str(root).rstrip("/") + "/"
+    assert shown.startswith(prefix), shown
+    return shown[len(prefix):]
+
+
+def test_every_file_is_analysed_failed_or_skipped_with_its_reason(mixed_dir: dict) -> None:
+    root = mixed_dir["root"]
+    res = _within(300.0, lambda: run_batch([root], serial=True))
+    got = {
+        "analysed": sorted(_rel(root, x) for x in res.cohort["input"].unique()),
+        "failed": sorted(_rel(root, x) for x in res.failures["input"]),
+        "skipped": sorted(_rel(root, x) for x in res.skipped["input"]),
+    }
+    assert got == {k: mixed_dir[k] for k in got}
+    reasons = dict(zip(got["failed"], sorted(zip(res.failures["input"], res.failures["reason"]))))
+    assert "cannot read" in reasons["gone.txt"][1] and "cannot read" in reasons["loop.csv"][1]
+    assert "damaged.hrm" in reasons["damaged.hrm"][1]
+    skipped = dict(zip(res.skipped["input"].map(lambda x: _rel(root, x)), res.skipped["reason"]))
+    assert "named pipe" in skipped["pipe.csv"] and "not a recognised format" in skipped["notes.txt"]
+    for reason in list(res.failures["reason"]) + list(res.skipped["reason"]):
+        assert "\n" not in reason and len(reason) <= 300
+
+
+def test_the_cli_counts_all_three_and_writes_names_that_are_not_utf8(mixed_dir: dict, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    p = subprocess.run([sys.executable, "-m", "calmtrace", "batch", str(mixed_dir["root"]), "--out", str(out),
+                        "--serial"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    n_a, n_f, n_s = (len(mixed_dir[k]) for k in ("analysed", "failed", "skipped"))
+    assert f"analysed {n_a} recordings" in p.stdout and f", {n_f} failed, {n_s} skipped ->" in p.stdout
+    assert "caf\\xe9-rr.txt" in pd.read_csv(out / "cohort.csv")["input"].str.cat()
+    assert len(pd.read_csv(out / "skipped.csv")) == n_s and len(pd.read_csv(out / "failures.csv")) == n_f
+    assert pd.read_parquet(out / "cohort.parquet")["input"].nunique() == n_a
+
+
+def test_info_and_batch_refuse_a_named_pipe_at_once(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "rr.txt"
+    os.mkfifo(fifo)
+    p = subprocess.run([sys.executable, "-m", "calmtrace", "info", str(fifo)], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 2 and "not a regular file" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    p = subprocess.run([sys.executable, "-m", "calmtrace", "batch", str(fifo), "--out", str(tmp_path / "o"),
+                        "--serial"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "0 failed, 1 skipped" in p.stdout, p.stderr
+
+
+def test_cohort_csv_is_spreadsheet_safe_and_the_parquet_exact(tmp_path: Path) -> None:
+    """OWASP CSV injection: a label starting with = + - @ tab or CR is prefixed with ' in the CSV."""
+    from calmtrace.events import Event, Events
+
+    labels = ["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tspeech", "\rmaths"]
+    rec = calmtrace.simulate("tsst", seed=1)
+    evs = [Event(e.onset_s, e.duration_s, labels[i % len(labels)], e.kind) for i, e in enumerate(rec.events)]
+    extra = [Event(200.0 + 20 * k, 10.0, lab, "stressor") for k, lab in enumerate(labels)]
+    save(rec.with_events(Events(evs + extra)), tmp_path / "in" / "rec")
+    out = tmp_path / "out"
+    run_batch([tmp_path / "in"], serial=True).write(out)
+    exact = pd.read_parquet(out / "cohort.parquet")
+    csv_labels = pd.read_csv(out / "cohort.csv", keep_default_na=False)["event_label"]
+    assert set(labels) <= set(exact["event_label"])
+    for exact_label, csv_label in zip(exact["event_label"], csv_labels):
+        if exact_label[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            assert csv_label == "'" + exact_label
+        else:
+            assert csv_label == exact_label
+    assert pd.read_csv(out / "cohort.csv")["duration_s"].dtype.kind == "f", "numbers stay numbers"

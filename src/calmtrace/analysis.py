@@ -35,6 +35,7 @@ from .signals.hrv import WINDOW_COLUMNS, HRVConfig, windowed_hrv
 from .signals.recovery import assess_recovery
 from .signals.segment import SegmentConfig, hrv_by_event
 from .signals.rhythm import NOT_SINUS, RhythmConfig, summarise as summarise_rhythm, windowed_rhythm
+from .store import write_spreadsheet_csv
 
 __all__ = ["AnalysisConfig", "AnalysisResult", "analyze", "load_config", "checksum"]
 
@@ -149,7 +150,9 @@ def load_config(path: str | os.PathLike) -> AnalysisConfig:
     except UnicodeDecodeError:
         raise InputError(f"{p}: not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{p}: not valid TOML ({exc})") from None
+        raise InputError(f"{p}: not valid TOML ({' '.join(str(exc).split())[:160]})") from None
+    except RecursionError:
+        raise InputError(f"{p}: nested too deeply to be a calmtrace config") from None
     return AnalysisConfig.from_dict(data, source=str(p))
 
 
@@ -210,8 +213,8 @@ class AnalysisResult:
         written = []
         for name, writer in (
             ("windows.csv", lambda p: self.windows.to_csv(p, index=False, float_format=None)),
-            ("recovery.csv", lambda p: self.recovery.to_csv(p, index=False)),
-            ("phases.csv", lambda p: self.phases.to_csv(p, index=False)),
+            ("recovery.csv", lambda p: write_spreadsheet_csv(self.recovery, p)),
+            ("phases.csv", lambda p: write_spreadsheet_csv(self.phases, p)),
             ("analysis.json", lambda p: p.write_text(json.dumps(self.to_json(), indent=2, allow_nan=False,
                                                                   default=_json_default) + "\n", encoding="utf-8")),
         ):

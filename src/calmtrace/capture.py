@@ -47,10 +47,10 @@ from ._version import __version__
 from .devices.ble import Notification, StateChange, Strap, StrapConfig
 from .devices.polar import EcgClock, parse_ecg_frame
 from .devices.timeline import Emitted, Timeline, TimelineConfig
-from .errors import CalmtraceError, FormatError, InputError
+from .errors import CalmtraceError, DeviceError, FormatError, InputError
 from .events import EVENT_KINDS, Event
 from .signals import balance
-from .store import RecordingWriter
+from .store import RecordingWriter, claim
 
 __all__ = ["Capture", "LiveFigures", "capture_many", "LIVE_WINDOW_S"]
 
@@ -128,6 +128,34 @@ def _slug(text: str) -> str:
 _FULL = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk full (quota exceeded)", errno.EFBIG: "file too large"}
 
 
+def _rmdir_quietly(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _short(exc: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _no_adapter(exc: BaseException) -> bool:
+    """True when a failed connection means there is no Bluetooth adapter to use: BlueZ's D-Bus
+    socket missing (``FileNotFoundError``), BlueZ not running, or bleak finding no adapter."""
+    seen = 0
+    e: BaseException | None = exc
+    while e is not None and seen < 10:
+        if isinstance(e, FileNotFoundError):
+            return True
+        text = str(e).lower()
+        if "no bluetooth adapter" in text or "org.freedesktop.dbus.error.serviceunknown" in text:
+            return True
+        e = e.__cause__ or e.__context__
+        seen += 1
+    return False
+
+
 def _storage_problem(exc: OSError) -> str:
     """Words for a failed write: ``"disk full"``, ``"file too large"`` or the system's message."""
     return _FULL.get(exc.errno, f"cannot write ({exc.strerror or exc})")
@@ -162,7 +190,13 @@ class Capture:
         Events known in advance (a simulated protocol), written as the capture clock passes their
         end; one still running when the capture ends is cut there.
     force : bool
-        Replace an existing folder.
+        Replace an existing recording folder (only a recording folder: anything else is refused).
+
+    Raises
+    ------
+    InputError
+        When ``out`` is taken: not empty (without ``force``), not a recording folder, or being
+        written by another process (one writer per folder, see :func:`calmtrace.store.claim`).
     """
 
     def __init__(self, target: str, out: str | os.PathLike, *, backend: Any = None,
@@ -186,12 +220,14 @@ class Capture:
         meta.setdefault("capture_target", target)
         if subject:
             meta["subject"] = subject
-        try:
-            self.writer = RecordingWriter(self.out, self.start, meta, force=force, ecg=ecg)
-        except OSError as exc:
-            if exc.errno not in _FULL:
-                raise
-            raise CalmtraceError(f"{self.out}: {_storage_problem(exc)}; the capture could not start") from exc
+        # the folder is claimed (checked, created, locked) now, and written once the strap is
+        # connected: a capture that never connects leaves nothing behind
+        self._meta = meta
+        self._force = force
+        self._lock, self._made = claim(self.out, force=force)
+        #: The recording folder's writer, from the moment the strap is connected.
+        self.writer: RecordingWriter | None = None
+        self._pending: list[tuple[str, tuple[Any, ...]]] = []
         #: The write that failed and stopped the capture (None while writing works).
         self.storage_error: OSError | None = None
         self.live = LiveFigures()
@@ -235,17 +271,54 @@ class Capture:
         t = self.now_s()
         if kind == "note" or duration_s is not None:
             ev = Event(t, float(duration_s or 0.0), label or kind, kind)
-            self.writer.add_event(ev)
+            self._put("add_event", ev)
             return ev
         if kind in self._open:
             onset, lab = self._open.pop(kind)
             ev = Event(onset, max(0.0, t - onset), label or lab, kind)
-            self.writer.add_event(ev)
+            self._put("add_event", ev)
             self.live.open_marks = list(self._open)
             return ev
         self._open[kind] = (t, label or kind)
+        # on disk at once: a capture killed now still has it, read back as open (censored)
+        self._put("add_open_event", t, label or kind, kind)
         self.live.open_marks = list(self._open)
         return None
+
+    def _put(self, method: str, *args: Any) -> None:
+        """Write a mark now, or as soon as the writer exists (marks made while connecting)."""
+        if self.writer is None:
+            self._pending.append((method, args))
+        else:
+            getattr(self.writer, method)(*args)
+
+    def _start_writer(self) -> None:
+        """Create the recording folder's files (the strap is connected) and write the marks made
+        meanwhile."""
+        try:
+            self.writer = RecordingWriter(self.out, self.start, self._meta, force=self._force, ecg=self.ecg,
+                                          lock=self._lock)
+        except OSError as exc:
+            self._lock = None
+            if exc.errno not in _FULL:
+                raise
+            raise CalmtraceError(f"{self.out}: {_storage_problem(exc)}; the capture could not start") from exc
+        self._lock = None  # the writer holds it now
+        for method, args in self._pending:
+            getattr(self.writer, method)(*args)
+        self._pending.clear()
+
+    def _leave_nothing(self) -> None:
+        """A capture that never started writing: release the folder, and remove it if it was
+        created for this capture (and is still empty)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        if self._made:
+            try:
+                self.out.rmdir()
+            except OSError:
+                pass
 
     def stop(self) -> None:
         """Ask :meth:`run` to finish (as Ctrl-C does)."""
@@ -332,7 +405,10 @@ class Capture:
         Raises
         ------
         DeviceError
-            When the strap cannot be reached at the start (the folder is kept, empty but valid).
+            When the strap cannot be reached at the start ("no Bluetooth adapter: ..." when there
+            is no adapter to use). Nothing is left on disk then: the folder is created and locked
+            when the capture is made, written only once the strap is connected, and removed
+            again (if it was created for this capture) when it never was.
         CalmtraceError
             When a write fails (disk full, file too large): the capture stops there and the
             message names the folder and the problem; everything written before stays readable.
@@ -344,7 +420,14 @@ class Capture:
         self.strap = Strap(self.target, backend=self.backend, config=self.strap_config,
                            clock=self._clock, ecg=self.ecg)
         try:
-            metadata = await self.strap.connect()
+            try:
+                metadata = await self.strap.connect()
+            except DeviceError as exc:
+                if _no_adapter(exc):
+                    raise DeviceError(f"no Bluetooth adapter: cannot reach strap {self.target} "
+                                      f"({_short(exc.__cause__ or exc)}); is Bluetooth on and BlueZ running?") from exc
+                raise
+            self._start_writer()
             try:
                 self._update_device_meta(metadata)
             except OSError as exc:
@@ -399,6 +482,14 @@ class Capture:
 
     async def _finish(self) -> None:
         t_end = self.now_s() if self._clock is not None else 0.0
+        if self.writer is None:  # never connected (or could not start writing): nothing on disk
+            if self.strap is not None:
+                try:
+                    await self.strap.close()
+                except Exception:
+                    log.debug("strap %s did not close cleanly", self.target, exc_info=True)
+            self._leave_nothing()
+            return
         if self.strap is not None:
             try:
                 await self.strap.close()
@@ -446,6 +537,7 @@ class Capture:
             self.writer.update_meta(capture_stopped=f"{problem} at {t_end:.1f} s", **self._counters())
         except OSError:
             log.debug("%s: could not note the failure in recording.json", self.out, exc_info=True)
+        self.writer.release()
 
 
 async def capture_many(targets: Sequence[str], out: str | os.PathLike, *, duration_s: float | None = None,
@@ -478,8 +570,18 @@ async def capture_many(targets: Sequence[str], out: str | os.PathLike, *, durati
     force = kwargs.pop("force", False)
     if out.exists() and any(out.iterdir()) and not force:
         raise InputError(f"{out}: already exists and is not empty (use --force to replace it)")
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    caps = [Capture(t, out / _slug(t), clock=clock, start=start, force=force, **kwargs) for t in targets]
+    caps: list[Capture] = []
+    try:
+        for t in targets:
+            caps.append(Capture(t, out / _slug(t), clock=clock, start=start, force=force, **kwargs))
+    except BaseException:
+        for c in caps:
+            c._leave_nothing()
+        if made:
+            _rmdir_quietly(out)
+        raise
     (out / "session.json").write_text(json.dumps({
         "start": start.isoformat(), "software_version": __version__,
         "recordings": [{"target": c.target, "folder": c.out.name} for c in caps],
@@ -498,6 +600,10 @@ async def capture_many(targets: Sequence[str], out: str | os.PathLike, *, durati
     finally:
         watcher.cancel()
     errors = [r for r in results if isinstance(r, BaseException)]
+    if errors and all(c.writer is None for c in caps):  # none connected: leave nothing behind
+        (out / "session.json").unlink(missing_ok=True)
+        if made:
+            _rmdir_quietly(out)
     if errors:
         raise errors[0]
     return [Path(r) for r in results]

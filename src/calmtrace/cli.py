@@ -24,7 +24,9 @@ EXIT_FAILURE = 1
 
 
 def _fail(message: str, status: int = EXIT_BAD_INPUT) -> None:
-    click.echo(f"calmtrace: error: {message}", err=True)
+    from .errors import shorten
+
+    click.echo(f"calmtrace: error: {shorten(str(message))}", err=True)
     sys.exit(status)
 
 
@@ -625,7 +627,7 @@ def report_cmd(recs: tuple[Path, ...], out: Path, config_file: Path | None, forc
 @cli.command("batch")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
-              help="Folder for cohort.parquet, cohort.csv and failures.csv.")
+              help="Folder for cohort.parquet, cohort.csv, failures.csv and skipped.csv.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
               help="A TOML file with [windows], [clean], [hrv] and [recovery] settings, used for every input.")
 @click.option("--workers", "-j", default=None, type=click.IntRange(min=1),
@@ -639,7 +641,9 @@ def batch_cmd(paths: tuple[Path, ...], out: Path, config_file: Path | None, work
     """Analyse every recording under PATHS into one cohort table.
 
     PATHS are recording folders, importable files, or folders searched for both.
-    A bad file never stops the run: it is listed in failures.csv with its reason.
+    A bad file never stops the run: it is listed in failures.csv with its reason;
+    files that are not recordings are listed in skipped.csv with theirs. Dask's own
+    logging is shown with -v (calmtrace -v batch ...).
     The cohort table has one row per recording, stressor and metric, with subject,
     session date and quality columns; never device addresses.
 
@@ -651,7 +655,7 @@ def batch_cmd(paths: tuple[Path, ...], out: Path, config_file: Path | None, work
     from .analysis import AnalysisConfig, load_config
     from .batch import run_batch
 
-    existing = [n for n in ("cohort.parquet", "cohort.csv", "failures.csv") if (out / n).exists()]
+    existing = [n for n in ("cohort.parquet", "cohort.csv", "failures.csv", "skipped.csv") if (out / n).exists()]
     if existing and not force:
         raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
@@ -659,10 +663,13 @@ def batch_cmd(paths: tuple[Path, ...], out: Path, config_file: Path | None, work
         result = run_batch(paths, cfg, workers=workers, scheduler=scheduler, serial=serial,
                            progress=lambda done, total: bar("recordings", done, total))
     result.write(out)
-    n_rec = result.cohort["input"].nunique() if len(result.cohort) else 0
-    click.echo(f"analysed {n_rec} recordings ({len(result.cohort)} rows), {len(result.failures)} failed -> {out}")
+    click.echo(f"analysed {result.n_analysed} recordings ({len(result.cohort)} rows), {len(result.failures)} failed, "
+               f"{len(result.skipped)} skipped -> {out}")
     for row in result.failures.itertuples(index=False):
         click.echo(f"  failed: {row.reason}", err=True)
+    if result.lost:
+        _fail(f"{result.lost}; the {result.n_analysed} recordings finished are in {out}, the rest are in "
+              f"{out}/failures.csv", EXIT_FAILURE)
 
 
 # -------------------------------------------------------------------------------------------

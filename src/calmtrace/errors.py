@@ -16,11 +16,37 @@ __all__ = [
     "EventsError",
     "AnalysisError",
     "DeviceError",
+    "MAX_MESSAGE_CHARS",
+    "shorten",
 ]
 
 
+#: Longest error message kept, in characters: what a message quotes from its input is cut in the
+#: middle (marked ``[...]``), so that a 100 MB line never becomes a 100 MB message.
+MAX_MESSAGE_CHARS = 500
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` on one line (line breaks become spaces) of at most ``limit`` characters, the
+    middle cut out and marked ``[...]`` when it is longer."""
+    if "\n" in text or "\r" in text:
+        text = " ".join(text.splitlines())
+    if len(text) <= limit:
+        return text
+    tail = max(limit // 4, 20)
+    return f"{text[: limit - tail - 7]} [...] {text[-tail:]}"
+
+
 class CalmtraceError(Exception):
-    """Base class of every error calmtrace raises on purpose."""
+    """Base class of every error calmtrace raises on purpose.
+
+    The message is kept to one line of at most :data:`MAX_MESSAGE_CHARS` characters.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (shorten(args[0]),) + args[1:]
+        super().__init__(*args)
 
 
 class InputError(CalmtraceError, ValueError):

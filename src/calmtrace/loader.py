@@ -52,6 +52,11 @@ def load(path: str | os.PathLike, format: str | None = None, events: str | os.Pa
     p = Path(path)
     if not p.exists() and not (format == "wfdb" or p.with_suffix(".hea").exists()):
         raise InputError(f"{p}: no such file or folder")
+    for q in (p, Path(events) if events is not None else None):
+        if q is not None and q.exists() and not (q.is_file() or q.is_dir()):
+            # a named pipe, socket or device: opening one may wait forever
+            raise InputError(f"{q}: not a regular file (a named pipe, socket or device); calmtrace reads files "
+                             "and recording folders")
     if store.is_recording_folder(p):
         if format is not None or options is not None:
             raise InputError(f"{p}: is a recording folder; --format and import options apply only to files")

@@ -21,11 +21,27 @@ line to the operating system, so a process killed with SIGKILL at any moment lea
 :func:`load` reads back, missing at most the line that was being written. While ``complete`` is
 false, the reader drops an unterminated last line of each file (the one the kill interrupted)
 instead of misreading it.
+
+A folder has one writer at a time. :class:`RecordingWriter` and :func:`save` hold an exclusive
+``fcntl.flock`` on ``.calmtrace.lock`` inside the folder while they write it; the operating system
+drops the lock when the process ends, however it ends, so a killed capture never leaves a folder
+locked. A second writer is refused with one line. ``force`` replaces only a calmtrace recording
+folder (a ``recording.json`` and the recording's own files); a folder holding anything else is
+refused, and no file a recording does not own is ever deleted.
+
+An event mark opened during a capture (a stressor started, not yet ended) is written at once, with
+an empty ``duration_s``; when it is closed a second row with its duration follows. A reader that
+finds an open row never closed (the capture was killed) reads it as an event censored at the
+recording's end, listed in ``meta["open_events"]``. A capture's events that reach past its last
+beat (a note marked just before quitting, a protocol step cut by ``--duration``) are cut at the
+recording's end on reading and listed in ``meta["events_cut_at_end"]``.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
+import fcntl
 import io
 import json
 import logging
@@ -45,7 +61,8 @@ from .errors import FormatError, InputError, RecordingError, where
 from .events import EVENT_KINDS, Event, Events, check_kind
 from .recording import BEAT_FLAGS, GAP_REASONS, Recording
 
-__all__ = ["SCHEMA_VERSION", "save", "load_folder", "is_recording_folder", "RecordingWriter"]
+__all__ = ["SCHEMA_VERSION", "save", "load_folder", "is_recording_folder", "RecordingWriter", "FolderLock",
+           "LOCK_NAME", "claim", "spreadsheet_safe", "write_spreadsheet_csv"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +77,219 @@ _FILES = {
     "notifications": ("notifications.csv", ["t_s", "source", "payload_hex"]),
     "ecg": ("ecg.csv", ["t_s", "ecg_uv"]),
 }
+
+#: The lock file of a recording folder (held with ``fcntl.flock`` by its one writer).
+LOCK_NAME = ".calmtrace.lock"
+#: Every name a recording folder may hold; ``force`` replaces only folders holding nothing else.
+_OWN_NAMES = frozenset({"recording.json", "recording.json.tmp", "acc.csv", LOCK_NAME}
+                       | {name for name, _cols in _FILES.values()})
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` for a CSV meant to be opened in a spreadsheet.
+
+    A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading ``'``, so that no spreadsheet runs it as a formula (OWASP, "CSV Injection"); a
+    spreadsheet shows the cell as the text it was. Numbers are left alone. This is for analysis
+    outputs (``recovery.csv``, ``phases.csv``, ``cohort.csv``, ``failures.csv``, ``skipped.csv``); the exact
+    text stays in the recording folder, ``analysis.json`` and ``cohort.parquet``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Any table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; text columns with a prefixed cell become object columns.
+    """
+    out = df.copy()
+    for col in out.columns:
+        values = out[col]
+        if values.dtype.kind in "biufcmM":
+            continue
+        arr = values.to_numpy(dtype=object, na_value=None)
+        mask = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_TRIGGERS) for v in arr), bool, len(arr))
+        if mask.any():
+            fixed = values.to_numpy(dtype=object).copy()
+            fixed[mask] = ["'" + v for v in arr[mask]]
+            out[col] = pd.Series(fixed, index=out.index, dtype=object)
+    return out
+
+
+def write_spreadsheet_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write ``df`` as a CSV meant for spreadsheets: :func:`spreadsheet_safe` cells, and text
+    quoted when a cell holds a carriage return (which CSV readers split lines on otherwise)."""
+    safe = spreadsheet_safe(df)
+    has_cr = any(safe[c].map(lambda v: isinstance(v, str) and "\r" in v).any()
+                 for c in safe.columns if safe[c].dtype.kind not in "biufcmM")
+    safe.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC if has_cr else csv.QUOTE_MINIMAL)
+
+
+# ------------------------------------------------------------------------------------------
+# one writer per folder
+# ------------------------------------------------------------------------------------------
+class FolderLock:
+    """An exclusive, non-blocking ``fcntl.flock`` on a recording folder's ``.calmtrace.lock``.
+
+    The lock dies with its process (the kernel releases it when the file is closed, also on
+    SIGKILL). :meth:`release` removes the lock file while still holding the lock; a process that
+    opened the file before then notices, because the path no longer names the file it locked, and
+    tries again with a fresh file.
+
+    Parameters
+    ----------
+    folder : path-like
+        An existing folder.
+
+    Raises
+    ------
+    InputError
+        When another process holds the lock (naming its process id), or the lock file cannot be
+        created.
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_NAME
+        self._fd: int | None = None
+        for _attempt in range(10):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise InputError(f"{self.folder}: cannot create its lock file ({exc.strerror or exc})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                holder = _read_pid(fd)
+                os.close(fd)
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise InputError(
+                        f"{self.folder}: another calmtrace process{f' (pid {holder})' if holder else ''} is writing "
+                        "this recording folder; wait for it to finish or choose another folder") from None
+                raise InputError(f"{self.folder}: cannot lock it ({exc.strerror or exc})") from None
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+                try:
+                    os.ftruncate(fd, 0)
+                    os.write(fd, f"{os.getpid()}\n".encode())
+                except OSError:
+                    pass  # the pid is only for the message of a refused writer
+                return
+            os.close(fd)  # the file was removed by its last holder: lock the new one
+        raise InputError(f"{self.folder}: its lock file keeps changing; is another process writing it?")
+
+    @property
+    def held(self) -> bool:
+        """True until :meth:`release`."""
+        return self._fd is not None
+
+    def release(self, *, remove: bool = True) -> None:
+        """Remove the lock file (unless ``remove`` is false) and release the lock."""
+        if self._fd is None:
+            return
+        if remove:
+            try:
+                if os.stat(self.path).st_ino == os.fstat(self._fd).st_ino:
+                    os.unlink(self.path)
+            except OSError:
+                pass
+        os.close(self._fd)  # closing the descriptor releases the flock
+        self._fd = None
+
+
+def _read_pid(fd: int) -> str:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+    return text if text.isdigit() else ""
+
+
+def claim(folder: str | os.PathLike, *, force: bool = False) -> tuple[FolderLock, bool]:
+    """Take a folder for writing: check it may be written, create it, and lock it.
+
+    Parameters
+    ----------
+    folder : path-like
+        The recording folder to be.
+    force : bool
+        Accept an existing recording folder (to be replaced by the writer).
+
+    Returns
+    -------
+    (FolderLock, bool)
+        The lock, and whether the folder was created here (so that a writer that never starts can
+        remove it again).
+
+    Raises
+    ------
+    InputError
+        When ``folder`` is a file, is not empty (without ``force``), is not a recording folder (with
+        ``force``), or another process holds its lock. Nothing is created then.
+    """
+    folder = Path(folder)
+    if folder.exists():
+        if not folder.is_dir():
+            raise InputError(f"{folder}: exists and is not a folder")
+        if _occupied(folder):
+            if not force:
+                raise InputError(f"{folder}: already exists and is not empty (use --force to replace it)")
+            _check_replaceable(folder)
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return FolderLock(folder), made
+    except BaseException:
+        if made:
+            _rmdir_quietly(folder)
+        raise
+
+
+def _rmdir_quietly(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _foreign_entries(folder: Path) -> list[str]:
+    """Names in ``folder`` that are not a recording's own files."""
+    return sorted(e.name for e in folder.iterdir() if e.name not in _OWN_NAMES or not e.is_file())
+
+
+def _occupied(folder: Path) -> bool:
+    """True when ``folder`` holds anything besides its lock file."""
+    return any(e.name != LOCK_NAME for e in folder.iterdir())
+
+
+def _check_replaceable(folder: Path) -> None:
+    """Refuse to replace anything but a calmtrace recording folder (``force`` never deletes other files)."""
+    if not (folder / "recording.json").is_file():
+        raise InputError(f"{folder}: not a calmtrace recording folder (no recording.json); --force replaces only "
+                         "a recording folder, so choose another folder")
+    foreign = _foreign_entries(folder)
+    if foreign:
+        shown = ", ".join(repr(n[:60]) for n in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise InputError(f"{folder}: holds {shown}, not part of a recording; --force replaces only a recording "
+                         "folder's own files, so move them or choose another folder")
+
+
+def _remove_own_files(folder: Path) -> None:
+    """Delete a recording's own files in ``folder`` (never anything else; never the lock file)."""
+    for name in _OWN_NAMES - {LOCK_NAME}:
+        p = folder / name
+        if p.is_symlink() or p.is_file():
+            p.unlink()  # a link itself, never what it points to
 
 
 # ------------------------------------------------------------------------------------------
@@ -137,8 +367,9 @@ def save(rec: Recording, folder: str | os.PathLike, *, force: bool = False) -> P
     folder : path-like
         Target folder. Written into a temporary folder beside it and renamed into place.
     force : bool
-        Replace an existing folder. Without it, an existing non-empty folder is an error and is
-        left untouched.
+        Replace an existing recording folder. Without it, an existing non-empty folder is an
+        error and is left untouched; with it, only a folder holding a ``recording.json`` and a
+        recording's own files is replaced (anything else is refused, never deleted).
 
     Returns
     -------
@@ -148,30 +379,52 @@ def save(rec: Recording, folder: str | os.PathLike, *, force: bool = False) -> P
     Raises
     ------
     InputError
-        When the folder exists (and ``force`` is false) or is a file.
+        When the folder exists (and ``force`` is false), is a file, is not a recording folder, or
+        another process is writing it.
     """
     folder = Path(folder)
+    lock: FolderLock | None = None
     if folder.exists():
         if not folder.is_dir():
             raise InputError(f"{folder}: exists and is not a folder")
-        if any(folder.iterdir()) and not force:
-            raise InputError(f"{folder}: already exists and is not empty (use --force / force=True to replace it)")
-    parent = folder.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
+        if _occupied(folder):
+            if not force:
+                raise InputError(f"{folder}: already exists and is not empty (use --force / force=True to replace it)")
+            _check_replaceable(folder)
+        lock = FolderLock(folder)
     try:
-        _write_folder(rec, tmp)
-        if folder.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=parent))
-            os.rmdir(old)
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        parent = folder.resolve().parent
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
+        try:
+            _write_folder(rec, tmp)
+            if lock is not None:
+                if _occupied(folder):
+                    _check_replaceable(folder)  # again, under the lock
+                old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=parent))
+                os.rmdir(old)
+                os.replace(folder, old)
+                os.replace(tmp, folder)
+                lock.release(remove=False)
+                _remove_own_files(old)
+                (old / LOCK_NAME).unlink(missing_ok=True)
+                try:
+                    os.rmdir(old)
+                except OSError:  # something appeared there meanwhile: keep it, never delete it
+                    log.warning("%s: kept %s, which held files that are not part of a recording", folder, old)
+            else:
+                try:
+                    os.replace(tmp, folder)
+                except OSError as exc:
+                    if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                        raise InputError(f"{folder}: another process created it meanwhile; it was left untouched") from None
+                    raise
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    finally:
+        if lock is not None:
+            lock.release()
     return folder
 
 
@@ -251,11 +504,24 @@ def _text(s: str) -> str:
 
 _text.expect = "text"  # type: ignore[attr-defined]
 
+
+def _open_duration(s: str) -> float:
+    """An event's duration: a finite number >= 0, or empty for a mark still open."""
+    if s == "":
+        return math.nan
+    v = float(s)
+    if not math.isfinite(v) or v < 0:
+        raise ValueError
+    return v
+
+
+_open_duration.expect = "duration_s must be a finite number >= 0 (or empty for an open event)"  # type: ignore[attr-defined]
+
 _PARSERS: dict[str, dict[str, Callable[[str], Any]]] = {
     "beats": {"t_s": _finite("t_s"), "rr_ms": _positive("rr_ms"), "flag": _choice("flag", BEAT_FLAGS)},
     "gaps": {"onset_s": _finite("onset_s"), "duration_s": _finite("duration_s", 0.0),
              "reason": _choice("reason", GAP_REASONS)},
-    "events": {"onset_s": _finite("onset_s"), "duration_s": _finite("duration_s", 0.0), "label": _text,
+    "events": {"onset_s": _finite("onset_s"), "duration_s": _open_duration, "label": _text,
                "kind": _choice("kind", EVENT_KINDS), "rating": _optional_rating},
     "hr": {"t_s": _finite("t_s"), "hr_bpm": _finite("hr_bpm", 0.0), "contact": _text},
     "ecg": {"t_s": _finite("t_s"), "ecg_uv": _finite("ecg_uv")},
@@ -327,7 +593,11 @@ def _read_header(folder: Path) -> tuple[datetime, dict, bool]:
     except FileNotFoundError:
         raise FormatError(f"{folder}: not a recording folder (no recording.json)") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(f"{p}: not valid JSON ({exc})") from None
+        raise FormatError(f"{p}: not valid JSON ({str(exc)[:120]})") from None
+    except RecursionError:
+        raise FormatError(f"{p}: nested too deeply to be a recording header") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
     if not isinstance(head, dict):
         raise FormatError(f"{p}: expected a JSON object, got {type(head).__name__}")
     version = head.get("schema_version")
@@ -377,6 +647,9 @@ def load_folder(folder: str | os.PathLike) -> Recording:
     if tables["beats"] is None:
         raise FormatError(f"{folder}: missing beats.csv")
     ev = tables["events"]
+    open_rows = None
+    if ev is not None and len(ev):
+        ev, open_rows = _split_open_events(ev)
     events = Events(ev) if ev is not None and len(ev) else Events()
     beats = tables["beats"]
     if not complete and len(beats) > 1:
@@ -385,21 +658,65 @@ def load_folder(folder: str | os.PathLike) -> Recording:
         bad = np.flatnonzero(np.diff(t) <= 0)
         if bad.size:
             raise FormatError(f"{where(folder / 'beats.csv', int(bad[0]) + 3)}: t_s must be strictly increasing")
+    captured = "capture_target" in meta
     try:
         rec = Recording(
             start=start,
             beats=beats,
             gaps=tables["gaps"],
             hr=tables["hr"],
-            events=events,
+            events=Events() if captured else events,
             meta=meta,
             ecg=tables["ecg"],
         )
+        if captured or (open_rows is not None and len(open_rows)):
+            rec = _events_within(rec, events, open_rows, cut=captured)
     except RecordingError as exc:
         raise RecordingError(f"{folder}: {exc}") from None
     if not complete:
         rec.meta["complete"] = False
     return rec
+
+
+def _split_open_events(ev: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Closed event rows, and the open ones (empty duration) that no later row closed."""
+    is_open = ev["duration_s"].isna().to_numpy()
+    closed = ev[~is_open].reset_index(drop=True)
+    opened = ev[is_open].reset_index(drop=True)
+    if len(opened) and len(closed):
+        done = set(zip(closed["onset_s"].tolist(), closed["kind"].tolist()))
+        keep = [(o, k) not in done for o, k in zip(opened["onset_s"].tolist(), opened["kind"].tolist())]
+        opened = opened[np.asarray(keep, bool)].reset_index(drop=True)
+    return closed, opened
+
+
+def _events_within(rec: Recording, events: Events, open_rows: pd.DataFrame | None, *, cut: bool) -> Recording:
+    """Add a capture's events to ``rec``: open ones censored at its end, and (``cut``) the ones
+    reaching past its end cut there; both noted in ``meta``."""
+    end = rec.duration_s
+    out: list[Event] = []
+    cut_notes: list[str] = []
+    for e in events:
+        if cut and e.offset_s > end:
+            onset = min(e.onset_s, end)
+            out.append(Event(onset, end - onset, e.label, e.kind, e.rating))
+            cut_notes.append(f"{e.kind} {e.label[:40]!r} at {e.onset_s:g}-{e.offset_s:g} s cut at {end:g} s")
+        else:
+            out.append(e)
+    open_notes = []
+    for r in (open_rows.itertuples(index=False) if open_rows is not None else ()):
+        onset = min(float(r.onset_s), end)
+        out.append(Event(onset, end - onset, str(r.label), str(r.kind), float(r.rating)))
+        open_notes.append({"onset_s": float(r.onset_s), "kind": str(r.kind), "label": str(r.label),
+                           "censored_at_s": end})
+    meta = dict(rec.meta)
+    if cut_notes:
+        meta["events_cut_at_end"] = cut_notes
+        log.info("%d capture events reach past the last beat; cut at %g s", len(cut_notes), end)
+    if open_notes:
+        meta["open_events"] = open_notes
+        log.info("%d events were still open when the capture ended; censored at %g s", len(open_notes), end)
+    return rec.replace(events=Events(out), meta=meta)
 
 
 def read_notifications(folder: str | os.PathLike) -> pd.DataFrame:
@@ -431,9 +748,19 @@ class RecordingWriter:
     meta : dict, optional
         Initial metadata; :meth:`update_meta` adds more later (battery, firmware).
     force : bool
-        Replace an existing recording folder.
+        Replace an existing recording folder (only a recording folder: see :func:`claim`).
     ecg : bool
         Create ``ecg.csv``.
+    lock : FolderLock, optional
+        The folder's lock, from :func:`claim`, when the caller claimed it already; the writer
+        releases it when it closes (or fails to start).
+
+    Raises
+    ------
+    InputError
+        When the folder is taken (not empty without ``force``, not a recording folder, or being
+        written by another process). A writer that cannot start (disk full) leaves nothing of its
+        own behind.
 
     Examples
     --------
@@ -442,31 +769,48 @@ class RecordingWriter:
     """
 
     def __init__(self, folder: str | os.PathLike, start: datetime, meta: dict | None = None, *,
-                 force: bool = False, ecg: bool = False) -> None:
+                 force: bool = False, ecg: bool = False, lock: FolderLock | None = None) -> None:
         from .recording import _as_utc
 
         self.folder = Path(folder)
         self.start = _as_utc(start)
         self.meta = dict(meta or {})
-        if self.folder.exists():
-            if not self.folder.is_dir():
-                raise InputError(f"{self.folder}: exists and is not a folder")
-            if any(self.folder.iterdir()):
+        self.closed = False
+        self._files: dict[str, Any] = {}
+        if lock is None:
+            lock, made = claim(self.folder, force=force)
+        else:
+            made = False
+        self._lock = lock
+        try:
+            if _occupied(self.folder):
                 if not force:
                     raise InputError(f"{self.folder}: already exists and is not empty (use --force to replace it)")
-                shutil.rmtree(self.folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._last_beat_t = -math.inf
-        self._files: dict[str, Any] = {}
-        kinds = ["beats", "gaps", "events", "hr", "notifications"] + (["ecg"] if ecg else [])
-        for kind in kinds:
-            name, cols = _FILES[kind]
-            fh = open(self.folder / name, "w", encoding="utf-8", newline="", buffering=1)
-            fh.write(",".join(cols) + "\n")
-            fh.flush()
-            self._files[kind] = fh
-        _atomic_write_text(self.folder / "recording.json", _header_json(self.start, self.meta, False))
-        self.closed = False
+                _check_replaceable(self.folder)
+                _remove_own_files(self.folder)
+            self._last_beat_t = -math.inf
+            kinds = ["beats", "gaps", "events", "hr", "notifications"] + (["ecg"] if ecg else [])
+            for kind in kinds:
+                name, cols = _FILES[kind]
+                fh = open(self.folder / name, "w", encoding="utf-8", newline="", buffering=1)
+                self._files[kind] = fh
+                fh.write(",".join(cols) + "\n")
+                fh.flush()
+            _atomic_write_text(self.folder / "recording.json", _header_json(self.start, self.meta, False))
+        except BaseException:
+            # a writer that could not start (disk full, refused) leaves nothing of its own behind
+            for fh in self._files.values():
+                try:
+                    fh.close()
+                except OSError:
+                    pass
+            for name in list(_OWN_NAMES - {LOCK_NAME}) if self._files else []:
+                (self.folder / name).unlink(missing_ok=True)
+            self._lock.release()
+            if made:
+                _rmdir_quietly(self.folder)
+            self.closed = True
+            raise
 
     def _append(self, kind: str, values: Sequence[Any]) -> None:
         if self.closed:
@@ -498,6 +842,13 @@ class RecordingWriter:
         """Append one event (a mark made during capture)."""
         check_kind(event.kind)
         self._append("events", (event.onset_s, event.duration_s, event.label, event.kind, event.rating))
+
+    def add_open_event(self, onset_s: float, label: str, kind: str) -> None:
+        """Append an event whose end is not known yet (a mark pressed once), with an empty
+        duration; :meth:`add_event` with the same onset and kind closes it. A reader that finds
+        it never closed censors it at the recording's end."""
+        check_kind(kind)
+        self._append("events", (float(onset_s), "", label, kind, math.nan))
 
     def add_notification(self, t_s: float, payload: bytes, source: str = "hrs") -> None:
         """Append one raw notification as it arrived (arrival time in s since start)."""
@@ -548,16 +899,24 @@ class RecordingWriter:
         """
         if self.closed:
             return
-        error = self._close_files(sync=True)
-        if error is not None:
-            raise error
-        _atomic_write_text(self.folder / "recording.json", _header_json(self.start, self.meta, True))
+        try:
+            error = self._close_files(sync=True)
+            if error is not None:
+                raise error
+            _atomic_write_text(self.folder / "recording.json", _header_json(self.start, self.meta, True))
+        finally:
+            self._lock.release()
 
     def abort(self) -> None:
         """Close every file after a failed write, ignoring further errors, and leave the recording
         marked incomplete (a file may end in a line cut short, which the reader then drops)."""
         if not self.closed:
             self._close_files(sync=False)
+
+    def release(self) -> None:
+        """Let another writer have the folder (after :meth:`close`, or :meth:`abort` and the last
+        :meth:`update_meta`). The lock also goes when the process ends."""
+        self._lock.release()
 
     def __enter__(self) -> "RecordingWriter":
         return self

@@ -18,6 +18,7 @@ Conventions, the same in every figure:
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from datetime import timedelta, timezone
@@ -37,6 +38,7 @@ __all__ = [
     "METRIC_INFO",
     "clock_times",
     "clock_label",
+    "plain",
     "window_times_s",
     "series_with_breaks",
     "session_overview",
@@ -240,9 +242,20 @@ def _insert_breaks(x: np.ndarray, y: np.ndarray, breaks: np.ndarray) -> tuple[np
 # -------------------------------------------------------------------------------------------
 # shared decorations
 # -------------------------------------------------------------------------------------------
+def plain(text: object) -> str:
+    """Text for a plotly title, name or annotation, shown exactly as written.
+
+    Plotly reads a subset of HTML in these strings (``<a href>``, ``<b>``, ``<br>``...): an event
+    label or a subject id from a client's diary must never become a link or markup in a
+    clinician's report. ``&``, ``<`` and ``>`` become entities, which plotly shows as the
+    characters themselves.
+    """
+    return html.escape(str(text), quote=False)
+
+
 def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
-        template=_TEMPLATE, title={"text": title, "x": 0.0, "xanchor": "left"}, height=height,
+        template=_TEMPLATE, title={"text": plain(title), "x": 0.0, "xanchor": "left"}, height=height,
         font=_FONT, margin={"l": 70, "r": 20, "t": 90, "b": 130},
         # the legend sits in the bottom margin, below the x-axis title, whatever the height
         legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "x": 0.0},
@@ -272,7 +285,7 @@ def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
         # the labels of short neighbouring events do not overlap.
         fig.add_annotation(
             x=x0 + (x1 - x0) / 2, y=1.0 + (0.035 if i % 2 else 0.0), xref="x", yref="paper",
-            text=f"{ev.label} ({ev.kind})", showarrow=False, yanchor="bottom",
+            text=plain(f"{ev.label} ({ev.kind})"), showarrow=False, yanchor="bottom",
             font={"size": 11, "color": "#000000"}, bgcolor="rgba(255,255,255,0.7)",
         )
 
@@ -534,7 +547,7 @@ def recovery_panel(recording: Recording, windows: pd.DataFrame, recovery_rows: p
         _mark_times(fig, r, i)
         fig.update_yaxes(title_text=f"{info['name']} ({info['unit']})", row=i, col=1)
     _panel_events(fig, ev, t0, -pre, horizon, n)   # after the traces: plotly skips empty subplots
-    fig.update_xaxes(title_text=f"time since the end of '{label}' (s)", row=n, col=1)
+    fig.update_xaxes(title_text=plain(f"time since the end of '{label}' (s)"), row=n, col=1)
     fig.update_xaxes(range=[-pre, horizon])
     return _base_layout(fig, title or f"Recovery after '{label}'", height=230 * n + 160)
 
@@ -558,7 +571,7 @@ def _panel_events(fig: go.Figure, events: pd.DataFrame, t0_s: float, x_lo: float
         clipped = b > x_hi   # a band running off the right edge is labelled from its left end
         fig.add_annotation(x=max(a, x_lo) if clipped else (max(a, x_lo) + min(b, x_hi)) / 2, y=1.0, xref="x",
                            yref="paper", yanchor="bottom", xanchor="left" if clipped else "center",
-                           text=f"{e.label} ({e.kind})", showarrow=False, font={"size": 11})
+                           text=plain(f"{e.label} ({e.kind})"), showarrow=False, font={"size": 11})
 
 
 def _mark_times(fig: go.Figure, r: pd.Series, row: int) -> None:
@@ -783,14 +796,14 @@ def trend_figure(sessions: pd.DataFrame, stressors: pd.DataFrame, *,
             yv = s[col].to_numpy(dtype=float)
             exact = sok & (~cens if row == 2 else np.ones(len(s), bool))
             fig.add_trace(go.Scatter(
-                x=xs[exact], y=yv[exact], mode="markers+lines", name=f"'{label}'", legendgroup=label,
+                x=xs[exact], y=yv[exact], mode="markers+lines", name=plain(f"'{label}'"), legendgroup=label,
                 showlegend=(row == 2), line={"color": color, "dash": dash},
                 marker={"symbol": symbol, "size": 9, "color": color},
             ), row=row, col=1)
             if row == 2 and (sok & cens).any():
                 fig.add_trace(go.Scatter(
                     x=xs[sok & cens], y=yv[sok & cens], mode="markers", legendgroup=label,
-                    name=f"'{label}': not back within the horizon (value = follow-up, a lower bound)",
+                    name=plain(f"'{label}': not back within the horizon (value = follow-up, a lower bound)"),
                     marker={"symbol": "triangle-up-open", "size": 12, "color": color, "line": {"width": 2}},
                 ), row=row, col=1)
             _failed_markers(fig, xs[~sok], yv[~sok], row=row, show=False)

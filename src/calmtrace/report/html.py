@@ -611,7 +611,7 @@ def session_figures(result: Any) -> list[tuple[str, go.Figure, str]]:
             out.append((f"fig-recovery-{i + 1}",
                         figures.recovery_panel(rec, win, rows, window_time=wt,
                                                title=f"Recovery after '{label}'" + sim),
-                        f"Each metric aligned at the end of '{label}' (0 s; the stressor is shaded before it). "
+                        f"Each metric aligned at the end of '{esc(label)}' (0 s; the stressor is shaded before it). "
                         "Green band: baseline &plusmn; tolerance. Dashed line: time to baseline; dotted line: "
                         "half-recovery; black dashes: the fitted exponential."))
     out.append(("fig-tachogram", figures.tachogram(rec, title="Tachogram: beat-to-beat RR intervals" + sim),
