@@ -213,6 +213,8 @@ def _describe(r: Any, name: str) -> str:
     lines = [f"{name}"]
     src = r.meta.get("source_format") or ("simulated" if r.meta.get("simulated") else "capture")
     lines.append(f"  source     {src}{' (SIMULATED)' if r.meta.get('simulated') else ''}")
+    if r.meta.get("replay"):
+        lines.append(f"  replay of  {r.meta.get('replay_of')} at {r.meta.get('virtual_strap_speed')}x")
     lines.append(f"  start      {r.start.isoformat()}")
     lines.append(f"  duration   {timedelta(seconds=round(r.duration_s))} ({r.duration_s:.1f} s)")
     n = len(r.beats)
@@ -319,10 +321,18 @@ def scan_cmd(timeout_s: float, scenario: str | None) -> None:
 @click.option("--simulate", "scenario", default=None, metavar="SCENARIO",
               help="Capture from a virtual strap beating a simulated session (tsst, breathing, exercise).")
 @click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0.1, max=100),
-              help="With --simulate: run the virtual strap this many times faster than real time.")
+              help="With --simulate or --replay: run the virtual strap this many times faster than real time.")
+@click.option("--replay", "replay_file", default=None, type=click.Path(path_type=Path),
+              help="Stream a recording (folder or any importable file) through a virtual strap, with its events.")
+@click.option("--replay-events", "replay_events", default=None, type=click.Path(path_type=Path),
+              help="With --replay: an events file (CSV or JSON) for the replayed recording.")
+@click.option("--replay-format", "replay_format", default=None, metavar="NAME",
+              help="With --replay: the format of FILE (default: sniffed).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None, duration_s: float | None,
-                no_live: bool, ecg: bool, scenario: str | None, speed: float, force: bool) -> None:
+                no_live: bool, ecg: bool, scenario: str | None, speed: float, force: bool,
+                replay_file: Path | None = None, replay_events: Path | None = None,
+                replay_format: str | None = None) -> None:
     """Capture beats from a strap into a recording folder, live.
 
     Every notification is written to disk as it arrives; a capture killed at any
@@ -339,16 +349,18 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
       calmtrace capture --device "Polar H10 0A1B2C3D" --subject p01 --out s1
       calmtrace capture --simulate tsst --speed 10 --duration 600 --out demo
       calmtrace capture -d "Polar H10 A" -d "Polar H10 B" --out couple-1
+      calmtrace capture --replay session.txt --replay-events events.csv --speed 20 --out replay-1
     """
     import asyncio
     import signal
 
     from .capture import Capture, capture_many
 
-    if not devices and not scenario:
+    replay = _replay_plan(replay_file, replay_events, replay_format, speed, scenario, devices)
+    if not devices and not scenario and replay is None:
         raise InputError("name a strap with --device (see `calmtrace scan`) or try one with --simulate tsst")
-    if speed != 1.0 and not scenario:
-        raise InputError("--speed applies only to --simulate")
+    if speed != 1.0 and not scenario and replay is None:
+        raise InputError("--speed applies only to --simulate and --replay")
     if out is None:
         from datetime import datetime
 
@@ -357,6 +369,7 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
     live = not no_live and sys.stdout.isatty()
 
     async def go() -> list[Path]:
+        duration = duration_s
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -369,17 +382,20 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
             t0 = loop.time()
             kwargs.update(backend=radio, clock=lambda: (loop.time() - t0) * speed, scripted_events=list(rec.events),
                           meta={"simulated": True, "scenario": scenario, "virtual_strap_speed": speed})
+        if replay is not None:
+            radio, run_s = await _start_replay(replay, speed, names[0], kwargs)
+            duration = run_s if duration is None else min(duration, run_s)
         try:
             if len(names) == 1:
                 cap = Capture(names[0], out, **kwargs)
                 stop_task = asyncio.ensure_future(stop.wait())
                 stop_task.add_done_callback(lambda _t: cap.stop())
                 with _LiveView(enabled=live, on_key=lambda k: _on_key(cap, k, stop)) as view:
-                    await cap.run(duration_s, on_update=lambda f: view.update(names[0], f))
+                    await cap.run(duration, on_update=lambda f: view.update(names[0], f))
                 stop_task.cancel()
                 return [out]
             with _LiveView(enabled=live, on_key=lambda k: stop.set() if k == "q" else None) as view:
-                return await capture_many(names, out, duration_s=duration_s, stop=stop,
+                return await capture_many(names, out, duration_s=duration, stop=stop,
                                           on_update=view.update, **kwargs)
         finally:
             if radio is not None:
@@ -392,6 +408,36 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
         r = load_folder(f)
         click.echo(f"captured {len(r.beats)} beats, {len(r.gaps)} gaps, {len(r.events)} events, "
                    f"{r.duration_s:.0f} s -> {f}")
+
+
+def _replay_plan(replay_file: Path | None, replay_events: Path | None, replay_format: str | None, speed: float,
+                 scenario: str | None, devices: tuple[str, ...]) -> Any:
+    """The replay of ``capture --replay`` (None without it); checks the options that go with it."""
+    if replay_file is None:
+        if replay_events is not None or replay_format is not None:
+            raise InputError("--replay-events and --replay-format apply only to --replay")
+        return None
+    if scenario:
+        raise InputError("--replay and --simulate cannot be combined; choose one virtual strap")
+    if len(devices) > 1:
+        raise InputError("--replay streams one recording through one virtual strap; name at most one --device")
+    from .live.replay import plan_replay
+    from .loader import load
+
+    return plan_replay(load(replay_file, format=replay_format, events=replay_events), replay_file, speed)
+
+
+async def _start_replay(plan: Any, speed: float, name: str, kwargs: dict[str, Any]) -> tuple[Any, float]:
+    """Start the replay's virtual strap; sets the capture's arguments; returns (radio, run length in s)."""
+    from .devices.virtual import VirtualRadio
+    from .live.replay import start_replay_strap
+
+    radio = VirtualRadio()
+    strap = await start_replay_strap(radio, plan, speed, name=name)
+    # the capture runs on the strap's clock, so the replay's times are the recording's
+    kwargs.update(backend=radio, clock=strap.now_s, scripted_events=plan.events,
+                  meta=plan.meta, start=plan.source.start)
+    return radio, plan.duration_s
 
 
 def _on_key(cap: Any, key: str, stop: Any) -> None:

@@ -1,0 +1,11 @@
+"""What a person sees and does while capturing: replay, breathing pacer, recovery forecast, web page.
+
+- :mod:`calmtrace.live.replay`: any importable recording streamed through the virtual strap;
+- :mod:`calmtrace.live.pacer`: a breathing pacer (rate, inhale/exhale ratio) and its event;
+- :mod:`calmtrace.live.assess`: the resonance-frequency assessment run live;
+- :mod:`calmtrace.live.forecast`: the recovery forecast after a stressor, updated with each beat;
+- :mod:`calmtrace.live.server` and ``page.html``: the local web page of a capture.
+
+This part sits above :mod:`calmtrace.capture` (it attaches to a running capture) and below the
+command line; analysis it needs lives in :mod:`calmtrace.signals` (pure functions of beats).
+"""
