@@ -328,11 +328,20 @@ def scan_cmd(timeout_s: float, scenario: str | None) -> None:
               help="With --replay: an events file (CSV or JSON) for the replayed recording.")
 @click.option("--replay-format", "replay_format", default=None, metavar="NAME",
               help="With --replay: the format of FILE (default: sniffed).")
+@click.option("--pacer", "pacer_spec", default=None, metavar="RATE[,IN:EX]",
+              help="Show a breathing pacer (breaths/min, optional inhale:exhale ratio, e.g. 6 or 5.5,1:1.5) "
+                   "and log it as an intervention event.")
+@click.option("--serve", "serve_port", default=None, is_flag=False, flag_value=8765, type=click.IntRange(0, 65535),
+              metavar="[PORT]", help="Serve the live page on http://127.0.0.1:PORT/ (default port 8765).")
+@click.option("--serve-host", default="127.0.0.1", show_default=True, metavar="ADDRESS",
+              help="With --serve: listen on another address (needs --token).")
+@click.option("--token", default=None, metavar="TOKEN", help="With --serve-host: access token the page's address must carry.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None, duration_s: float | None,
                 no_live: bool, ecg: bool, scenario: str | None, speed: float, force: bool,
                 replay_file: Path | None = None, replay_events: Path | None = None,
-                replay_format: str | None = None) -> None:
+                replay_format: str | None = None, pacer_spec: str | None = None, serve_port: int | None = None,
+                serve_host: str = "127.0.0.1", token: str | None = None) -> None:
     """Capture beats from a strap into a recording folder, live.
 
     Every notification is written to disk as it arrives; a capture killed at any
@@ -350,6 +359,11 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
       calmtrace capture --simulate tsst --speed 10 --duration 600 --out demo
       calmtrace capture -d "Polar H10 A" -d "Polar H10 B" --out couple-1
       calmtrace capture --replay session.txt --replay-events events.csv --speed 20 --out replay-1
+      calmtrace capture --simulate tsst --pacer 6,1:1.5 --serve
+
+    After a stressor ends, the recovery forecast (t50 and time to baseline, with an
+    80 % band) is shown from 60 s of recovery on and written to forecast.csv in the
+    recording folder.
     """
     import asyncio
     import signal
@@ -367,6 +381,7 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
         out = Path(datetime.now().strftime("capture-%Y%m%d-%H%M%S"))
     _check_out_free(out, force)
     live = not no_live and sys.stdout.isatty()
+    pacer = _live_options(pacer_spec, serve_port, serve_host, token, devices)
 
     async def go() -> list[Path]:
         duration = duration_s
@@ -390,8 +405,15 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
                 cap = Capture(names[0], out, **kwargs)
                 stop_task = asyncio.ensure_future(stop.wait())
                 stop_task.add_done_callback(lambda _t: cap.stop())
-                with _LiveView(enabled=live, on_key=lambda k: _on_key(cap, k, stop)) as view:
-                    await cap.run(duration, on_update=lambda f: view.update(names[0], f))
+                session, server = await _start_live(cap, pacer, kwargs, serve_port, serve_host, token, speed)
+                try:
+                    with _LiveView(enabled=live, on_key=lambda k: _on_key(cap, k, stop, session),
+                                   session=session) as view:
+                        await cap.run(duration, on_update=lambda f: (session.start(), view.update(names[0], f)))
+                finally:
+                    session.close()
+                    if server is not None:
+                        await server.close()
                 stop_task.cancel()
                 return [out]
             with _LiveView(enabled=live, on_key=lambda k: stop.set() if k == "q" else None) as view:
@@ -440,19 +462,75 @@ async def _start_replay(plan: Any, speed: float, name: str, kwargs: dict[str, An
     return radio, plan.duration_s
 
 
-def _on_key(cap: Any, key: str, stop: Any) -> None:
+def _live_options(pacer_spec: str | None, serve_port: int | None, serve_host: str, token: str | None,
+                  devices: tuple[str, ...]) -> Any:
+    """Check --pacer / --serve / --serve-host / --token; returns the pacer (or None)."""
+    from .live.server import _is_loopback
+
+    if (pacer_spec or serve_port is not None) and len(devices) > 1:
+        raise InputError("--pacer and --serve work with one strap at a time")
+    if serve_port is None and (serve_host != "127.0.0.1" or token):
+        raise InputError("--serve-host and --token apply only to --serve")
+    if serve_port is not None and not _is_loopback(serve_host) and not token:
+        raise InputError(f"--serve-host {serve_host}: serving beyond this computer needs an access token (--token)")
+    if pacer_spec is None:
+        return None
+    from .live.pacer import parse_pacer
+
+    return parse_pacer(pacer_spec)
+
+
+async def _start_live(cap: Any, pacer: Any, kwargs: dict[str, Any], serve_port: int | None, serve_host: str,
+                      token: str | None, speed: float) -> tuple[Any, Any]:
+    """The live session of a capture (pacer, forecast) and, with --serve, its page server."""
+    from .live.session import LiveSession
+
+    session = LiveSession(cap, pacer=pacer, known_events=kwargs.get("scripted_events") or (),
+                          speed=speed if kwargs.get("backend") is not None else 1.0)
+    server = None
+    if serve_port is not None:
+        from .live.server import LiveServer
+
+        server = LiveServer(session, serve_host, serve_port, token)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise InputError(f"--serve {serve_port}: cannot listen on {serve_host}:{serve_port} ({exc.strerror})") from exc
+        click.echo(f"live page: {server.url}", err=True)
+    return session, server
+
+
+def _on_key(cap: Any, key: str, stop: Any, session: Any = None) -> None:
     if key == "q":
         stop.set()
+    elif key == "p" and session is not None:
+        session.toggle_pacer()
     elif key in _MARK_KEYS:
         cap.mark(_MARK_KEYS[key])
+
+
+def _live_caption(s: dict) -> str:
+    """The pacer and forecast lines under the terminal view."""
+    parts = []
+    p = s.get("pacer")
+    if p:
+        arrow = "breathe in  ^" if p["phase"] == "inhale" else "breathe out v"
+        parts.append(f"pacer {p['rate_bpm']:g}/min: {arrow} {p['remaining_s']:.1f} s   (p: stop/start)")
+    f = s.get("forecast")
+    if f and f.get("t50_s") is not None:
+        ttb = f.get("time_to_baseline_s")
+        parts.append(f"recovery after {f['stressor']}: t50 {f['t50_s']:.0f} s ({f['t50_low_s']:.0f}-{f['t50_high_s']:.0f}), "
+                     f"baseline at {ttb:.0f} s" if ttb is not None else f"recovery after {f['stressor']}: t50 {f['t50_s']:.0f} s")
+    return "\n".join(parts)
 
 
 class _LiveView:
     """The live terminal view (rich) and single-key marks; a no-op when disabled."""
 
-    def __init__(self, enabled: bool, on_key: Any) -> None:
+    def __init__(self, enabled: bool, on_key: Any, session: Any = None) -> None:
         self.enabled = enabled
         self.on_key = on_key
+        self.session = session
         self._figures: dict[str, Any] = {}
         self._live = None
         self._term = None
@@ -498,6 +576,8 @@ class _LiveView:
                       f(v.last_rr_ms, ".0f"), f(v.rmssd_ms, ".1f"), f(v.pns_index, "+.2f"),
                       f(v.sns_index, "+.2f"), "-" if v.battery_pct is None else f"{v.battery_pct}%",
                       str(v.n_beats), f"{v.n_gaps} ({v.gap_s:.0f} s)", ", ".join(v.open_marks))
+        if self.session is not None:
+            t.caption = _live_caption(self.session.snapshot())
         return t
 
     def __exit__(self, *exc: Any) -> None:
