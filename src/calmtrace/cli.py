@@ -595,6 +595,132 @@ class _LiveView:
 
 
 # -------------------------------------------------------------------------------------------
+# breathe
+# -------------------------------------------------------------------------------------------
+@cli.command("breathe")
+@click.option("--assess", is_flag=True, help="Run the resonance-frequency assessment (required).")
+@click.option("--device", "-d", "device", default=None, metavar="NAME_OR_ADDRESS", help="Strap to capture.")
+@click.option("--simulate", "simulate_person", is_flag=True,
+              help="A simulated person with a known resonance rate on a virtual strap.")
+@click.option("--resonance-rate", "resonance_bpm", default=None, type=float,
+              help="With --simulate: the person's true resonance rate, breaths/min (default: drawn from --seed).")
+@click.option("--seed", default=1, show_default=True, type=int, help="With --simulate: random seed.")
+@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0.1, max=100),
+              help="With --simulate: run the virtual strap this many times faster than real time.")
+@click.option("--from", "from_rec", default=None, type=click.Path(path_type=Path),
+              help="Assess a recording made earlier with breathe --assess instead of capturing.")
+@click.option("--out", "-o", default=None, type=click.Path(path_type=Path),
+              help="Recording folder (default: breathe-<date>-<time>); resonance.csv is written into it.")
+@click.option("--no-live", is_flag=True, help="No live view.")
+@click.option("--serve", "serve_port", default=None, is_flag=False, flag_value=8765, type=click.IntRange(0, 65535),
+              metavar="[PORT]", help="Serve the live page (with the pacer) on http://127.0.0.1:PORT/.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+def breathe_cmd(assess: bool, device: str | None, simulate_person: bool, resonance_bpm: float | None, seed: int,
+                speed: float, from_rec: Path | None, out: Path | None, no_live: bool, serve_port: int | None,
+                force: bool) -> None:
+    """Find the breathing rate at which heart rate oscillates most (resonance frequency).
+
+    Paces breathing for 2 min at each of 6.5, 6.0, 5.5, 5.0 and 4.5 breaths/min after
+    a minute of ordinary breathing (Lehrer, Vaschillo & Vaschillo 2000; Shaffer &
+    Meehan 2020), logs each block as an intervention event, then reports per rate the
+    heart-rate oscillation (max - min per breath), the LF peak power and frequency, and
+    the chosen rate with the reason. The table is written to resonance.csv.
+
+    \b
+    Example:
+      calmtrace breathe --assess --device "Polar H10 0A1B2C3D" --out rf-1
+      calmtrace breathe --assess --simulate --resonance-rate 5.5 --speed 20 --out rf-sim
+      calmtrace breathe --assess --from rf-1
+    """
+    import asyncio
+    import signal
+
+    from .live.assess import LEAD_IN_S, assess_recording, assessment_blocks, block_events
+    from .loader import load
+
+    if not assess:
+        raise InputError("breathe needs --assess (for a pacer during a capture use: calmtrace capture --pacer RATE)")
+    if sum(x is not None and x is not False for x in (device, simulate_person or None, from_rec)) != 1:
+        raise InputError("name one of --device, --simulate or --from")
+    if (resonance_bpm is not None or speed != 1.0) and not simulate_person:
+        raise InputError("--resonance-rate and --speed apply only to --simulate")
+    if from_rec is not None:
+        folder = from_rec
+    else:
+        if out is None:
+            from datetime import datetime
+
+            out = Path(datetime.now().strftime("breathe-%Y%m%d-%H%M%S"))
+        _check_out_free(out, force)
+        blocks = assessment_blocks()
+        events = block_events(blocks)
+        run_s = LEAD_IN_S + sum(b.duration_s for b in blocks) + 2.0
+        live = not no_live and sys.stdout.isatty()
+
+        async def go() -> None:
+            from .capture import Capture
+            from .live.session import LiveSession
+
+            loop = asyncio.get_running_loop()
+            stop = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            kwargs: dict[str, Any] = {"force": force, "scripted_events": events}
+            radio, name, clock_speed = None, device or "Polar H10 0A1B2C3D", 1.0
+            if simulate_person:
+                from .devices.virtual import VirtualRadio
+                from .live.assess import simulate_assessment
+                from .live.replay import plan_replay, start_replay_strap
+
+                rec = simulate_assessment(seed, resonance_bpm)
+                plan = plan_replay(rec, "simulated resonance assessment", speed)
+                radio = VirtualRadio()
+                strap = await start_replay_strap(radio, plan, speed, name=name)
+                truth = rec.meta["truth"]["resonance_rate_bpm"]
+                kwargs.update(backend=radio, clock=strap.now_s, start=rec.start, meta={
+                    "simulated": True, "scenario": "resonance assessment", "seed": seed,
+                    "virtual_strap_speed": speed, "truth": {"resonance_rate_bpm": truth}})
+                clock_speed = speed
+            try:
+                cap = Capture(name, out, **kwargs)
+                stop_task = asyncio.ensure_future(stop.wait())
+                stop_task.add_done_callback(lambda _t: cap.stop())
+                session = LiveSession(cap, schedule=blocks, known_events=events, forecast=False, speed=clock_speed)
+                server = None
+                if serve_port is not None:
+                    from .live.server import LiveServer
+
+                    server = LiveServer(session, "127.0.0.1", serve_port)
+                    await server.start()
+                    click.echo(f"live page: {server.url}", err=True)
+                try:
+                    with _LiveView(enabled=live, on_key=lambda k: _on_key(cap, k, stop), session=session) as view:
+                        await cap.run(run_s, on_update=lambda f: view.update(name, f))
+                finally:
+                    session.close()
+                    if server is not None:
+                        await server.close()
+                stop_task.cancel()
+            finally:
+                if radio is not None:
+                    await radio.close()
+
+        asyncio.run(go())
+        folder = out
+    rec = load(folder)
+    res = assess_recording(rec)
+    res.table.to_csv(Path(folder) / "resonance.csv", index=False)
+    click.echo(f"{'rate/min':>8} {'HR osc bpm':>10} {'LF peak ms2/Hz':>15} {'LF peak /min':>12} {'LF ms2':>9}  note")
+    for r in res.table.itertuples():
+        click.echo(f"{r.rate_bpm:>8g} {r.hr_osc_bpm:>10.1f} {r.lf_peak_ms2_hz:>15.0f} {r.lf_peak_hz * 60:>12.2f} "
+                   f"{r.lf_power_ms2:>9.0f}  {r.note}")
+    if rec.meta.get("truth", {}).get("resonance_rate_bpm") is not None:
+        click.echo(f"(simulated person: true resonance rate {rec.meta['truth']['resonance_rate_bpm']:g}/min)")
+    click.echo(f"resonance rate: {res.reason}" if math.isfinite(res.rate_bpm) else f"no resonance rate: {res.reason}")
+    click.echo(f"table -> {Path(folder) / 'resonance.csv'}")
+
+
+# -------------------------------------------------------------------------------------------
 # analyze
 # -------------------------------------------------------------------------------------------
 @cli.command("analyze")
