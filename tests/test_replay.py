@@ -9,7 +9,6 @@ devices/timeline.py: within a few tens of ms of the strap's clock, never changin
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import pandas as pd
 import pytest
 
 import calmtrace
-from calmtrace.devices.virtual import Silence, VirtualRadio, replay_source
+from calmtrace.devices.virtual import Silence, replay_source
 from calmtrace.events import Event, Events
 from calmtrace.recording import Recording
 from tests.conftest import shared_data

@@ -32,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import signal
+from scipy import integrate, signal
 
 from ..errors import InputError
 
@@ -183,7 +183,7 @@ def lf_peak(t_s: np.ndarray, rr_ms: np.ndarray, t0_s: float, t1_s: float) -> tup
     f, p = signal.periodogram(y, fs=RESAMPLE_HZ, window="hann", detrend="linear", nfft=nfft, scaling="density")
     band = (f >= LF_BAND_HZ[0]) & (f <= LF_BAND_HZ[1])
     i = int(np.argmax(np.where(band, p, -np.inf)))
-    power = float(np.trapezoid(p[band], f[band])) if hasattr(np, "trapezoid") else float(np.trapz(p[band], f[band]))
+    power = float(integrate.trapezoid(p[band], f[band]))
     return float(f[i]), float(p[i]), power
 
 
