@@ -53,6 +53,12 @@ def test_replay_source_places_every_beat_on_the_1024_clock_without_drift() -> No
     assert abs(silences[1].duration_s - (t[100] - rr[100] / 1000 - t[99])) < 2 / 1024
 
 
+def test_a_first_interval_that_began_before_the_recording_keeps_its_time() -> None:
+    src = replay_source([0.3, 1.1], [800.0, 800.0])          # the first beat's interval began at -0.5 s
+    assert isinstance(src[0], Silence) and abs(src[0].duration_s + 0.5) < 1 / 1024
+    assert abs(src[0].duration_s + src[1] / 1000 - 0.3) <= 1 / 2048 + 1e-12
+
+
 def test_replay_source_rejects_times_that_do_not_increase() -> None:
     with pytest.raises(ValueError, match="beat 2"):
         replay_source([1.0, 2.0, 2.0], [1000.0, 1000.0, 1000.0])

@@ -125,7 +125,9 @@ class Silence:
 
     The strap's clock moves on by ``duration_s`` before the next RR interval starts, and its
     notifications meanwhile carry no RR interval and sensor contact "no", as a strap that has
-    slipped off the skin sends.
+    slipped off the skin sends. As the first item of a source, a negative ``duration_s`` says
+    that the first interval began that long before strap time 0 (a recording whose first beat
+    closes an interval that started before the recording did).
     """
 
     duration_s: float
@@ -139,8 +141,8 @@ def replay_source(t_s: Sequence[float], rr_ms: Sequence[float]) -> list[float | 
     such times, so rounding never accumulates: every replayed RR differs from the recorded one by
     less than 1/1024 s and every beat time by at most 1/2048 s. Where the recording has a gap (a
     beat whose interval does not start at the previous beat), a :class:`Silence` fills it; the
-    recording's time before its first interval is a silence too, so strap time equals recording
-    time.
+    recording's time before its first interval is a silence too, and a first interval that began
+    before the recording did starts with a negative silence, so strap time equals recording time.
 
     Parameters
     ----------
@@ -172,7 +174,10 @@ def replay_source(t_s: Sequence[float], rr_ms: Sequence[float]) -> list[float | 
         if k and tk <= t[k - 1]:
             raise ValueError(f"replay_source: beat {k} at {tk} s is not after the one before")
         start = tick - raw
-        if start > prev_tick + 1:         # the interval starts after the last beat: a gap
+        if k == 0 and start < -1:         # the first interval began before the recording
+            out.append(Silence(start / 1024))
+            prev_tick = start
+        elif start > prev_tick + 1:       # the interval starts after the last beat: a gap
             out.append(Silence((start - prev_tick) / 1024))
             prev_tick = start
         elif start >= prev_tick - 1:      # contiguous: follow the recorded time
@@ -432,7 +437,9 @@ class VirtualStrap:
             # the strap times beats on its 1/1024-s clock, as it reports them
             while next_rr is not None:
                 if isinstance(next_rr, Silence):
-                    last_beat_s += max(0.0, float(next_rr.duration_s))
+                    # a negative silence is allowed first only: the first interval began before 0
+                    d = float(next_rr.duration_s)
+                    last_beat_s += d if d >= 0 or (tick == 1 and not due and not self.beats) else 0.0
                     silent_until = last_beat_s
                 elif last_beat_s + self._raw(next_rr) / 1024 <= tick_s:
                     last_beat_s += self._raw(next_rr) / 1024

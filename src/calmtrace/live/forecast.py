@@ -106,6 +106,8 @@ class LiveForecaster:
         if elapsed < MIN_RECOVERY_S or t_s - self._last_s < self.every_s:
             return
         self._last_s = t_s
+        if "base" not in ep:
+            self._reference(ep)
         t, rr = self._arrays(ep["t0"])
         fc = forecast_recovery(t, rr, ep["t0"], t_s, ep["base"], ep["sd"], ep["peak"])
         self.latest, self.latest_label = fc, ep["label"]
@@ -128,6 +130,17 @@ class LiveForecaster:
         return vals[np.isfinite(vals)]
 
     def _start_episode(self, ev: Event) -> None:
+        self._episode = {"t0": ev.offset_s, "label": ev.label, "event": ev}
+        self._last_s = -math.inf
+        log.info("recovery forecast: after %r from %.1f s", ev.label, ev.offset_s)
+
+    def _reference(self, ep: dict[str, Any]) -> None:
+        """Baseline and peak of an episode, computed at its first forecast.
+
+        Not when the stressor's event arrives: the capture holds the last seconds of beats
+        a little longer (to time them), so the stressor's last windows are complete only now.
+        """
+        ev = ep["event"]
         t, rr = np.asarray(self._t), np.asarray(self._rr)
         spans = [b for b in self._baselines if b.offset_s <= ev.onset_s + 1e-9 and b.duration_s >= WINDOW_S]
         a, b = ((spans[-1].onset_s, spans[-1].offset_s) if spans
@@ -135,13 +148,10 @@ class LiveForecaster:
         base = self._windows(t, rr, a, b, centred=False)
         peak = self._windows(t, rr, ev.onset_s, ev.offset_s, centred=True)
         ok = base.size >= _MIN_BASELINE_WINDOWS
-        self._episode = {"t0": ev.offset_s, "label": ev.label,
-                         "base": float(base.mean()) if ok else math.nan,
-                         "sd": float(base.std(ddof=1)) if ok else math.nan,
-                         "peak": float(peak.max()) if peak.size else math.nan}
-        self._last_s = -math.inf
-        log.info("recovery forecast: after %r from %.1f s (baseline %.1f bpm, peak %.1f bpm)", ev.label,
-                 ev.offset_s, self._episode["base"], self._episode["peak"])
+        ep["base"] = float(base.mean()) if ok else math.nan
+        ep["sd"] = float(base.std(ddof=1)) if ok else math.nan
+        ep["peak"] = float(peak.max()) if peak.size else math.nan
+        log.info("recovery forecast after %r: baseline %.1f bpm, peak %.1f bpm", ev.label, ep["base"], ep["peak"])
 
     def _write(self, t_s: float, label: str, fc: RecoveryForecast) -> None:
         if self._path is None:
