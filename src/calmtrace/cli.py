@@ -336,12 +336,14 @@ def scan_cmd(timeout_s: float, scenario: str | None) -> None:
 @click.option("--serve-host", default="127.0.0.1", show_default=True, metavar="ADDRESS",
               help="With --serve: listen on another address (needs --token).")
 @click.option("--token", default=None, metavar="TOKEN", help="With --serve-host: access token the page's address must carry.")
+@click.option("--history", "history", multiple=True, type=click.Path(path_type=Path), metavar="FOLDER",
+              help="An earlier capture of the same person (repeat): the forecast says whether recovery is on course.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None, duration_s: float | None,
                 no_live: bool, ecg: bool, scenario: str | None, speed: float, force: bool,
                 replay_file: Path | None = None, replay_events: Path | None = None,
                 replay_format: str | None = None, pacer_spec: str | None = None, serve_port: int | None = None,
-                serve_host: str = "127.0.0.1", token: str | None = None) -> None:
+                serve_host: str = "127.0.0.1", token: str | None = None, history: tuple[Path, ...] = ()) -> None:
     """Capture beats from a strap into a recording folder, live.
 
     Every notification is written to disk as it arrives; a capture killed at any
@@ -382,6 +384,11 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
     _check_out_free(out, force)
     live = not no_live and sys.stdout.isatty()
     pacer = _live_options(pacer_spec, serve_port, serve_host, token, devices)
+    if history and len(devices) > 1:
+        raise InputError("--history works with one strap at a time")
+    from .live.history import earlier_t50_s
+
+    history_t50 = earlier_t50_s(history)
 
     async def go() -> list[Path]:
         duration = duration_s
@@ -405,7 +412,8 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
                 cap = Capture(names[0], out, **kwargs)
                 stop_task = asyncio.ensure_future(stop.wait())
                 stop_task.add_done_callback(lambda _t: cap.stop())
-                session, server = await _start_live(cap, pacer, kwargs, serve_port, serve_host, token, speed)
+                session, server = await _start_live(cap, pacer, kwargs, serve_port, serve_host, token, speed,
+                                                    history_t50)
                 try:
                     with _LiveView(enabled=live, on_key=lambda k: _on_key(cap, k, stop, session),
                                    session=session) as view:
@@ -481,12 +489,12 @@ def _live_options(pacer_spec: str | None, serve_port: int | None, serve_host: st
 
 
 async def _start_live(cap: Any, pacer: Any, kwargs: dict[str, Any], serve_port: int | None, serve_host: str,
-                      token: str | None, speed: float) -> tuple[Any, Any]:
+                      token: str | None, speed: float, history_t50: list[float] = ()) -> tuple[Any, Any]:
     """The live session of a capture (pacer, forecast) and, with --serve, its page server."""
     from .live.session import LiveSession
 
     session = LiveSession(cap, pacer=pacer, known_events=kwargs.get("scripted_events") or (),
-                          speed=speed if kwargs.get("backend") is not None else 1.0)
+                          speed=speed if kwargs.get("backend") is not None else 1.0, history_t50_s=history_t50)
     server = None
     if serve_port is not None:
         from .live.server import LiveServer
@@ -521,6 +529,8 @@ def _live_caption(s: dict) -> str:
         ttb = f.get("time_to_baseline_s")
         parts.append(f"recovery after {f['stressor']}: t50 {f['t50_s']:.0f} s ({f['t50_low_s']:.0f}-{f['t50_high_s']:.0f}), "
                      f"baseline at {ttb:.0f} s" if ttb is not None else f"recovery after {f['stressor']}: t50 {f['t50_s']:.0f} s")
+        if f.get("course"):
+            parts[-1] += f"; {f['course']} (earlier median t50 {f['usual_t50_s']:.0f} s)"
     return "\n".join(parts)
 
 

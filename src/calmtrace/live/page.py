@@ -79,7 +79,8 @@ function draw(s){
   const f = s.forecast;
   $("forecast").textContent = f ? ("after " + f.stressor + ", " + fmt(f.elapsed_s, 0) + " s in: t50 " + fmt(f.t50_s, 0) +
       " s (" + fmt(f.t50_low_s, 0) + "-" + fmt(f.t50_high_s, 0) + "), back to baseline at " + fmt(f.time_to_baseline_s, 0) +
-      " s (" + fmt(f.ttb_low_s, 0) + "-" + fmt(f.ttb_high_s, 0) + "), " + fmt(f.recovered_pct, 0) + " % recovered")
+      " s (" + fmt(f.ttb_low_s, 0) + "-" + fmt(f.ttb_high_s, 0) + "), " + fmt(f.recovered_pct, 0) + " % recovered" +
+      (f.course ? "; " + f.course + " (earlier median t50 " + fmt(f.usual_t50_s, 0) + " s over " + f.n_earlier + " recoveries)" : ""))
       : "none (after a stressor ends, from 60 s of recovery on)";
   const c = $("trace"), g = c.getContext("2d"); g.clearRect(0, 0, c.width, c.height);
   if (s.rr.length > 1) {

@@ -24,6 +24,7 @@ import numpy as np
 from ..events import Event
 from ..signals.resonance import AssessmentBlock
 from .forecast import LiveForecaster
+from .history import course
 from .pacer import Pacer
 
 __all__ = ["LiveSession", "LAST_MINUTE_S"]
@@ -53,11 +54,17 @@ class LiveSession:
         Run the recovery forecast (written to ``forecast.csv`` in the recording folder).
     speed : float
         Capture seconds per real second (a virtual strap run faster), for the page's pacer.
+    history_t50_s : sequence of float, optional
+        t50 of the person's earlier recoveries (:func:`calmtrace.live.history.earlier_t50_s`):
+        the forecast then says whether this recovery is on course.
     """
 
     def __init__(self, capture: Any, pacer: Pacer | None = None, schedule: Sequence[AssessmentBlock] = (),
-                 known_events: Sequence[Event] = (), forecast: bool = True, speed: float = 1.0) -> None:
+                 known_events: Sequence[Event] = (), forecast: bool = True, speed: float = 1.0,
+                 history_t50_s: Sequence[float] = ()) -> None:
         self.capture = capture
+        self.usual_t50_s = float(np.median(history_t50_s)) if len(history_t50_s) else math.nan
+        self.n_history = len(history_t50_s)
         self.speed = float(speed)
         self.pacer = pacer
         self.schedule = list(schedule)
@@ -133,7 +140,9 @@ class LiveSession:
         fc = None
         f = self.forecaster
         if f is not None and f.latest is not None and f.history and t - f.history[-1][0] < 30.0:
-            fc = {"stressor": f.latest_label, **f.latest.as_row()}
+            fc = {"stressor": f.latest_label, **f.latest.as_row(), "usual_t50_s": self.usual_t50_s,
+                  "n_earlier": self.n_history,
+                  "course": course(f.latest.t50_low_s, f.latest.t50_high_s, self.usual_t50_s)}
         return _plain({
             "t_s": t, "speed": self.speed, "state": live.state, "hr_bpm": live.hr_bpm, "last_rr_ms": live.last_rr_ms,
             "ln_rmssd": ln_rmssd, "n_beats": live.n_beats, "n_gaps": live.n_gaps, "gap_s": live.gap_s,
