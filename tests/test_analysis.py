@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import calmtrace
 import pytest
 
 import calmtrace
@@ -85,6 +86,16 @@ def test_cli_analyze_writes_the_three_files(tmp_path: Path) -> None:
     assert meta["config"]["windows"]["step_s"] == 10.0
     assert meta["provenance"]["input_checksum"].startswith("sha256:")
     assert meta["software"].startswith("calmtrace ")
+    # the phase table: one row per event with a duration (and per span between events), each
+    # event's beat count read back from the beats themselves
+    ph = pd.read_csv(out / "phases.csv")
+    rec = calmtrace.load(SAMPLE / "breathing")
+    for ev in rec.events:
+        if ev.duration_s > 0:
+            row = ph[(ph["label"] == ev.label) & np.isclose(ph["start_s"], ev.onset_s)]
+            assert len(row) == 1, ev
+            inside = ((rec.t_s > ev.onset_s) & (rec.t_s <= ev.offset_s)) | ((rec.t_s >= ev.onset_s) & (rec.t_s < ev.offset_s))
+            assert abs(int(row["n_beats"].iloc[0]) - int(inside.sum())) <= 1
     # a second run refuses to overwrite, with one line and exit 2
     again = subprocess.run([sys.executable, "-m", "calmtrace", "analyze", str(SAMPLE / "breathing"),
                             "--out", str(out)], capture_output=True, text=True, timeout=300)

@@ -11,7 +11,7 @@ import calmtrace
 EXPECTED = [
     "__version__", "CalmtraceError", "Event", "Events", "Recording",
     "load", "save", "simulate", "clean", "windowed_hrv", "assess_recovery",
-    "analyze", "AnalysisConfig", "write_report",
+    "analyze", "AnalysisConfig", "write_report", "hrv", "hrv_by_event", "dyad",
 ]
 
 

@@ -8,9 +8,12 @@ The small public API (DESIGN.md)::
     rec = calmtrace.simulate("tsst", seed=1)        # physiological simulator
     rec = calmtrace.clean(rec)                      # per-beat flags, corrected RR
     win = calmtrace.windowed_hrv(rec, window_s=60, step_s=5)
+    one = calmtrace.hrv(rec, start_s=None, end_s=None)   # one row: a whole recording or a span
+    phases = calmtrace.hrv_by_event(rec)            # one row per event and per span between events
     rc = calmtrace.assess_recovery(win, rec.events)
     res = calmtrace.analyze(rec, config=None)       # .windows, .recovery, .summary, .config
     calmtrace.write_report(res, "report.html")
+    dy = calmtrace.dyad(rec_a, rec_b)               # couples session: synchrony, co-regulation
 
 The functions are imported on first use, so ``import calmtrace`` stays quick and does not pull in
 plotly or neurokit2 until they are needed.
@@ -37,6 +40,9 @@ _LAZY = {
     "analyze": "calmtrace.analysis",
     "AnalysisConfig": "calmtrace.analysis",
     "write_report": "calmtrace.report.html",
+    "hrv": "calmtrace.signals.segment",
+    "hrv_by_event": "calmtrace.signals.segment",
+    "dyad": "calmtrace.signals.dyad",
 }
 
 __all__ = [
@@ -54,6 +60,9 @@ __all__ = [
     "analyze",
     "AnalysisConfig",
     "write_report",
+    "hrv",
+    "hrv_by_event",
+    "dyad",
 ]
 
 

@@ -3,10 +3,11 @@
 ::
 
     recording -> signals.clean -> signals.hrv (windows, with balance indices) -> signals.recovery
+                                        +-> signals.rhythm (per window; not sinus -> invalid)
 
 Every parameter lives in one :class:`AnalysisConfig` (with the cited defaults of the stage it
-belongs to), can be read from a TOML file with sections ``[windows]``, ``[clean]``, ``[hrv]`` and ``[recovery]``,
-and is written next to the results.
+belongs to), can be read from a TOML file with sections ``[windows]``, ``[clean]``, ``[hrv]``,
+``[recovery]`` and ``[rhythm]``, and is written next to the results.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from .signals.clean import clean
 from .signals.config import CleanConfig, RecoveryConfig, config_from_mapping
 from .signals.hrv import WINDOW_COLUMNS, HRVConfig, windowed_hrv
 from .signals.recovery import assess_recovery
+from .signals.segment import SegmentConfig, hrv_by_event
+from .signals.rhythm import NOT_SINUS, RhythmConfig, summarise as summarise_rhythm, windowed_rhythm
 
 __all__ = ["AnalysisConfig", "AnalysisResult", "analyze", "load_config", "checksum"]
 
@@ -82,12 +85,16 @@ class AnalysisConfig:
     recovery : RecoveryConfig
         Baseline, band, hold time, horizon... (Laborde, Mosley & Thayer 2017; Linden et al. 1997;
         Cole et al. 1999).
+    rhythm : RhythmConfig
+        The per-window rhythm check (Dash et al. 2009; persistent ectopy): windows whose rhythm is
+        not sinus are invalid for every autonomic metric.
     """
 
     windows: WindowConfig = field(default_factory=WindowConfig)
     clean: CleanConfig = field(default_factory=CleanConfig)
     hrv: HRVConfig = field(default_factory=HRVConfig)
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
+    rhythm: RhythmConfig = field(default_factory=RhythmConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The config as plain data, for JSON and TOML."""
@@ -108,7 +115,7 @@ class AnalysisConfig:
         return cls(**parts)
 
 
-_SECTIONS = ("windows", "clean", "hrv", "recovery")
+_SECTIONS = ("windows", "clean", "hrv", "recovery", "rhythm")
 
 
 def _plain(d: Any) -> Any:
@@ -164,6 +171,10 @@ class AnalysisResult:
         The parameters that shaped the results.
     provenance : dict
         Software version, input checksum and source.
+    phases : pandas.DataFrame
+        HRV of each event and of the spans between events, with the change from the session's
+        baseline (:func:`calmtrace.signals.segment.hrv_by_event` on the cleaned recording with the
+        ``[hrv]`` settings); empty when the recording has no event with a duration.
     """
 
     recording: Recording
@@ -172,6 +183,7 @@ class AnalysisResult:
     summary: pd.DataFrame
     config: AnalysisConfig
     provenance: dict
+    phases: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_json(self) -> dict[str, Any]:
         """``analysis.json``: config, provenance and summary as plain data."""
@@ -186,7 +198,7 @@ class AnalysisResult:
         }
 
     def write(self, out: str | os.PathLike) -> list[Path]:
-        """Write ``windows.csv``, ``recovery.csv`` and ``analysis.json`` into ``out``.
+        """Write ``windows.csv``, ``recovery.csv``, ``phases.csv`` and ``analysis.json`` into ``out``.
 
         Each file is written beside its final name and renamed into place.
         """
@@ -196,6 +208,7 @@ class AnalysisResult:
         for name, writer in (
             ("windows.csv", lambda p: self.windows.to_csv(p, index=False, float_format=None)),
             ("recovery.csv", lambda p: self.recovery.to_csv(p, index=False)),
+            ("phases.csv", lambda p: self.phases.to_csv(p, index=False)),
             ("analysis.json", lambda p: p.write_text(json.dumps(self.to_json(), indent=2, allow_nan=False,
                                                                   default=_json_default) + "\n", encoding="utf-8")),
         ):
@@ -259,9 +272,18 @@ def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame) -> p
     ectopy = cleaning.get("ectopy") or {}
     if "share" in ectopy:
         rows.append(("ectopy_share", 100.0 * float(ectopy["share"]), "%",
-                     "premature beats by the fixed 20% prematurity screen"))
+                     "premature beats found by cleaning"))
     for text in cleaning.get("warnings") or []:
         rows.append(("cleaning_warning", str(text), "", "data quality"))
+    rhythm = rec.meta.get("rhythm") or {}
+    if rhythm.get("counts") and n_win:
+        off = sum(rhythm["counts"].get(k, 0) for k in NOT_SINUS)
+        rows.append(("non_sinus_windows", 100.0 * off / n_win, "%",
+                     "windows whose rhythm is not sinus (irregular or persistent ectopy); invalid for HRV"))
+    for text in rhythm.get("warnings") or []:
+        rows.append(("rhythm_warning", str(text), "", "rhythm"))
+    for text in (rec.meta.get("hrv") or {}).get("warnings") or []:
+        rows.append(("hrv_warning", str(text), "", "windowed HRV"))
     if n_valid:
         v = windows[windows["valid"]]
         rows += [
@@ -320,8 +342,23 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
     else:
         windows = windowed_hrv(cleaned, window_s=cfg.windows.window_s, step_s=cfg.windows.step_s,
                                config=cfg.hrv)
+    if len(windows):
+        # the rhythm of each window; not sinus -> not a measure of autonomic modulation: invalid
+        rhythm = windowed_rhythm(recording, cleaned, windows, cfg.rhythm)
+        windows = windows.assign(rhythm=rhythm["rhythm"].to_numpy(dtype=object))
+        windows["valid"] = windows["valid"].to_numpy(dtype=bool) & ~np.isin(windows["rhythm"], NOT_SINUS)
+    else:
+        windows = windows.assign(rhythm=pd.Series(dtype=object))
+    hrv_attrs = windows.attrs.get("hrv") or {}
+    cleaned = cleaned.replace(meta={
+        **cleaned.meta,
+        "rhythm": summarise_rhythm(windows, windows["rhythm"], cfg.rhythm),
+        "hrv": {"notes": dict(hrv_attrs.get("notes") or {}), "warnings": list(hrv_attrs.get("warnings") or [])},
+    })
     tick("recovery", 0.8)
     recovery = assess_recovery(windows, cleaned.events, cfg.recovery, beats=cleaned.beats)
+    tick("phases", 0.9)
+    phases = _phases(cleaned, cfg)
     tick("summary", 0.95)
     summary = _summary(cleaned, windows, recovery)
     if len(windows) == 0:
@@ -335,4 +372,15 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
         "simulated": bool(recording.meta.get("simulated", False)),
     }
     tick("done", 1.0)
-    return AnalysisResult(cleaned, windows, recovery, summary, cfg, provenance)
+    return AnalysisResult(cleaned, windows, recovery, summary, cfg, provenance, phases)
+
+
+def _phases(cleaned: Recording, cfg: AnalysisConfig) -> pd.DataFrame:
+    """HRV per event and inter-event span, or an empty table when no event has a duration."""
+    if not any(ev.duration_s > 0 for ev in cleaned.events) or len(cleaned.beats) == 0:
+        return pd.DataFrame()
+    try:
+        return hrv_by_event(cleaned, SegmentConfig(hrv=cfg.hrv))
+    except AnalysisError as exc:
+        log.info("no phase table: %s", exc)
+        return pd.DataFrame()

@@ -75,7 +75,22 @@ def _format_help() -> str:
 @click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
               help="An events file (CSV or JSON) to add to the recording.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
-def import_cmd(file: Path, out: Path, fmt: str | None, events_file: Path | None, force: bool) -> None:
+@click.option("--unit", type=click.Choice(["ms", "s", "us"]), default=None,
+              help="Unit of the RR values (text formats); overrides the median rule.")
+@click.option("--columns", default=None, metavar="ROLES",
+              help="Meaning of each column, comma-separated: rr, time (beat time), arrival, hr or - "
+                   "(text formats), e.g. time,rr.")
+@click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), default=None,
+              help="Unit of a relative time column (text formats).")
+@click.option("--fs", "fs_hz", type=click.FloatRange(min=1.0), default=None,
+              help="ECG sampling rate in Hz, for ECG tables that state none.")
+@click.option("--start", "start", default=None, metavar="ISO",
+              help="Start of the recording, e.g. 2024-05-01T09:30:00+02:00 (or without offset, with --timezone).")
+@click.option("--timezone", default=None, metavar="ZONE",
+              help="Zone of the file's local clock times, e.g. Europe/Berlin or +02:00.")
+def import_cmd(file: Path, out: Path, fmt: str | None, events_file: Path | None, force: bool,
+               unit: str | None = None, columns: str | None = None, time_unit: str | None = None,
+               fs_hz: float | None = None, start: str | None = None, timezone: str | None = None) -> None:
     """Import FILE from another tool into a calmtrace recording folder.
 
     \b
@@ -93,18 +108,33 @@ def import_cmd(file: Path, out: Path, fmt: str | None, events_file: Path | None,
       ecg-csv              generic ECG CSV with a sampling rate
 
     \b
+    What each column means, its unit and the clock are decided from evidence
+    and written as import notes (calmtrace info shows them); --unit, --columns,
+    --time-unit, --fs, --start and --timezone override them. See docs/formats.md.
+
+    \b
     Example:
       calmtrace import Polar_H10_RR.txt --out sessions/2024-05-01
       calmtrace import walk.fit --out walk --events diary.csv
+      calmtrace import rr.txt --out s1 --unit s --start 2024-05-01T09:30:00+02:00
     """
+    from .formats import ImportOptions
+    from .formats._clock import parse_start
+    from .formats._evidence import parse_columns
     from .loader import load
     from .store import save
 
     _check_out_free(out, force)
-    rec = load(file, format=fmt, events=events_file)
+    opts = None
+    if any(v is not None for v in (unit, columns, time_unit, fs_hz, start, timezone)):
+        opts = ImportOptions(unit=unit, columns=parse_columns(columns) if columns else None, time_unit=time_unit,
+                             fs_hz=fs_hz, start=parse_start(start) if start else None, timezone=timezone)
+    rec = load(file, format=fmt, events=events_file, options=opts)
     save(rec, out, force=force)
     click.echo(f"imported {file} as {rec.meta.get('source_format')}: {len(rec.beats)} beats, "
-               f"{rec.duration_s / 60:.1f} min, {len(rec.events)} events -> {out}")
+               f"{len(rec.gaps)} gaps, {rec.duration_s / 60:.1f} min, {len(rec.events)} events -> {out}")
+    for note in rec.meta.get("import_notes") or []:
+        click.echo(f"  note: {note}")
 
 
 # -------------------------------------------------------------------------------------------
@@ -215,7 +245,12 @@ def _describe(r: Any, name: str) -> str:
     lines.append(f"  source     {src}{' (SIMULATED)' if r.meta.get('simulated') else ''}")
     if r.meta.get("replay"):
         lines.append(f"  replay of  {r.meta.get('replay_of')} at {r.meta.get('virtual_strap_speed')}x")
-    lines.append(f"  start      {r.start.isoformat()}")
+    if r.meta.get("start_unknown"):
+        lines.append("  start      unknown (the file has no date or time; set it with import --start)")
+    else:
+        lines.append(f"  start      {r.start.isoformat()}"
+                     + (f" (local {r.meta['utc_offset']})" if r.meta.get("utc_offset") else "")
+                     + (f"; clock: {r.meta['clock']}" if r.meta.get("clock") else ""))
     lines.append(f"  duration   {timedelta(seconds=round(r.duration_s))} ({r.duration_s:.1f} s)")
     n = len(r.beats)
     if n:
@@ -231,6 +266,9 @@ def _describe(r: Any, name: str) -> str:
         lines.append(f"  artefacts  {flagged} beats ({100 * flagged / max(n, 1):.1f}%) flagged by cleaning")
         for warning in (c.meta.get("cleaning") or {}).get("warnings") or []:
             lines.append(f"  warning    {warning}")
+        from .signals.rhythm import rhythm_lines
+
+        lines += [f"  rhythm     {line}" for line in rhythm_lines(r, c)]
     except CalmtraceError as exc:
         lines.append(f"  artefacts  not assessed: {exc}")
     gap_total = float(r.gaps["duration_s"].sum()) if len(r.gaps) else 0.0
@@ -245,6 +283,11 @@ def _describe(r: Any, name: str) -> str:
     for key in ("device_name", "model", "subject", "source_file"):
         if r.meta.get(key):
             lines.append(f"  {key:<10} {r.meta[key]}")
+    for change in r.meta.get("clock_changes") or []:
+        lines.append(f"  clock      changed {float(change['step_s']):+.0f} s at {float(change['t_s']):.1f} s "
+                     f"({change.get('clock_before')} -> {change.get('clock_after')})")
+    for note in r.meta.get("import_notes") or []:
+        lines.append(f"  import     {note}")
     return "\n".join(lines)
 
 
@@ -885,6 +928,188 @@ def batch_cmd(paths: tuple[Path, ...], out: Path, config_file: Path | None, work
 
 
 # -------------------------------------------------------------------------------------------
+# hrv (a whole recording, a span, or each phase)
+# -------------------------------------------------------------------------------------------
+@cli.command("hrv")
+@click.argument("rec", type=click.Path(path_type=Path))
+@click.option("--by-event", is_flag=True, help="One row per event and per span between events, with changes from baseline.")
+@click.option("--start", "start", default=None, metavar="T",
+              help="Start of the span: seconds since the recording's start, a clock time HH:MM[:SS] or an ISO datetime.")
+@click.option("--end", "end", default=None, metavar="T", help="End of the span (same spellings as --start).")
+@click.option("--out", "-o", default=None, type=click.Path(path_type=Path),
+              help="Write the table to FILE.csv or FILE.parquet instead of printing it.")
+@click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
+              help="An events file (CSV or JSON) to add to the recording's own events.")
+@click.option("--psd", "psd_method", default="welch", show_default=True, type=click.Choice(["welch", "lomb"]),
+              help="Spectrum: Welch on evenly resampled RR, or Lomb-Scargle on the beats (for spans with gaps).")
+@click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
+              help="A TOML file whose [clean] and [hrv] settings apply (as for analyze).")
+@click.option("--raw", is_flag=True, help="Skip artefact cleaning (use the beats exactly as recorded).")
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: Path | None,
+            events_file: Path | None, psd_method: str, config_file: Path | None, raw: bool, fmt: str | None,
+            force: bool) -> None:
+    """HRV of a whole recording, of one span, or of every phase of a session.
+
+    Time domain, spectrum (VLF, LF, HF, peaks), Poincare, stress index, sample
+    entropy, DFA alpha1/alpha2 and PNS/SNS indices, each NaN below the span it
+    needs, with the reason in the notes column (definitions: docs/metrics.md).
+    Beats are cleaned first (as analyze does) unless --raw.
+
+    \b
+    Example:
+      calmtrace hrv recordings/sample/tsst                       # the whole recording
+      calmtrace hrv session.hrm --start 600 --end 900            # one 5-minute span
+      calmtrace hrv session/ --by-event --out phases.csv         # the three-Rs table
+    """
+    from .analysis import AnalysisConfig, load_config
+    from .events import parse_time
+    from .loader import load
+    from .signals.clean import clean
+    from .signals.segment import SegmentConfig, hrv, hrv_by_event
+
+    if out is not None:
+        if out.suffix.lower() not in (".csv", ".parquet"):
+            raise InputError(f"{out}: --out must end in .csv or .parquet")
+        if out.exists() and not force:
+            raise InputError(f"{out}: already exists; choose another --out or add --force to replace it")
+    if by_event and (start is not None or end is not None):
+        raise InputError("--by-event takes the spans from the events; leave out --start and --end")
+    cfg = load_config(config_file) if config_file else AnalysisConfig()
+    r = load(rec, format=fmt, events=events_file)
+    if not raw:
+        r = clean(r, cfg.clean)
+    seg = SegmentConfig(hrv=cfg.hrv, psd_method=psd_method)
+    if by_event:
+        table = hrv_by_event(r, seg)
+    else:
+        s0 = parse_time(start, r.start, r.meta.get("utc_offset"), context="--start") if start is not None else None
+        s1 = parse_time(end, r.start, r.meta.get("utc_offset"), context="--end") if end is not None else None
+        if (s0 is None) != (s1 is None):
+            s0 = 0.0 if s0 is None else s0
+            s1 = r.duration_s if s1 is None else s1
+        table = hrv(r, s0, s1, seg)
+    if out is None:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_colwidth", 200):
+            if by_event:
+                cols = ["label", "kind", "start_s", "duration_s", "n_beats", "mean_hr_bpm", "mean_hr_bpm_delta",
+                        "rmssd_ms", "rmssd_ms_delta_pct", "hf_ms2", "lf_hf", "dfa_alpha1"]
+                click.echo(table[cols].round(2).to_string(index=False))
+                click.echo(f"({len(table.columns)} columns in all, with every metric, its change from baseline "
+                           "and the reasons for NaN: use --out FILE.csv)")
+            else:
+                click.echo(table.drop(columns="notes").T.rename(columns={0: "value"}).to_string())
+                for note in filter(None, str(table["notes"].iloc[0]).split("; ")):
+                    click.echo(f"NaN: {note}")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    if out.suffix.lower() == ".csv":
+        table.to_csv(tmp, index=False)
+    else:
+        table.to_parquet(tmp, index=False)
+    tmp.replace(out)
+    click.echo(f"hrv of {rec}: {len(table)} row{'s' if len(table) != 1 else ''} -> {out}")
+
+
+# -------------------------------------------------------------------------------------------
+# dyad (couples sessions)
+# -------------------------------------------------------------------------------------------
+def _dyad_inputs(paths: tuple[Path, ...]) -> list[tuple[str, Path, Path]]:
+    """(name, partner A, partner B) of each couples session named on the command line."""
+    import json
+
+    sessions = [p for p in paths if (p / "session.json").is_file()]
+    if not sessions:
+        if len(paths) != 2:
+            raise InputError(f"give one or more couples session folders (with session.json) or exactly two "
+                             f"recordings, got {len(paths)} path{'s' if len(paths) != 1 else ''} without session.json")
+        return [(f"{paths[0].name}+{paths[1].name}", paths[0], paths[1])]
+    if len(sessions) != len(paths):
+        other = next(p for p in paths if p not in sessions)
+        raise InputError(f"{other}: not a couples session folder (no session.json); give either session folders "
+                         "or exactly two recordings")
+    out = []
+    for s in paths:
+        where = s / "session.json"
+        try:
+            info = json.loads(where.read_text(encoding="utf-8"))
+            folders = [s / r["folder"] for r in info["recordings"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{where}: not a valid session file ({exc})") from None
+        if len(folders) != 2:
+            raise InputError(f"{where}: lists {len(folders)} recordings; a couples analysis needs exactly two")
+        out.append((s.name, folders[0], folders[1]))
+    return out
+
+
+@cli.command("dyad")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="Folder for the report and tables.")
+@click.option("--offset-s", "offset_s", default=None, type=float,
+              help="B started this many seconds after A; use when the clocks cannot be trusted (two recordings only).")
+@click.option("--surrogate", default="auto", show_default=True, type=click.Choice(["auto", "pseudo", "shift", "phase"]),
+              help="Null model of the synchrony test (auto: pseudo-pairs from the other sessions given, else shifts).")
+@click.option("--window", "window_s", default=None, type=click.FloatRange(min=5), help="Cross-correlation window, s (default 60).")
+@click.option("--step", "step_s", default=None, type=click.FloatRange(min=1), help="Window step, s (default 30).")
+@click.option("--max-lag", "max_lag_s", default=None, type=click.FloatRange(min=0), help="Largest lag, s (default 10).")
+@click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
+def dyad_cmd(paths: tuple[Path, ...], out: Path, offset_s: float | None, surrogate: str, window_s: float | None,
+             step_s: float | None, max_lag_s: float | None, force: bool) -> None:
+    """Synchrony and co-regulation of two partners recorded on one clock.
+
+    PATHS is a couples session folder (from `calmtrace capture -d A -d B`,
+    with session.json), several of them, or two recordings (folders or
+    importable files). Writes into --out: report.html (both partners on one
+    clock, synchrony over time, who leads, per-phase surrogate test, recovery
+    side by side), synchrony_phases.csv, synchrony_windows.csv, series.csv,
+    recovery.csv, coregulation.csv and dyad.json. With several sessions, one
+    subfolder each and trend.html (per-phase synchrony across weeks); their
+    partners also serve as pseudo-pairs for each other's surrogate test.
+
+    \b
+    Example:
+      calmtrace dyad couple-1 --out results/couple-1
+      calmtrace dyad anna.csv ben.csv --offset-s 12.5 --out results/ab
+      calmtrace dyad week-1 week-2 week-3 --out results/couple-trend
+    """
+    import dataclasses
+
+    from .loader import load
+    from .report.dyad import write_dyad_report, write_dyad_trend_report
+    from .signals.dyad import DyadConfig, dyad
+
+    sessions = _dyad_inputs(paths)
+    if offset_s is not None and len(sessions) != 1:
+        raise InputError("--offset-s applies to one session (two recordings), not to several")
+    names = ["report.html", "trend.html"] + [n for n, _, _ in sessions]
+    existing = [n for n in names if (out / n).exists()]
+    if existing and not force:
+        raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
+    cfg = DyadConfig(surrogate=surrogate)
+    changes = {k: v for k, v in (("window_s", window_s), ("step_s", step_s), ("max_lag_s", max_lag_s)) if v is not None}
+    if changes:
+        cfg = dataclasses.replace(cfg, **changes)
+    pairs = [(name, load(a), load(b), (a, b)) for name, a, b in sessions]
+    results = []
+    for k, (name, ra, rb, src) in enumerate(pairs):
+        others = [(oa, ob) for j, (_, oa, ob, _) in enumerate(pairs) if j != k]
+        res = dyad(ra, rb, cfg, offset_s=offset_s, others=others, source=[str(s) for s in src])
+        where = out if len(pairs) == 1 else out / name
+        res.write(where)
+        write_dyad_report(res, where / "report.html")
+        results.append(res)
+        above = res.phases[res.phases["exceeds_chance"]]
+        click.echo(f"{name}: {len(res.phases)} phase tests, {len(above)} above chance -> {where}/report.html")
+    if len(results) > 1:
+        write_dyad_trend_report(results, out / "trend.html")
+        click.echo(f"trend over {len(results)} couples sessions -> {out}/trend.html")
+
+
+# -------------------------------------------------------------------------------------------
 # entry point
 # -------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:
@@ -893,7 +1118,7 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="calmtrace", standalone_mode=False)
     except click.exceptions.Abort:
         _fail("aborted", 130)
-    except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2
+    except getattr(click.exceptions, "NoArgsIsHelpError", ()) as exc:  # click >= 8.2 only
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(0)
     except click.ClickException as exc:

@@ -19,7 +19,8 @@ __all__ = ["load", "rebuild_beats"]
 log = logging.getLogger(__name__)
 
 
-def load(path: str | os.PathLike, format: str | None = None, events: str | os.PathLike | None = None) -> Recording:
+def load(path: str | os.PathLike, format: str | None = None, events: str | os.PathLike | None = None,
+         options: "formats.ImportOptions | None" = None) -> Recording:
     """Load a recording folder or import a file from another tool.
 
     Parameters
@@ -32,6 +33,8 @@ def load(path: str | os.PathLike, format: str | None = None, events: str | os.Pa
     events : path-like, optional
         An events file (CSV or JSON, see :mod:`calmtrace.formats.events_file`) whose events are
         added to the recording's own.
+    options : calmtrace.formats.ImportOptions, optional
+        Overrides of an importer's inferences (unit, columns, sampling rate, start, time zone).
 
     Returns
     -------
@@ -50,8 +53,8 @@ def load(path: str | os.PathLike, format: str | None = None, events: str | os.Pa
     if not p.exists() and not (format == "wfdb" or p.with_suffix(".hea").exists()):
         raise InputError(f"{p}: no such file or folder")
     if store.is_recording_folder(p):
-        if format is not None:
-            raise InputError(f"{p}: is a recording folder; --format applies only to files")
+        if format is not None or options is not None:
+            raise InputError(f"{p}: is a recording folder; --format and import options apply only to files")
         rec = store.load_folder(p)
         if rec.meta.get("complete") is False and (p / "notifications.csv").is_file():
             rebuilt = rebuild_beats(p, rec)
@@ -61,11 +64,13 @@ def load(path: str | os.PathLike, format: str | None = None, events: str | os.Pa
     elif p.is_dir():
         raise InputError(f"{p}: is a folder but not a recording folder (no recording.json)")
     else:
-        rec = formats.read(p, format=format)
+        rec = formats.read(p, format=format, options=options)
     if events is not None:
         from .formats.events_file import read_events
 
-        extra = read_events(events, start=rec.start, duration_s=rec.duration_s, utc_offset=rec.meta.get("utc_offset"))
+        extra = read_events(events, start=rec.start, duration_s=rec.duration_s, utc_offset=rec.meta.get("utc_offset"),
+                            clock_changes=rec.meta.get("clock_changes"), start_known=not rec.meta.get("start_unknown"),
+                            timezone=rec.meta.get("timezone"))
         rec = rec.with_events(rec.events.merge(extra))
     return rec
 

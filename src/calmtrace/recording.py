@@ -18,7 +18,8 @@ import pandas as pd
 from .errors import RecordingError
 from .events import Events
 
-__all__ = ["Recording", "BEAT_FLAGS", "GAP_REASONS", "empty_beats", "empty_gaps", "empty_hr"]
+__all__ = ["Recording", "BEAT_FLAGS", "GAP_REASONS", "TABLE_DTYPES", "pin_dtypes", "empty_beats", "empty_gaps",
+           "empty_hr"]
 
 #: Per-beat flags. ``ok`` until cleaning says otherwise.
 BEAT_FLAGS: tuple[str, ...] = ("ok", "corrected", "ectopic", "missed", "extra", "interpolated")
@@ -26,22 +27,55 @@ BEAT_FLAGS: tuple[str, ...] = ("ok", "corrected", "ectopic", "missed", "extra", 
 GAP_REASONS: tuple[str, ...] = ("disconnect", "no-contact", "dropped-notification", "import", "stall")
 
 
+#: The one place that fixes each table's columns and dtypes, whatever builds a Recording
+#: (constructor, recording folder, importer, simulator, capture rebuild). Text columns are plain
+#: ``object`` so that pandas 2 and pandas 3 (whose default string dtype is ``str``) agree.
+TABLE_DTYPES: dict[str, dict[str, Any]] = {
+    "beats": {"t_s": np.dtype("float64"), "rr_ms": np.dtype("float64"), "flag": np.dtype(object)},
+    "gaps": {"onset_s": np.dtype("float64"), "duration_s": np.dtype("float64"), "reason": np.dtype(object)},
+    "hr": {"t_s": np.dtype("float64"), "hr_bpm": np.dtype("float64"), "contact": np.dtype(object)},
+    "ecg": {"t_s": np.dtype("float64"), "ecg_uv": np.dtype("float64")},
+}
+
+
+def pin_dtypes(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Return ``df`` with exactly the columns of ``table`` in :data:`TABLE_DTYPES`, in their dtypes.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A table holding at least the columns of ``table``.
+    table : {"beats", "gaps", "hr", "ecg"}
+        Which table's schema to apply.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame with a default RangeIndex; text columns hold Python ``str`` in ``object`` dtype.
+    """
+    schema = TABLE_DTYPES[table]
+    return pd.DataFrame({
+        c: pd.Series(np.asarray(df[c].to_numpy(), dtype=dt), dtype=dt) for c, dt in schema.items()
+    })
+
+
+def _empty(table: str) -> pd.DataFrame:
+    return pin_dtypes(pd.DataFrame({c: [] for c in TABLE_DTYPES[table]}), table)
+
+
 def empty_beats() -> pd.DataFrame:
     """An empty beats table with the right columns and dtypes."""
-    return pd.DataFrame({"t_s": np.array([], float), "rr_ms": np.array([], float),
-                         "flag": pd.Series([], dtype=object)})
+    return _empty("beats")
 
 
 def empty_gaps() -> pd.DataFrame:
     """An empty gaps table (``onset_s``, ``duration_s``, ``reason``)."""
-    return pd.DataFrame({"onset_s": np.array([], float), "duration_s": np.array([], float),
-                         "reason": pd.Series([], dtype=object)})
+    return _empty("gaps")
 
 
 def empty_hr() -> pd.DataFrame:
     """An empty device heart-rate table (``t_s``, ``hr_bpm``, ``contact``)."""
-    return pd.DataFrame({"t_s": np.array([], float), "hr_bpm": np.array([], float),
-                         "contact": pd.Series([], dtype=object)})
+    return _empty("hr")
 
 
 def _as_utc(start: Any) -> datetime:
@@ -107,11 +141,11 @@ class Recording:
 
     def __post_init__(self) -> None:
         self.start = _as_utc(self.start)
-        self.beats = self._check_beats(self.beats)
-        self.gaps = self._check_gaps(self.gaps)
-        self.hr = self._check_hr(self.hr)
+        self.beats = pin_dtypes(self._check_beats(self.beats), "beats")
+        self.gaps = pin_dtypes(self._check_gaps(self.gaps), "gaps")
+        self.hr = pin_dtypes(self._check_hr(self.hr), "hr")
         if self.ecg is not None:
-            self.ecg = self._check_ecg(self.ecg)
+            self.ecg = pin_dtypes(self._check_ecg(self.ecg), "ecg")
         if self.events is None:
             self.events = Events()
         if not isinstance(self.events, Events):

@@ -321,22 +321,30 @@ async def test_missing_straps_raise_device_error_naming_them():
 
 @run_async
 async def test_ecg_frames_arrive():
+    # Waits for what it checks (frames received), never for wall-clock time, so that a loaded
+    # machine (which starts streaming later in strap time) cannot fail it.
     fs = 130
-    ecg = [int(1000 * math.sin(2 * math.pi * 1.2 * i / fs)) + (i % 7) for i in range(40 * fs)]
+    ecg = [int(1000 * math.sin(2 * math.pi * 1.2 * i / fs)) + (i % 7) for i in range(600 * fs)]
     radio = VirtualRadio()
-    strap = VirtualStrap(radio, rr_series(60, seed=5), ecg_uv=ecg, speed=SPEED)
+    strap = VirtualStrap(radio, rr_series(800, seed=5), ecg_uv=ecg, speed=SPEED)
     await strap.start()
     adapter = Strap(ADDRESS, backend=radio, config=FAST, clock=host_clock(), ecg=True)
     meta = await adapter.connect()
     session = Session(adapter)
-    await strap.finished.wait()
-    await asyncio.sleep(0.1)
+    for _ in range(1200):                                 # at most 60 s of waiting on a slow machine
+        if len(session.pmd) >= 12 or strap.finished.is_set():
+            break
+        await asyncio.sleep(0.05)
     await session.finish()
     await strap.stop()
     await radio.close()
     assert meta["ecg"] is True
-    assert len(strap.ecg_sent) >= 10
-    assert [n.payload for n in session.pmd] == strap.ecg_sent
+    assert len(session.pmd) >= 12
+    payloads = [n.payload for n in session.pmd]
+    # every frame received is one the strap sent, in order; at most the frame in flight when the
+    # session finished was sent and not received
+    assert payloads == strap.ecg_sent[:len(payloads)]
+    assert len(strap.ecg_sent) - len(payloads) <= 1
     frames = [parse_ecg_frame(n.payload) for n in session.pmd]
     samples = [v for f in frames for v in f.samples_uv]
     # sample k of the source is the heart's ECG at strap time k / fs: the frame timestamps say which
@@ -347,7 +355,7 @@ async def test_ecg_frames_arrive():
     clock0_ns = int((ECG_CLOCK_START - POLAR_EPOCH).total_seconds()) * 1_000_000_000
     k_last = round((frames[0].timestamp_ns - clock0_ns) * fs / 1e9)
     k0 = k_last - (len(frames[0].samples_uv) - 1)
-    assert 0 <= k0 < 5 * fs, "streaming began within the first seconds"
+    assert k0 >= 0, "no sample from before strap time 0"
     assert samples == ecg[k0:k0 + len(samples)]
     clock = EcgClock()
     times = [t for n, f in zip(session.pmd, frames) for t in clock.place(n.t_s, f)]

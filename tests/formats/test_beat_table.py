@@ -105,10 +105,10 @@ def test_times_only_and_rr_only_and_datetimes(tmp_path):
 
 
 @pytest.mark.parametrize("text,line,needle", [
-    ("t_s,rr_ms\n1.0,800\n0.5,800\n", 3, "t_s must increase"),
-    ("t_s,rr_ms\n1.0,800\n2.0,-1\n", 3, "rr_ms must be a positive"),
+    ("t_s,rr_ms\n1.0,800\n0.5,800\n", 3, "time column 't_s' goes back"),
     ("t_s,rr_ms\n1.0,800\n2.0,x\n", 3, "rr_ms must be a number"),
-    ("t_s,rr_ms\n1.0,800\n2.0\n", 3, "missing the rr_ms column"),
+    ("t_s,rr_ms\n1.0,800\n1.8,800\n2.6,-1\n", 4, "-1 ms is negative"),
+    ("t_s,rr_ms\n1.0,800\n2.0,800,5\n", 3, "3 comma-separated fields but the header has 2"),
 ])
 def test_bad_rows_name_the_line(tmp_path, text, line, needle):
     p = tmp_path / "bad.csv"
@@ -158,3 +158,17 @@ def test_vu_ams_blank_line_after_subject(tmp_path):
                  "01-05-24/09:30:00.000\t0\t0\tO\n01-05-24/09:30:00.800\t800\t800\tO\n")
     rec = formats.read(p)
     assert rec.rr_ms.tolist() == [800.0] and rec.meta["subject"] == "P1"
+
+
+@pytest.mark.parametrize("text", ["t_s,rr_ms\n1.0,800\n1.8,800\n2.6,0\n3.4,800\n4.2,800\n",
+                                  "t_s,rr_ms\n1.0,800\n1.8,800\n2.6\n3.4,800\n4.2,800\n"])
+def test_a_zero_or_missing_interval_is_a_removed_beat_not_a_refusal(tmp_path, text):
+    p = tmp_path / "b.csv"
+    p.write_text(text)
+    rec = formats.read(p, format="beat-table")
+    # the row at 2.6 s is removed; its beat time stays known, so the gap runs from the beat
+    # before it (1.8 s) to where the next usable interval begins (3.4 - 0.8 = 2.6 s)
+    assert rec.rr_ms.tolist() == [800, 800, 800, 800]
+    assert (rec.t_s + 0.2).tolist() == pytest.approx([1.0, 1.8, 3.4, 4.2])
+    assert len(rec.gaps) == 1 and rec.gaps["duration_s"].iloc[0] == pytest.approx(0.8)
+    assert any("removed beat" in n for n in rec.meta["import_notes"])

@@ -84,18 +84,31 @@ def test_seconds_are_detected_by_the_median_rule(tmp_path):
 
 
 @pytest.mark.parametrize("text,line,needle", [
-    ("800\n0\n810\n", 2, "positive"),
-    ("800\n-5\n", 2, "positive"),
     ("800\n810\nabc\n", 3, "must be a number"),
-    ("800\n810 820\n", 2, "one RR interval per line"),
-    ("# comment\n800\n\n90000\n", 4, "longer than 60 s"),
-    ("0.8\n0.9\n0.1e309\n", 3, "longer than 60 s"),  # found by fuzzing: overflowed when scaled
+    ("800\n-5\n810\n820\n", 2, "negative, not an interval"),
+    ("800\n810 820\n", 2, "2 fields where line 1 has 1"),
+    ("800\n810\n820\n830,5\n830.5\n", 4, "decimal mark is ambiguous"),
 ])
 def test_bad_values_name_the_line(tmp_path, text, line, needle):
     p = tmp_path / "bad.txt"
     p.write_text(text)
     with pytest.raises(FormatError, match=rf"bad\.txt line {line}: .*{needle}"):
         formats.read(p, format="rr-text")
+
+
+@pytest.mark.parametrize("text,kept,gap_s", [
+    ("800\n0\n810\n820\n", [800, 810, 820], 0.81),        # 0: a removed beat, length unknown
+    ("# comment\n800\n90000\n810\n820\n", [800, 810, 820], 90.0),  # too long: a gap of its length
+    ("800\n810\n\n820\n830\n", [800, 810, 820, 830], 0.815),  # a blank line inside: a missing value
+    ("0.8\n0.9\n0.1e309\n0.85\n", [800, 900, 850], 0.85),   # found by fuzzing: overflowed when scaled
+])
+def test_implausible_values_are_gaps_not_refusals(tmp_path, text, kept, gap_s):
+    p = tmp_path / "gap.txt"
+    p.write_text(text)
+    rec = formats.read(p, format="rr-text")
+    assert rec.rr_ms.tolist() == pytest.approx(kept)
+    assert len(rec.gaps) == 1 and rec.gaps["duration_s"].iloc[0] == pytest.approx(gap_s)
+    assert rec.meta["import_notes"]
 
 
 def test_empty_and_zero_only(tmp_path):
@@ -109,5 +122,6 @@ def test_sniff():
     assert rr_text.sniff(Path("a.txt"), b"800\n810\n790\n") == 40
     assert rr_text.sniff(Path("a.txt"), b"RR\n0.8\n0.81\n0.79\n") == 40
     assert rr_text.sniff(Path("a.txt"), b"800\n") == 0  # too little to tell
+    assert rr_text.sniff(Path("a.txt"), b"0.000 0.797\n0.852 0.852\n1.699 0.847\n") == 40  # Kubios time, RR
     assert rr_text.sniff(Path("a.txt"), b"[Params]\nVersion=106\n") == 0
-    assert rr_text.sniff(Path("a.txt"), b"800,1\n810,2\n790,3\n") == 0
+    assert rr_text.sniff(Path("a.txt"), b"800;1\n810;2\n790;3\n") == 10  # RR in the first column: not Kubios

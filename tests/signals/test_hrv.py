@@ -25,7 +25,7 @@ START = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
 DESIGN_COLUMNS = [
     "start_s", "end_s", "n_beats", "coverage", "artifact_pct", "mean_rr_ms", "mean_hr_bpm",
     "sdnn_ms", "rmssd_ms", "ln_rmssd", "pnn50_pct", "sd1_ms", "sd2_ms", "lf_ms2", "hf_ms2",
-    "lf_hf", "hf_nu", "pns_index", "sns_index", "stress_index", "valid",
+    "lf_hf", "hf_nu", "pns_index", "sns_index", "stress_index", "dfa_alpha1", "valid",
 ]
 TIME_METRICS = ["mean_rr_ms", "sdnn_ms", "rmssd_ms", "pnn50_pct", "sd1_ms", "sd2_ms"]
 

@@ -27,7 +27,8 @@ from typing import Callable, Iterator
 from ..errors import CalmtraceError, FormatError, InputError
 from ..recording import Recording
 
-__all__ = ["Format", "REGISTRY", "format_names", "detect", "read", "HEAD_BYTES", "foreign_errors"]
+__all__ = ["Format", "REGISTRY", "format_names", "detect", "read", "HEAD_BYTES", "foreign_errors",
+           "ImportOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ class Format:
     description: str
     sniff: Callable[[Path, bytes], int]
     read: Callable[[Path], Recording]
+    #: Overrides of :class:`~calmtrace.formats._evidence.ImportOptions` this format uses besides
+    #: ``start`` and ``timezone`` (which every format takes).
+    options: tuple[str, ...] = ()
 
 
 @contextmanager
@@ -164,7 +168,7 @@ def detect(path: str | os.PathLike) -> Format:
     return best[1]
 
 
-def read(path: str | os.PathLike, format: str | None = None) -> Recording:
+def read(path: str | os.PathLike, format: str | None = None, options: "ImportOptions | None" = None) -> Recording:
     """Import a file from another tool.
 
     Parameters
@@ -173,11 +177,19 @@ def read(path: str | os.PathLike, format: str | None = None) -> Recording:
         The file (or, for WFDB, the ``.hea`` file or the record path without extension).
     format : str, optional
         One of :func:`format_names`; sniffed when omitted.
+    options : ImportOptions, optional
+        Overrides of what the importer would infer (unit, columns, sampling rate, start, time
+        zone); each one used is written into ``meta["import_notes"]``.
 
     Returns
     -------
     Recording
         With ``meta["source_file"]`` and ``meta["source_format"]`` set.
+
+    Raises
+    ------
+    InputError
+        An override that the format does not use (e.g. ``--unit`` for a FIT file).
     """
     path = Path(path)
     if format is None:
@@ -188,8 +200,14 @@ def read(path: str | os.PathLike, format: str | None = None) -> Recording:
         fmt = REGISTRY[format]
         if not path.exists() and not fmt.name == "wfdb":
             raise InputError(f"{path}: no such file")
+    opts = options or ImportOptions()
+    for name, flag in (("unit", "--unit"), ("columns", "--columns"), ("time_unit", "--time-unit"), ("fs_hz", "--fs")):
+        if getattr(opts, name) is not None and name not in fmt.options:
+            users = [f.name for f in REGISTRY.values() if name in f.options]
+            raise InputError(f"{path}: {flag} does not apply to {fmt.name} files (it does to {', '.join(users)})")
     try:
-        rec = fmt.read(path)
+        with using_options(opts):
+            rec = fmt.read(path)
     except CalmtraceError:
         raise
     except (UnicodeDecodeError,) as exc:
@@ -198,4 +216,9 @@ def read(path: str | os.PathLike, format: str | None = None) -> Recording:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     rec.meta.setdefault("source_file", path.name)
     rec.meta.setdefault("source_format", fmt.name)
-    return rec
+    from ._clock import apply_clock_options
+
+    return apply_clock_options(rec, opts)
+
+
+from ._evidence import ImportOptions, using_options  # noqa: E402  (after Format: the modules import it)

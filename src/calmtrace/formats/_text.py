@@ -27,6 +27,7 @@ import math
 import re
 import statistics
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable
@@ -57,7 +58,12 @@ __all__ = [
     "clock_meta",
     "rr_scale_to_ms",
     "anchor_beats",
+    "anchor_arrivals",
+    "Anchored",
+    "clock_change_notes",
+    "CLOCK_JUMP_S",
     "gaps_from_beat_times",
+    "correct_clock",
     "build_recording",
     "events_inside",
 ]
@@ -245,18 +251,54 @@ ANCHOR_WINDOW = 16
 ANCHOR_QUANTILE = 0.1
 
 
-def anchor_beats(rr_ms: np.ndarray, clock_s: np.ndarray,
-                 tolerance_s: float = CLOCK_TOLERANCE_S) -> tuple[np.ndarray, list[tuple[float, float]]]:
-    """Beat times from RR intervals and a rough clock time of each, with gaps where beats are lost.
+#: A forward step of the clock (relative to the running RR sum) this close to one hour, s, is a
+#: clock change (daylight saving, a time-zone change), not an hour of lost beats: a dropout's
+#: length is arbitrary, a clock change is a whole hour (IANA tz database: every daylight-saving
+#: rule in use shifts by 1 h except Lord Howe Island's 30 min).
+CLOCK_JUMP_S = 3600.0
+
+
+@dataclass
+class Anchored:
+    """Beat times placed on a logged clock by :func:`anchor_arrivals`.
+
+    Attributes
+    ----------
+    beat_s : array of float
+        Time of the beat closing each interval, on the clock of the *first* row (s).
+    gaps : list of (onset_s, duration_s)
+        Spans without beats, same origin.
+    clock_changes : list of (index, step_s)
+        Rows at which the logged clock stepped by ``step_s`` (negative: it went back) without the
+        beats doing so; from that row on its clock reads ``step_s`` more than the beat times say.
+    """
+
+    beat_s: np.ndarray
+    gaps: list[tuple[float, float]]
+    clock_changes: list[tuple[int, float]]
+
+
+def anchor_arrivals(rr_ms: np.ndarray, clock_s: np.ndarray,
+                    tolerance_s: float = CLOCK_TOLERANCE_S) -> Anchored:
+    """Beat times from RR intervals and the logged (arrival) clock time of each.
 
     Phone apps log each RR interval with the time it *arrived*, which trails the beat by a
     variable delay and clumps beats sent together. The intervals themselves are exact but say
-    nothing about beats the phone never received. This takes beat times from the running sum of
-    the intervals ("lag" = clock minus running sum) and starts a new segment whenever a lag
-    exceeds the median lag of the segment's latest :data:`ANCHOR_WINDOW` beats by more than
-    ``tolerance_s``: the clock ran ahead of the beats, so beats were lost there. Each segment is
-    placed at the :data:`ANCHOR_QUANTILE` of its lags, and never before the end of the segment
-    before it; the time between segments becomes a gap.
+    nothing about beats the phone never received, and the clock itself may step (daylight saving,
+    a network time correction). This takes beat times from the running sum of the intervals
+    ("lag" = clock minus running sum) and compares each lag with the median lag of the segment's
+    latest :data:`ANCHOR_WINDOW` rows:
+
+    - more than ``tolerance_s`` *below* it: the clock went back while beats went on (beats cannot
+      overlap), so it is a clock change;
+    - more than ``tolerance_s`` *above* it by one hour (:data:`CLOCK_JUMP_S`, within
+      ``tolerance_s``): a clock change forward;
+    - otherwise more than ``tolerance_s`` above it: beats were lost; a new segment starts.
+
+    The size of a step is the median lag of the next rows minus the reference lag, so one late row
+    cannot make one. Each segment is placed at the :data:`ANCHOR_QUANTILE` of its (clock-change
+    corrected) lags, and never before the end of the segment before it; the time between segments
+    becomes a gap.
 
     Parameters
     ----------
@@ -269,34 +311,52 @@ def anchor_beats(rr_ms: np.ndarray, clock_s: np.ndarray,
 
     Returns
     -------
-    beat_s : array of float
-        Time of the beat closing each interval, same origin as ``clock_s``.
-    gaps : list of (onset_s, duration_s)
-        Spans without beats, same origin.
+    Anchored
     """
     rr = np.asarray(rr_ms, dtype=float)
     clock = np.asarray(clock_s, dtype=float)
     n = rr.size
     if n == 0:
-        return np.array([], float), []
+        return Anchored(np.array([], float), [], [])
     s = np.cumsum(rr) / 1000.0
     lag = clock - s
+    corrected = lag.copy()
     starts = [0]
+    changes: list[tuple[int, float]] = []
+    offset = 0.0
     window = deque([float(lag[0])], maxlen=ANCHOR_WINDOW)
     for i in range(1, n):
-        li = float(lag[i])
-        if li > statistics.median(window) + tolerance_s:
-            starts.append(i)
-            window = deque([li], maxlen=ANCHOR_WINDOW)
-        else:
-            window.append(li)
+        li = float(lag[i]) - offset
+        ref = statistics.median(window)
+        d = li - ref
+        if d < -tolerance_s or d > tolerance_s:
+            ahead = lag[i:i + ANCHOR_WINDOW] - offset
+            # only the rows up to the next discontinuity: a second step close behind must not
+            # blend into this one
+            cut = np.flatnonzero(np.abs(np.diff(ahead)) > 2 * tolerance_s)
+            if cut.size:
+                ahead = ahead[:cut[0] + 1]
+            step = float(np.median(ahead)) - ref
+            if step < -tolerance_s or abs(step - CLOCK_JUMP_S) <= tolerance_s:
+                if abs(abs(step) - CLOCK_JUMP_S) <= tolerance_s:
+                    step = float(np.copysign(CLOCK_JUMP_S, step))  # daylight saving moves whole hours
+                changes.append((i, step))
+                offset += step
+                li -= step
+            elif d > tolerance_s:
+                starts.append(i)
+                window = deque([li], maxlen=ANCHOR_WINDOW)
+                corrected[i] = li
+                continue
+        corrected[i] = li
+        window.append(li)
     bounds = starts + [n]
     beat_s = np.empty(n)
     gaps: list[tuple[float, float]] = []
     prev_anchor = None
     for k in range(len(starts)):
         a, b = bounds[k], bounds[k + 1]
-        anchor = float(np.quantile(lag[a:b], ANCHOR_QUANTILE))
+        anchor = float(np.quantile(corrected[a:b], ANCHOR_QUANTILE))
         if prev_anchor is not None:
             if anchor > prev_anchor:
                 gaps.append((prev_anchor + float(s[a - 1]), anchor - prev_anchor))
@@ -304,7 +364,73 @@ def anchor_beats(rr_ms: np.ndarray, clock_s: np.ndarray,
                 anchor = prev_anchor
         beat_s[a:b] = anchor + s[a:b]
         prev_anchor = anchor
-    return beat_s, gaps
+    return Anchored(beat_s, gaps, changes)
+
+
+def anchor_beats(rr_ms: np.ndarray, clock_s: np.ndarray,
+                 tolerance_s: float = CLOCK_TOLERANCE_S) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Beat times and gaps of :func:`anchor_arrivals` (without its clock changes).
+
+    Returns
+    -------
+    beat_s : array of float
+    gaps : list of (onset_s, duration_s)
+    """
+    a = anchor_arrivals(rr_ms, clock_s, tolerance_s)
+    return a.beat_s, a.gaps
+
+
+def clock_change_notes(anchored: Anchored, clock_s: np.ndarray, t0_s: float,
+                       ref: datetime) -> tuple[list[dict], list[str]]:
+    """``meta["clock_changes"]`` entries and import notes for the clock changes of ``anchored``.
+
+    Parameters
+    ----------
+    anchored : Anchored
+    clock_s : array of float
+        The logged clock of each row, s since ``ref``.
+    t0_s : float
+        Time (same origin as the beats) that becomes ``t_s = 0``.
+    ref : datetime
+        The clock reading of ``clock_s = 0`` (as written in the file, local or UTC).
+    """
+    out, notes = [], []
+    for i, step in anchored.clock_changes:
+        before = ref + timedelta(seconds=float(clock_s[i - 1]))
+        after = ref + timedelta(seconds=float(clock_s[i]))
+        t = float(anchored.beat_s[i]) - t0_s
+        out.append({"t_s": round(t, 3), "step_s": round(step, 3),
+                    "clock_before": before.replace(tzinfo=None).isoformat(timespec="seconds"),
+                    "clock_after": after.replace(tzinfo=None).isoformat(timespec="seconds")})
+        what = ("daylight saving or time-zone change" if abs(abs(step) - CLOCK_JUMP_S) <= CLOCK_TOLERANCE_S
+                else "clock correction")
+        notes.append(f"clock change at {t:.1f} s: the file's clock went {'back' if step < 0 else 'forward'} "
+                     f"{abs(step):.0f} s ({before.strftime('%H:%M:%S')} -> {after.strftime('%H:%M:%S')}) while "
+                     f"the RR intervals ran on ({what}); beats keep their true spacing, the clock after it "
+                     f"is read {-step:+.0f} s")
+    return out, notes
+
+
+def correct_clock(times_s: np.ndarray, steps_s: list[float], tolerance_s: float = CLOCK_TOLERANCE_S) -> np.ndarray:
+    """Times of rows logged on a clock that stepped by ``steps_s`` (in order), put back on one clock.
+
+    Each step is found in ``times_s`` as the first later row where the time moves by about that
+    step (back, or forward); from there on the step is taken off. Used for the rows of a sibling
+    file (heart rate, markers) once :func:`anchor_arrivals` has found the clock changes in the RR
+    rows of the same session.
+    """
+    t = np.asarray(times_s, dtype=float).copy()
+    start = 1
+    for step in steps_s:
+        d = np.diff(t)
+        tail = d[start - 1:]
+        hits = np.flatnonzero(tail <= step + tolerance_s if step < 0 else tail >= step - tolerance_s)
+        if not hits.size:
+            continue
+        j = start + int(hits[0])
+        t[j:] -= step
+        start = j + 1
+    return t
 
 
 def gaps_from_beat_times(t_s: np.ndarray, rr_ms: np.ndarray, tolerance_s: float) -> list[tuple[float, float]]:

@@ -13,36 +13,19 @@ VU-AMS (VU-DAMS export, ``.txt``, tab-separated)
 Empatica E4 ``IBI.csv``
     First line ``<Unix start time>, IBI``; then ``<s since start>,<interval in s>`` rows, the time
     being that of the beat closing the interval. The start is true UTC.
-Generic tables (``,`` ``;`` or tab) with a header naming a beat-time column and/or an interval
-    column (case-insensitive, units in brackets or suffixes allowed):
-
-    - beat time: ``t_s``, ``time``, ``time_s``, ``beat_time``, ``r_peak_time``, ``peak_time``,
-      ``timestamp``, ``seconds`` -- seconds (``_ms`` in the name: milliseconds) since an unknown
-      origin, or ISO datetimes;
-    - interval: ``rr_ms``, ``rr``, ``rri``, ``ibi``, ``ibi_ms``, ``nn``, ``rr_interval``,
-      ``interval`` -- ms, or s when the name says ``_s``/``[s]`` or by the median rule of
-      :func:`~calmtrace.formats._text.rr_scale_to_ms`;
-    - ``flag``: kept when every value is a calmtrace beat flag (a calmtrace ``beats.csv`` reads
-      back with its flags).
-
-    With both, the times are the beat times and the intervals the RR; with times only, RR is the
-    difference of consecutive times (the first row opens the first interval); with intervals only,
-    beat times are their running sum.
-
-Gaps
-    Where a beat's interval began more than 0.25 s after the previous beat (:data:`GAP_TOLERANCE_S`)
-    the beats in between are missing: a gap (reason ``import``) covers that span.
-
-Clock
-    Datetimes without a UTC offset are local time taken as UTC (``meta["clock"]``); tables with
-    relative times only start at :data:`~calmtrace.formats._text.UNKNOWN_START` with
-    ``meta["start_unknown"] = True`` and ``t_s = 0`` at the start of the first interval
-    (``meta["time_offset_s"]`` is the file's time there).
+Generic tables (``,`` ``;``, tab or spaces) with a header naming a beat-time, arrival-time
+    and/or interval column: read by the shared evidence rules of
+    :mod:`calmtrace.formats._columns` (``docs/formats.md``): the delimiter and decimal mark,
+    the interval unit (ms, s, µs; heart rates refused), the time unit and whether the times are
+    beat times or arrival times (which then anchor the running sum of the intervals, with gaps
+    where beats were lost and clock changes reported); removed and implausible intervals are gaps.
+    A ``flag`` column is kept when every value is a calmtrace beat flag (a calmtrace ``beats.csv``
+    reads back with its flags). Relative times start at an unknown start
+    (``meta["start_unknown"]``, ``meta["time_offset_s"]`` the file's time at ``t_s = 0``).
 
 Values
-    Intervals must be positive and at most 60 s, beat times strictly increasing; anything else is
-    a :class:`~calmtrace.errors.FormatError` naming file and line. Implausible positive intervals
-    are kept for the cleaning step to flag.
+    Intervals of the VU-AMS and E4 layouts must be positive and at most 60 s, beat times strictly
+    increasing; anything else is a :class:`~calmtrace.errors.FormatError` naming file and line.
 """
 
 from __future__ import annotations
@@ -55,11 +38,12 @@ import numpy as np
 
 from ..errors import FormatError, where
 from ..events import Event, Events
-from ..recording import BEAT_FLAGS, Recording
+from ..recording import Recording
 from . import Format
+from ._columns import HR_NAMES, recording_from_grid
+from ._evidence import split_grid
 from ._text import (
     CLOCK_UTC,
-    UNKNOWN_START,
     build_recording,
     clock_meta,
     device_datetime,
@@ -67,7 +51,6 @@ from ._text import (
     head_lines,
     number,
     read_lines,
-    rr_scale_to_ms,
     rr_value,
     safe_sniff,
 )
@@ -100,6 +83,13 @@ def _delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
+def _header_names(line: str) -> list[str]:
+    """Normalised names of a header split by tab, ``;``, ``,`` or, with none of them, spaces."""
+    if any(d in line for d in ("\t", ";", ",")):
+        return [_norm(c) for c in line.split(_delimiter(line))]
+    return [_norm(c) for c in line.split()]
+
+
 def _layout(lines: list[str]) -> str | None:
     """``vu``, ``e4`` or ``generic`` from the first lines; None when none fits."""
     body = [ln for ln in lines if ln.strip()]
@@ -109,7 +99,7 @@ def _layout(lines: list[str]) -> str | None:
     if re.fullmatch(r"\d{9,11}(\.\d+)?\s*,\s*IBI", first):
         return "e4"
     header = body[1] if first.lower().startswith("subject id") and len(body) > 1 else body[0]
-    names = [_norm(c) for c in header.split(_delimiter(header))]
+    names = _header_names(header)
     if "r_peak_time" in names and "ibi" in names:
         return "vu"
     if any(n in _TIME_NAMES for n in names) or any(n in _RR_NAMES for n in names):
@@ -129,13 +119,15 @@ def sniff(path: Path, head: bytes) -> int:
         return 95
     if layout == "generic":
         header = next(ln for ln in lines if ln.strip())
-        names = [_norm(c) for c in header.split(_delimiter(header))]
+        names = _header_names(header)
         has_t = any(n in _TIME_NAMES for n in names)
         has_rr = any(n in _RR_NAMES for n in names)
         if has_t and has_rr:
             return 55
         if has_rr:
             return 35
+        if any(n in HR_NAMES for n in names):
+            return 30  # time and heart rate: read only to refuse it with the reason
         # a time column alone: a beat table only when there is little else (not an events file)
         return 20 if len([n for n in names if n and n != "flag"]) == 1 else 0
     return 0
@@ -269,69 +261,11 @@ def _read_e4(path: Path, lines: list[str]) -> Recording:
 
 
 def _read_generic(path: Path, lines: list[str]) -> Recording:
-    first = next(n for n, ln in enumerate(lines, start=1) if ln.strip())
-    delim = _delimiter(lines[first - 1])
-    names = [_norm(c) for c in lines[first - 1].split(delim)]
-    i_t = next((names.index(n) for n in _TIME_NAMES if n in names), None)
-    i_rr = next((names.index(n) for n in _RR_NAMES if n in names), None)
-    i_flag = names.index("flag") if "flag" in names else None
-    rows = _rows(path, lines, first + 1, delim)
-    if not rows:
-        raise FormatError(f"{path}: no rows below the header")
-    line_nos = [n for n, _ in rows]
+    """A generic table: roles, units and the meaning of its time column by evidence
+    (:mod:`calmtrace.formats._columns`)."""
     meta: dict = {"source_file": path.name}
-    start: datetime | None = None
-    t = None
-    if i_t is not None:
-        texts = [_field(path, n, f, i_t, names[i_t]) for n, f in rows]
-        if re.fullmatch(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?", texts[0]):
-            t = np.array([_time_value(x, path, n, names[i_t]) for x, n in zip(texts, line_nos)])
-            if names[i_t].endswith("_ms"):
-                t = t / 1000.0
-        else:
-            stamps = [device_datetime(x, path, n, names[i_t]) for x, n in zip(texts, line_nos)]
-            start = stamps[0]
-            meta.update(clock_meta(start))
-            t = np.array([(x - start).total_seconds() for x in stamps])
-        _check_increasing(path, line_nos, t, names[i_t])
-    rr = None
-    if i_rr is not None:
-        raw = np.array([number(_field(path, n, f, i_rr, names[i_rr]), path, n, names[i_rr]) for n, f in rows])
-        name = names[i_rr]
-        scale = 1000.0 if name.endswith("_s") else 1.0 if name.endswith("_ms") else rr_scale_to_ms(raw)
-        for v, n, (_, f) in zip(raw, line_nos, rows):  # checked before scaling: no overflow
-            rr_value(float(v) * scale, path, n, name, f[i_rr] if scale == 1.0 else None)
-        rr = raw * scale
-    flags = None
-    if i_flag is not None:
-        vals = [(f[i_flag] if i_flag < len(f) else "").strip() or "ok" for _, f in rows]
-        if all(v in BEAT_FLAGS for v in vals):
-            flags = np.array(vals, dtype=object)
-    if t is None and rr is None:  # pragma: no cover - _layout guarantees one of them
-        raise FormatError(f"{path}: no beat-time or interval column")
-    if t is None:
-        assert rr is not None
-        t = np.cumsum(rr) / 1000.0
-    elif rr is None:
-        if t.size < 2:
-            raise FormatError(f"{path}: needs at least two beat times to give an interval")
-        rr = np.diff(t) * 1000.0
-        for v, n in zip(rr, line_nos[1:]):
-            rr_value(float(v), path, n, "interval between beat times")
-        t = t[1:]
-        flags = flags[1:] if flags is not None else None
-    offset = float(t[0] - rr[0] / 1000.0)
-    gaps = [(a - offset, d, "import") for a, d in gaps_from_beat_times(t, rr, GAP_TOLERANCE_S)]
-    if start is None:
-        start = UNKNOWN_START
-        meta["start_unknown"] = True
-        meta["time_offset_s"] = offset
-    else:
-        try:
-            start = start + timedelta(seconds=offset)
-        except OverflowError:
-            raise FormatError(f"{path}: times out of range") from None
-    return build_recording(path, start, t_s=t - offset, rr_ms=rr, flags=flags, gaps=gaps, meta=meta)
+    grid = split_grid(path, lines, meta)
+    return recording_from_grid(path, grid, meta)
 
 
 def read(path: Path) -> Recording:
@@ -368,4 +302,5 @@ FORMAT = Format(
     description="beat-time tables: VU-AMS export, Empatica E4 IBI.csv, CSV with beat times and/or RR",
     sniff=sniff,
     read=read,
+    options=("unit", "columns", "time_unit"),
 )

@@ -40,6 +40,7 @@ from ..errors import FormatError
 from ..recording import Recording
 from ..signals.ecg import ecg_to_recording
 from . import Format, foreign_errors
+from ._evidence import check_row_width, options
 from ._text import CLOCK_UTC, UNKNOWN_START, number, read_lines
 
 __all__ = ["FORMAT", "read", "sniff", "split_header"]
@@ -155,35 +156,47 @@ def _read(path: Path) -> Recording:
     if k is None:
         raise FormatError(f"{path} line {h + 1}: no ECG column (a column named ecg, ECG or ECG_<rate>Hz), got {names}")
     time_col = _time_column(names)
-    rate = None if time_col else _rate(path, names[k], settings)
+    forced_fs = options().fs_hz
+    rate = (float(forced_fs), "--fs") if forced_fs else None if time_col else _rate(path, names[k], settings)
+    if forced_fs and time_col:
+        time_col = None  # --fs wins over the time column
+
     if time_col is None and rate is None:
         raise FormatError(
             f"{path}: cannot tell the ECG sampling rate; add a time column (time_s or time_ms), "
             f"name the ECG column like ECG_250Hz, add a comment line '# fs_hz = 250', "
-            f"or put the rate in the file name (e.g. ecg_250hz.csv)"
+            f"put the rate in the file name (e.g. ecg_250hz.csv), or give it with --fs"
         )
     start, start_known = _start(path, settings)
 
     need = max(k, time_col[0] if time_col else 0)
     ecg: list[float] = []
     times: list[float] = []
+    sample_lines: list[int] = []
     for i in range(h + 1, len(lines)):
         line = lines[i]
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         cells = line.split(sep)
+        check_row_width(path, i + 1, cells, len(names), sep)
         if len(cells) <= need:
             raise FormatError(f"{path} line {i + 1}: expected at least {need + 1} columns, got {len(cells)}")
         ecg.append(number(cells[k].strip().strip('"'), path, i + 1, names[k]))
+        sample_lines.append(i + 1)
         if time_col:
             times.append(number(cells[time_col[0]].strip().strip('"'), path, i + 1, names[time_col[0]]))
 
     x = np.asarray(ecg, dtype=float)
     sample_t = None
+    frame_notes: list[str] = []
     if time_col:
         if len(times) < 2:
             raise FormatError(f"{path}: needs at least two samples to tell the sampling rate, got {len(times)}")
         t = np.asarray(times, dtype=float) * time_col[1]
+        if np.any(np.diff(t) == 0) and not np.any(np.diff(t) < 0):
+            from .polar_ecg import spread_frames
+
+            t = spread_frames(path, t, sample_lines, frame_notes)
         step = np.diff(t)
         bad = np.flatnonzero(step <= 0)
         if bad.size:
@@ -204,6 +217,8 @@ def _read(path: Path) -> Recording:
     else:
         units = "unknown (as in the file)"
     meta = {"ecg_column": names[k], "ecg_fs_source": rate_source}
+    if time_col and frame_notes:
+        meta["import_notes"] = frame_notes
     meta.update({"clock": CLOCK_UTC} if start_known else {"start_unknown": True})
     return ecg_to_recording(x, fs, start, meta, sample_t_s=sample_t, units=units)
 
@@ -237,4 +252,5 @@ FORMAT = Format(
     description="ECG table (CSV) with a time column or its sampling rate in a column or file name",
     sniff=sniff,
     read=read,
+    options=("fs_hz",),
 )

@@ -143,17 +143,108 @@ def _columns(names: list[str]) -> dict[str, int]:
 _NAIVE_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?")
 
 
+_CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?")
+
+
 @dataclass
 class _Ctx:
     path: Path
     start: datetime
     utc_offset: str | None
+    clock_changes: list | None = None
+    duration_s: float | None = None
+    start_known: bool = True
+    timezone: str | None = None
+
+    def in_zone(self, s: str, ctx: str) -> float | None:
+        """A clock time or naive date-time read in the recording's IANA zone (None when there is
+        none): an error when the zone shows that reading twice (the hour repeated when daylight
+        saving ends) or never."""
+        if not self.timezone or "/" not in self.timezone:
+            return None
+        from datetime import timedelta, timezone as _tz
+        from zoneinfo import ZoneInfo
+
+        try:
+            zone = ZoneInfo(self.timezone)
+        except Exception:  # an unknown zone was refused at import; a hand-edited one is ignored
+            return None
+        m = _CLOCK_TIME.fullmatch(s)
+        if m:
+            local_start = self.start.astimezone(zone)
+            h, mi, *rest = s.split(":")
+            sec = float(rest[0]) if rest else 0.0
+            naive = local_start.replace(tzinfo=None, hour=int(h), minute=int(mi), second=0, microsecond=0)
+            naive += timedelta(seconds=sec)
+            if naive < local_start.replace(tzinfo=None) - timedelta(hours=12):
+                naive += timedelta(days=1)
+        elif _NAIVE_ISO.fullmatch(s):
+            naive = datetime.fromisoformat(s)
+        else:
+            return None
+        first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+        if first.utcoffset() != second.utcoffset():
+            back = first.astimezone(_tz.utc).astimezone(zone).replace(tzinfo=None)
+            if back != naive:
+                raise EventsError(f"{ctx} {s!r} never appeared on the clocks of {self.timezone} (they jumped "
+                                  f"forward over it)")
+            a = (first - self.start).total_seconds()
+            b = (second - self.start).total_seconds()
+            raise EventsError(f"{ctx} {s!r} is ambiguous: {self.timezone} showed it twice (daylight saving ended), "
+                              f"so it may be {a:.0f} s or {b:.0f} s after the start; write it in seconds since the "
+                              f"start or as a date-time with its UTC offset")
+        return (first - self.start).total_seconds()
+
+    def on_clock(self, v: float, s: str, ctx: str) -> float:
+        """A local clock reading (``v`` s after the start's clock) as a time of the recording, through
+        its clock changes; an error when the clock showed it more than once or never."""
+        changes = sorted((float(c["t_s"]), float(c["step_s"])) for c in self.clock_changes or [])
+        if not changes:
+            return v
+        bounds = [0.0] + [t for t, _ in changes] + [math.inf if self.duration_s is None else self.duration_s]
+        cum = [0.0]
+        for _, step in changes:
+            cum.append(cum[-1] + step)
+        hits = [v - cum[k] for k in range(len(cum)) if bounds[k] <= v - cum[k] < bounds[k + 1] or
+                (k == len(cum) - 1 and v - cum[k] == bounds[k + 1])]
+        # a reading inside an hour the clock repeated is ambiguous even where the recording saw it once
+        repeated = [(k, v - cum[k - 1], v - cum[k]) for k in range(1, len(cum))
+                    if cum[k] < cum[k - 1] and bounds[k] + cum[k] <= v < bounds[k] + cum[k - 1]]
+        if len(hits) > 1 or repeated:
+            times = sorted(set(round(h, 3) for h in hits) | {round(x, 3) for _, a, b in repeated for x in (a, b)})
+            shown = " or ".join(f"{h:.0f} s" for h in times)
+            where_changes = ", ".join(f"{step:+.0f} s at {t:.0f} s" for t, step in changes)
+            raise EventsError(
+                f"{ctx} {s!r} is ambiguous: it falls in the hour that the clock showed twice (it changed "
+                f"{where_changes}), so it may be {shown} after the start; write it in seconds since the "
+                f"start or as a date-time with its UTC offset"
+            )
+        if hits:
+            return hits[0]
+        if any(bounds[k] <= v - cum[k - 1] < bounds[k] + max(0.0, cum[k - 1] - cum[k]) for k in range(1, len(cum))
+               if cum[k] > cum[k - 1]):
+            raise EventsError(f"{ctx} {s!r} never appeared on the recording's clock (it jumped forward over it)")
+        # outside the recording: keep the first clock's reading, or the last one's after the end
+        return v if v < 0 else v - cum[-1]
 
     def time(self, text: str, line: int | str, what: str = "time") -> float:
         s = str(text).strip()
         ctx = f"{self._where(line)}: {what}"
         if not s:
             raise EventsError(f"{ctx} is empty")
+        if not self.start_known and not re.fullmatch(r"[+-]?\d+(\.\d*)?s?", s):
+            raise EventsError(f"{ctx} {s!r} is a clock time, but the recording's start is unknown (its file has no "
+                              f"date or time); write the time in seconds since the start, or import the "
+                              f"recording with --start")
+        if not self.clock_changes:
+            try:
+                zoned = self.in_zone(s, ctx)
+            except ValueError as exc:
+                if isinstance(exc, EventsError):
+                    raise
+                raise EventsError(f"{ctx}: not a valid clock time, got {s!r}") from None
+            if zoned is not None:
+                return zoned
         if self.utc_offset and _NAIVE_ISO.fullmatch(s):
             s = s + self.utc_offset
         try:
@@ -162,6 +253,8 @@ class _Ctx:
             if isinstance(exc, EventsError):
                 raise
             raise EventsError(f"{ctx}: cannot read {s!r} ({exc})") from None
+        if self.clock_changes and (_CLOCK_TIME.fullmatch(str(text).strip()) or _NAIVE_ISO.fullmatch(str(text).strip())):
+            v = self.on_clock(v, str(text).strip(), ctx)
         if abs(v) > MAX_SPAN_S:
             raise EventsError(f"{ctx}: {s!r} is {v:g} s from the recording's start, not a time of it")
         return v
@@ -374,7 +467,8 @@ def _read_json(text: str, ctx: _Ctx) -> list[tuple[Event, int | str]]:
 # entry point
 # -------------------------------------------------------------------------------------------
 def read_events(path: str | os.PathLike, start: datetime, duration_s: float | None = None,
-                utc_offset: str | None = None) -> Events:
+                utc_offset: str | None = None, clock_changes: list | None = None,
+                start_known: bool = True, timezone: str | None = None) -> Events:
     """Read an events file (CSV table, JSON or diary lines; see the module docstring).
 
     Parameters
@@ -390,6 +484,17 @@ def read_events(path: str | os.PathLike, start: datetime, duration_s: float | No
     utc_offset : str, optional
         The recording's local offset from UTC (``"+02:00"``), for clock times and for datetimes
         written without an offset. Clock times are taken as UTC when it is None.
+    clock_changes : list of dict, optional
+        The recording's clock changes (``meta["clock_changes"]``: ``t_s``, ``step_s``). A clock time
+        is then the time of the recording at which its clock showed it; one that it showed twice (a
+        time in the hour repeated when daylight saving ended) is an error that says so.
+    timezone : str, optional
+        The recording's IANA zone (``meta["timezone"]``, set by ``import --timezone``): clock times
+        and naive date-times are then read in it, with its daylight-saving rules; one in the hour
+        it repeats is an error that says so.
+    start_known : bool
+        False for a recording whose start is unknown (``meta["start_unknown"]``): clock times and
+        date-times are then an error, since they cannot be placed.
 
     Returns
     -------
@@ -411,7 +516,7 @@ def read_events(path: str | os.PathLike, start: datetime, duration_s: float | No
         raise EventsError(f"{p}: no such events file") from None
     except OSError as exc:
         raise EventsError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    ctx = _Ctx(p, start, utc_offset)
+    ctx = _Ctx(p, start, utc_offset, clock_changes, duration_s, start_known, timezone)
     text = "\n".join(raw)
     numbered = [(i, t) for i, t in enumerate(raw, start=1) if t.strip() and not t.lstrip().startswith("#")]
     if not numbered:

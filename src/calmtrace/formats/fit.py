@@ -11,8 +11,10 @@ Beats come from one of two kinds of FIT message, tried in this order:
    The strap's ``filtered_bpm`` of each beat becomes the device HR where records have none.
 2. ``hrv`` messages (watches recording a chest strap): up to five successive RR intervals in s,
    0xFFFF (65.535 s) meaning none. They carry no time stamp: beat times are the cumulative sum of
-   the intervals from the activity start (the first time stamp of the file), so their absolute
-   time is only as good as the start of the RR stream (about a second).
+   the intervals from the first time stamp of the file, held to the time stamps of the messages
+   written before them (:func:`_hrv_beats`): where ``hrv`` messages are missing while ``record``
+   messages go on, the sum falls behind the time stamps and a gap opens at the dropout's true
+   place, so the beats after it keep their time.
 
 An interval longer than :data:`~calmtrace.signals.ecg.GAP_RR_MS` becomes a gap (reason
 ``import``). The watch's own heart rate (``record.heart_rate``) becomes ``Recording.hr``.
@@ -22,7 +24,9 @@ heart-rate samples only: no beats, ``meta["beats_source"] = "none"`` and a plain
 ``meta["note"]``. A FIT file with no heart-rate data at all is a :class:`FormatError`.
 
 Time: FIT time stamps count seconds from 1989-12-31T00:00:00 UTC; fitdecode turns them into
-timezone-aware UTC datetimes.
+timezone-aware UTC datetimes. The ``activity`` message's ``local_timestamp`` minus its
+``timestamp`` is the watch's UTC offset: ``meta["utc_offset"]`` (rounded to a quarter hour), used
+for clock times in events files.
 """
 
 from __future__ import annotations
@@ -36,9 +40,10 @@ import pandas as pd
 
 from ..errors import CalmtraceError, FormatError
 from ..recording import Recording
-from ..signals.ecg import beats_from_times
+from ..signals.ecg import GAP_RR_MS, beats_from_times
 from . import Format
-from ._text import CLOCK_UTC
+from ._evidence import add_note
+from ._text import CLOCK_TOLERANCE_S, CLOCK_UTC
 
 __all__ = ["FORMAT", "read", "sniff"]
 
@@ -77,6 +82,9 @@ class _Collected:
         self.hr_times: list[datetime] = []
         self.hr_bpm: list[float] = []
         self.hrv_s: list[float] = []
+        self.hrv_clock: list[datetime | None] = []  # latest time stamp before each hrv value
+        self.last_time: datetime | None = None
+        self.local_offset_s: float | None = None  # activity.local_timestamp - timestamp
         self.hrv_invalid = 0
         self.beat_utc_s: list[float] = []  # beat times, s since FIT_EPOCH
         self.beat_bpm: list[float] = []
@@ -166,6 +174,8 @@ def _collect(path: Path) -> _Collected:
             ts = frame.get_value("timestamp", fallback=None) if frame.has_field("timestamp") else None
             if isinstance(ts, datetime) and got.first_time is None:
                 got.first_time = ts
+            if isinstance(ts, datetime):
+                got.last_time = ts
             if name == "file_id":
                 for key in ("manufacturer", "garmin_product", "product", "serial_number"):
                     v = frame.get_value(key, fallback=None)
@@ -187,10 +197,16 @@ def _collect(path: Path) -> _Collected:
                 for v in _as_list(frame.get_value("time", fallback=None)):
                     if isinstance(v, (int, float)) and 0 < v < _HRV_INVALID_S:
                         got.hrv_s.append(float(v))
+                        got.hrv_clock.append(got.last_time)
                     else:
                         got.hrv_invalid += 1
             elif name == "hr":
                 _hr_message(frame, got, clock)
+            elif name == "activity" and frame.has_field("local_timestamp") and frame.has_field("timestamp"):
+                local = frame.get_field("local_timestamp").raw_value
+                utc = frame.get_field("timestamp").raw_value
+                if isinstance(local, int) and isinstance(utc, int):
+                    got.local_offset_s = float(local - utc)
     return got
 
 
@@ -228,9 +244,60 @@ def read(path: Path) -> Recording:
         raise FormatError(f"{path}: {exc}") from exc
 
 
+def _hrv_beats(got: _Collected, start: datetime, meta: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Beats from ``hrv`` RR values: their running sum, held to the time stamps written before them.
+
+    ``hrv`` messages carry no time, but they are written among time-stamped ``record`` (and other)
+    messages, and a beat written after a time stamp cannot have happened much before it. Beat
+    times are the running sum of the intervals from the first time stamp of the file; wherever
+    that sum would put a beat more than :data:`~calmtrace.formats._text.CLOCK_TOLERANCE_S` before
+    the latest time stamp written before it, beats were lost (``hrv`` messages missing while the
+    records went on): the sum restarts at that time stamp and a gap covers the span, so the beats
+    after a dropout keep their true time (within the spacing of the records) instead of moving
+    early by the length of the dropout.
+    """
+    rr_ms = np.asarray(got.hrv_s, float) * 1000.0
+    first = got.first_time or start
+    floor = np.array([((c or first) - start).total_seconds() for c in got.hrv_clock])
+    origin = (first - start).total_seconds()
+    beat_s = np.empty(rr_ms.size)
+    gaps: list[tuple[float, float, str]] = []
+    t = origin
+    n_dropouts = 0
+    for i, r in enumerate(rr_ms):
+        t_next = t + r / 1000.0
+        if t_next < floor[i] - CLOCK_TOLERANCE_S:
+            gaps.append((t, floor[i] - r / 1000.0 - t, "import"))
+            t_next = floor[i]
+            n_dropouts += 1
+        beat_s[i] = t_next
+        t = t_next
+    long = rr_ms > GAP_RR_MS
+    gaps += [(float(b - r / 1000.0), float(r / 1000.0), "import") for b, r in zip(beat_s[long], rr_ms[long])]
+    last = (got.last_time - start).total_seconds() if got.last_time is not None else None
+    if beat_s.size and last is not None and last - beat_s[-1] > CLOCK_TOLERANCE_S + 1.0:
+        gaps.append((float(beat_s[-1]), last - float(beat_s[-1]), "import"))  # hrv stopped, records went on
+        n_dropouts += 1
+    add_note(meta, f"hrv RR intervals placed by their running sum from the first time stamp, held to the time "
+                   f"stamps written before them: {n_dropouts} gap(s) where the sum fell more than "
+                   f"{CLOCK_TOLERANCE_S:g} s behind them (hrv messages missing while records went on)",
+             warn=n_dropouts > 0)
+    beats = pd.DataFrame({"t_s": beat_s[~long], "rr_ms": rr_ms[~long]})
+    return beats, pd.DataFrame([g for g in gaps if g[1] > 0], columns=["onset_s", "duration_s", "reason"])
+
+
 def _recording(path: Path, got: _Collected) -> Recording:
     """The Recording from what was collected (see the module docstring for the rules)."""
     meta: dict = {"clock": CLOCK_UTC, "fit_sport": got.sport}
+    if got.local_offset_s is not None:
+        # time zones are whole quarter hours; a local_timestamp further than 14 h from UTC is junk
+        quarter = round(got.local_offset_s / 900.0) * 900
+        if abs(quarter) <= 14 * 3600 and abs(quarter - got.local_offset_s) <= 60:
+            sign = "+" if quarter >= 0 else "-"
+            minutes = abs(int(quarter)) // 60
+            meta["utc_offset"] = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+            add_note(meta, f"UTC offset {meta['utc_offset']} from the activity message (local_timestamp minus "
+                           f"timestamp): clock times in events files are read in it")
     product = got.device.get("garmin_product") or got.device.get("product")
     maker = got.device.get("manufacturer")
     if maker or product:
@@ -242,7 +309,7 @@ def _recording(path: Path, got: _Collected) -> Recording:
         beats_t_utc = np.unique(np.asarray(got.beat_utc_s, float))
         meta["beats_source"] = "fit hr messages (strap beat time stamps)"
     elif got.hrv_s:
-        meta["beats_source"] = "fit hrv messages (RR intervals, times from the activity start)"
+        meta["beats_source"] = "fit hrv messages (RR intervals, times from the activity start, held to the time stamps)"
     else:
         meta["beats_source"] = "none"
 
@@ -257,9 +324,7 @@ def _recording(path: Path, got: _Collected) -> Recording:
     if len(beats_t_utc):
         beats, gaps = beats_from_times(beats_t_utc - start_s)
     elif got.hrv_s:
-        t0 = _seconds(got.first_time or start) - start_s
-        beat_t = t0 + np.concatenate([[0.0], np.cumsum(got.hrv_s)])
-        beats, gaps = beats_from_times(beat_t)
+        beats, gaps = _hrv_beats(got, start, meta)
         if got.hrv_invalid:
             log.debug("%s: %d empty hrv slots (0xFFFF) skipped", path, got.hrv_invalid)
     else:

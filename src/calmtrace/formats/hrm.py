@@ -14,6 +14,8 @@ An INI-like text file. Read here:
     lap time, ``hh:mm:ss.s`` since the start. Lap *i* becomes an event from the previous lap time
     to its own, labelled ``lap i`` (or ``lap i: <note>`` from ``[IntNotes]``), of kind ``note``
     unless the note names another kind (:func:`~calmtrace.formats.events_file.infer_kind`).
+    Lap times that do not increase are lap *durations* (a known writer bug): read as durations
+    when they add up to no more than the recording, else refused naming the line; noted either way.
 ``[HRData]``
     R-R mode: the first number of each line is an RR interval in ms; beat times are their running
     sum from the start. Other modes: the first number is the heart rate in bpm every ``Interval``
@@ -40,6 +42,7 @@ from ..events import Event, Events
 from ..recording import Recording
 from . import Format
 from ._text import CLOCK_LOCAL_AS_UTC, build_recording, head_lines, number, read_lines, rr_value, safe_sniff
+from ._evidence import add_note
 from .events_file import infer_kind
 
 __all__ = ["FORMAT", "read", "sniff", "MONITORS", "RR_INTERVAL_CODE"]
@@ -162,26 +165,58 @@ def _first_numbers(path: Path, rows: list[tuple[int, str]], what: str) -> tuple[
     return np.array(values, dtype=float), lines
 
 
-def _laps(path: Path, sections: dict[str, list[tuple[int, str]]], duration_s: float) -> list[Event]:
+#: How much longer (s) than the recording the lap durations may add up to and still be read as
+#: durations: the watch's ``Length`` and the sum of the RR intervals differ by up to a beat and the
+#: lap times are written to 0.1 s, so 5 s (or 1 % of the length) covers rounding, not a lap.
+LAP_SUM_SLACK_S = 5.0
+
+
+def _laps(path: Path, sections: dict[str, list[tuple[int, str]]], duration_s: float, meta: dict,
+          length_s: float | None = None) -> list[Event]:
+    """Lap events from ``[IntTimes]``.
+
+    Lap times are cumulative (time since the start) by the format description. Some writers put
+    each lap's *duration* there instead: then lap times repeat or decrease. Such a file is read as
+    durations when they add up to no more than the recording's length (plus
+    :data:`LAP_SUM_SLACK_S`), else refused; a note says which.
+    """
     notes: dict[int, str] = {}
     for _, text in sections.get("intnotes", []):
         m = re.match(r"^\s*(\d+)\s+(.*\S)\s*$", text)
         if m:
             notes[int(m.group(1))] = m.group(2)
-    events: list[Event] = []
-    previous = 0.0
+    times: list[tuple[int, str, float]] = []
     for n, text in sections.get("inttimes", []):
         tokens = text.split()
         if not tokens or ":" not in tokens[0]:
             continue  # the lap's further lines: altitudes, speeds, flags
-        t = _clock_s(tokens[0], path, n, "lap time")
-        i = len(events) + 1
+        times.append((n, tokens[0], _clock_s(tokens[0], path, n, "lap time")))
+    values = [t for _, _, t in times]
+    cumulative = values
+    not_increasing = [k for k in range(1, len(values)) if values[k] <= values[k - 1]]
+    if not_increasing:
+        k = not_increasing[0]
+        n, text, _ = times[k]
+        total = float(np.sum(values))
+        length = max(duration_s, length_s or 0.0)
+        if total <= length + max(LAP_SUM_SLACK_S, 0.01 * length):
+            cumulative = list(np.cumsum(values))
+            add_note(meta, f"[IntTimes] lap times do not increase (line {n}: {text} after "
+                           f"{times[k - 1][1]}): read as lap durations, which add up to {total:g} s of the "
+                           f"{length:g} s recording", warn=True)
+        else:
+            raise FormatError(
+                f"{where(path, n)}: lap time {text} is not after the previous lap ({times[k - 1][1]}), and read "
+                f"as durations the laps add up to {total:g} s, more than the {length:g} s recording; the "
+                f"[IntTimes] section is neither cumulative times nor durations"
+            )
+    events: list[Event] = []
+    previous = 0.0
+    for i, t in enumerate(cumulative, start=1):
         label = f"lap {i}: {notes[i]}" if i in notes else f"lap {i}"
         kind = infer_kind(notes[i]) if i in notes else "note"
-        if t < previous:
-            raise FormatError(f"{where(path, n)}: lap time {tokens[0]} is before the previous lap")
-        events.append(Event(previous, t - previous, label, kind))
-        previous = t
+        events.append(Event(previous, float(t) - previous, label, kind))
+        previous = float(t)
     return [e for e in events if e.onset_s <= duration_s]
 
 
@@ -236,7 +271,7 @@ def read(path: Path) -> Recording:
             rr_value(v, path, n, "RR interval")
         t_s = np.cumsum(rr) / 1000.0
         duration = float(t_s[-1]) if t_s.size else 0.0
-        events = Events(_laps(path, sections, duration))
+        events = Events(_laps(path, sections, duration, meta, meta.get("length_s")))
         return build_recording(path, start, t_s=t_s, rr_ms=rr, events=events, meta=meta)
 
     if not (interval > 0 and interval <= 3600 and interval == int(interval)):
@@ -251,7 +286,7 @@ def read(path: Path) -> Recording:
     keep = hr > 0
     hr_df = pd.DataFrame({"t_s": t[keep], "hr_bpm": hr[keep], "contact": ["unsupported"] * int(keep.sum())})
     duration = float(t[-1]) if t.size else 0.0
-    events = Events(_laps(path, sections, duration))
+    events = Events(_laps(path, sections, duration, meta, meta.get("length_s")))
     return build_recording(path, start, hr=hr_df, events=events, meta=meta)
 
 

@@ -40,10 +40,12 @@ import numpy as np
 from ..errors import FormatError, where
 from ..recording import Recording
 from . import Format
+from ._evidence import MISSING, add_note, check_row_width, keep_gaps_for_rows, stand_in_lengths
 from ._text import (
     CLOCK_TOLERANCE_S,
     CLOCK_UTC,
-    anchor_beats,
+    anchor_arrivals,
+    clock_change_notes,
     build_recording,
     clock_meta,
     device_datetime,
@@ -58,6 +60,8 @@ __all__ = ["FORMAT", "read", "sniff"]
 
 #: Epoch-millisecond timestamps before this (1973-03-03) are not epoch milliseconds.
 _MIN_EPOCH_MS = 1e11
+#: Epoch seconds accepted in place of milliseconds: 1973-03-03 to 2096-10-02.
+_MIN_EPOCH_S, _MAX_EPOCH_S = 1e8, 4e9
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -113,10 +117,14 @@ def read(path: Path) -> Recording:
     clocks: list[datetime] = []
     rr: list[float] = []
     epoch = None
+    meta_notes: dict = {}
+    epoch_s_noted = False
+    removed: list[int] = []
     for n, text in enumerate(lines[1:], start=2):
         if not text.strip():
             continue
         fields = text.split(",")
+        check_row_width(path, n, fields, len(lines[0].split(",")), ",")
         if max(time_col, rr_col) >= len(fields):
             raise FormatError(f"{where(path, n)}: expected {len(lines[0].split(','))} comma-separated fields, "
                               f"got {text[:60]!r}")
@@ -128,22 +136,54 @@ def read(path: Path) -> Recording:
             raise FormatError(f"{where(path, n)}: time {stamp!r} is not written like the rows above it")
         if is_epoch:
             ms = float(stamp)
+            if _MIN_EPOCH_S <= ms < _MAX_EPOCH_S:  # epoch seconds (FatMaxxer-like logs written in s)
+                if not epoch_s_noted:
+                    add_note(meta_notes, f"timestamp {stamp} is Unix epoch seconds (1973-2096), not milliseconds")
+                    epoch_s_noted = True
+                ms *= 1000.0
             if not _MIN_EPOCH_MS <= ms < 253402300800000:  # before year 10000
-                raise FormatError(f"{where(path, n)}: timestamp must be Unix epoch milliseconds, got {stamp!r}")
+                raise FormatError(f"{where(path, n)}: timestamp must be Unix epoch milliseconds or seconds, "
+                                  f"got {stamp!r}")
             clocks.append(_EPOCH + timedelta(milliseconds=ms))
         else:
             clocks.append(device_datetime(stamp, path, n, "date"))
+        if fields[rr_col].strip().lower() in MISSING:  # a removed interval: no beat, its time kept
+            removed.append(n)
+            rr.append(np.nan)
+            continue
         v = number(fields[rr_col], path, n, "rr")
         rr.append(rr_value(v, path, n, "rr", fields[rr_col].strip()))
     if not rr:
         raise FormatError(f"{path}: no RR intervals below the header")
     ref = clocks[0]
     clock_s = np.array([(c - ref).total_seconds() for c in clocks])
-    rr_ms = np.array(rr)
-    beat_s, gaps = anchor_beats(rr_ms, clock_s, CLOCK_TOLERANCE_S)
-    t0 = float(beat_s[0] - rr_ms[0] / 1000.0)
+    rr_all = np.array(rr)
+    is_beat = np.isfinite(rr_all)
+    if not is_beat.any():
+        raise FormatError(f"{path}: no RR intervals below the header")
+    notes_meta: dict = {}
+    lengths = stand_in_lengths(rr_all, is_beat, np.zeros_like(is_beat), notes_meta) if removed else rr_all
+    anchored = anchor_arrivals(lengths, clock_s, CLOCK_TOLERANCE_S)
+    gaps = list(anchored.gaps) + [(a, d) for a, d, _ in keep_gaps_for_rows(anchored.beat_s, lengths, is_beat,
+                                                                           runs_only=True)]
+    beat_s, rr_ms = anchored.beat_s[is_beat], rr_all[is_beat]
+    t0 = min([float(beat_s[0] - rr_ms[0] / 1000.0)] + [a for a, _ in gaps])
     meta: dict = {"source_file": path.name,
                   "source_app": "HRV Logger layout (epoch ms)" if epoch else "HRV Logger"}
+    meta.update(meta_notes)
+    if removed:
+        add_note(meta, f"{len(removed)} rows without an interval (nan or blank; first on line {removed[0]}): "
+                       f"removed beats, each a gap", warn=True)
+        for note in notes_meta.get("import_notes", []):
+            add_note(meta, note)
+    add_note(meta, f"{'timestamp' if epoch else 'date'} is the phone's arrival time of each interval: beats are "
+                   f"the running sum of the intervals, anchored to it; {len(anchored.gaps)} gap(s) where it ran ahead "
+                   f"by more than {CLOCK_TOLERANCE_S:g} s")
+    if anchored.clock_changes:
+        changes, notes = clock_change_notes(anchored, clock_s, t0, ref)
+        meta["clock_changes"] = changes
+        for note in notes:
+            add_note(meta, note, warn=True)
     meta.update({"clock": CLOCK_UTC} if epoch else clock_meta(ref))
     try:
         start = ref + timedelta(seconds=t0)

@@ -30,6 +30,7 @@ from ..recording import Recording
 from ..signals.ecg import ecg_to_recording
 from . import Format
 from ._text import CLOCK_LOCAL_AS_UTC, CLOCK_UTC, read_lines
+from ._evidence import check_row_width
 from .ecg_csv import split_header
 
 __all__ = ["FORMAT", "read", "sniff", "rr_agreement"]
@@ -126,6 +127,49 @@ def _fs(path: Path, t_s: np.ndarray) -> float:
     return 1.0 / float(np.median(np.diff(t_s)))
 
 
+def spread_frames(path: Path, t: np.ndarray, line_nos: list[int], notes: list[str]) -> np.ndarray:
+    """Sample times for an ECG whose samples carry one time stamp per Bluetooth frame.
+
+    Loggers that write the frame's time on every sample of it (73 samples of a Polar H10 PMD frame
+    at 130 Hz) give runs of equal times. The samples of a frame are spread at the nominal rate,
+    ending at the frame's stamp: a PMD frame's time stamp is that of its last sample (Polar BLE
+    SDK, PMD "Measurement data" frame). The nominal rate is the median of the frames' own rates
+    (samples in a frame over the step to the next stamp); ``--fs`` sets it.
+
+    Raises
+    ------
+    FormatError
+        When stamps go back, or frames are too few to tell the rate.
+    """
+    from ._evidence import options
+
+    starts = np.r_[0, np.flatnonzero(np.diff(t) != 0) + 1]
+    stamps = t[starts]
+    counts = np.diff(np.r_[starts, t.size])
+    back = np.flatnonzero(np.diff(stamps) < 0)
+    if back.size:
+        raise FormatError(f"{path} line {line_nos[starts[back[0] + 1]]}: time goes back from one frame to the next")
+    forced = options().fs_hz
+    if forced:
+        fs = float(forced)
+        how = "set by --fs"
+    else:
+        if stamps.size < 3:
+            raise FormatError(f"{path}: samples share time stamps and there are too few frames to tell the sampling "
+                              f"rate; give it with --fs")
+        fs = float(np.median(counts[:-1] / np.diff(stamps)))
+        how = "the median rate of the frames (samples per frame over the step between frame stamps)"
+    out = np.concatenate([stamps[k] - (np.arange(c)[::-1]) / fs for k, c in enumerate(counts)])
+    notes.append(f"samples share one time stamp per Bluetooth frame ({int(np.median(counts))} samples a frame, "
+                 f"{stamps.size} frames): spread at {fs:.2f} Hz ({how}), each frame ending at its stamp")
+    # a frame spread at the nominal rate may reach back past the previous frame's end by jitter:
+    # keep the order of samples, which is the truth, by clipping to just after the previous one
+    for k in range(1, out.size):
+        if out[k] <= out[k - 1]:
+            out[k] = out[k - 1] + 1e-6
+    return out
+
+
 def _read_ecglogger(path: Path, lines: list[str], header: int) -> Recording:
     _, names = split_header(lines[header])
     col = {n.lower(): k for k, n in enumerate(names)}
@@ -155,6 +199,9 @@ def _read_ecglogger(path: Path, lines: list[str], header: int) -> Recording:
     ns_arr = np.asarray(ns, dtype=object)
     rel_ns = np.array([int(v - ns[0]) for v in ns_arr], dtype=float)
     t = rel_ns / 1e9
+    notes: list[str] = []
+    if np.any(np.diff(t) == 0):
+        t = spread_frames(path, t, line_nos, notes)
     _check_increasing(path, t, line_nos, "time")
     try:
         start = datetime.fromtimestamp(ns[0] // 1_000_000_000, tz=timezone.utc) + timedelta(
@@ -165,6 +212,8 @@ def _read_ecglogger(path: Path, lines: list[str], header: int) -> Recording:
     if hr_rows:
         hr = pd.DataFrame({"t_s": [t[k] for k, _ in hr_rows], "hr_bpm": [v for _, v in hr_rows]})
     meta = {"model": "Polar H10", "source_app": "ECGLogger", "clock": CLOCK_UTC}
+    if notes:
+        meta["import_notes"] = notes
     rec = ecg_to_recording(np.asarray(ecg) * 1000.0, _fs(path, t), start, meta, sample_t_s=t, hr=hr,
                            units="uV (converted from mV)")
     dev_t = np.array([t[k] for k, _ in rr_rows], float)
@@ -186,6 +235,7 @@ def _read_psl(path: Path, lines: list[str], header: int) -> Recording:
         cells = lines[i].split(";")
         if len(cells) < 4:
             raise FormatError(f"{path} line {i + 1}: expected 4 columns, got {len(cells)}")
+        check_row_width(path, i + 1, cells, len([c for c in lines[header].split(";") if c.strip()]), ";")
         if phone_first is None:
             phone_first = (i + 1, cells[0].strip())
         ns.append(_cell(path, i + 1, "sensor timestamp [ns]", cells[1], integer=True))
@@ -202,12 +252,17 @@ def _read_psl(path: Path, lines: list[str], header: int) -> Recording:
         ) from None
     start = local if local.tzinfo is not None else local.replace(tzinfo=timezone.utc)
     t = np.array([float(v - ns[0]) for v in ns]) / 1e9
+    notes: list[str] = []
+    if np.any(np.diff(t) == 0):
+        t = spread_frames(path, t, line_nos, notes)
     _check_increasing(path, t, line_nos, "sensor timestamp [ns]")
     meta = {
         "model": "Polar H10",
         "source_app": "Polar Sensor Logger",
         "clock": CLOCK_LOCAL_AS_UTC if local.tzinfo is None else CLOCK_UTC,
     }
+    if notes:
+        meta["import_notes"] = notes
     return ecg_to_recording(np.asarray(ecg), _fs(path, t), start, meta, sample_t_s=t, units="uV")
 
 
@@ -258,4 +313,5 @@ FORMAT = Format(
     description="Polar H10 ECG: ECGLogger CSV or Polar Sensor Logger *_ECG.txt (beats from R-peaks)",
     sniff=sniff,
     read=read,
+    options=("fs_hz",),
 )

@@ -77,7 +77,10 @@ from . import Format
 from ._text import (
     CLOCK_TOLERANCE_S,
     MAX_RR_MS,
+    anchor_arrivals,
     anchor_beats,
+    clock_change_notes,
+    correct_clock,
     build_recording,
     clock_meta,
     device_datetime,
@@ -87,6 +90,7 @@ from ._text import (
     rr_value,
     safe_sniff,
 )
+from ._evidence import MISSING, add_note, check_row_width, keep_gaps_for_rows, stand_in_lengths
 from .events_file import infer_kind
 
 log = logging.getLogger(__name__)
@@ -186,7 +190,7 @@ class _Table:
         out = np.empty(len(self.rows))
         for k, (line, row) in enumerate(zip(self.lines, self.rows)):
             text = row[i] if i < len(row) else ""
-            if blank_ok and not text.strip():
+            if blank_ok and text.strip().lower() in MISSING:  # blank, nan, NA: no value on that row
                 out[k] = np.nan
             else:
                 out[k] = number(text, self.path, line, what)
@@ -210,6 +214,7 @@ def _read_table(path: Path) -> _Table:
         fields = text.split(";")
         if len(fields) < 2:
             raise FormatError(f"{where(path, n)}: expected ';'-separated fields, got {text[:80]!r}")
+        check_row_width(path, n, fields, len(columns), ";")
         table.lines.append(n)
         table.times.append(device_datetime(fields[0], path, n, "Phone timestamp"))
         table.rows.append(fields)
@@ -230,13 +235,15 @@ class _Parts:
     hr_s: np.ndarray = field(default_factory=lambda: np.array([], float))
     hr_bpm: np.ndarray = field(default_factory=lambda: np.array([], float))
     meta: dict = field(default_factory=dict)
+    anchored: object = None
+    clock_s: np.ndarray = field(default_factory=lambda: np.array([], float))
 
 
-def _hr_part(table: _Table, ref: datetime, hr_col: int | None) -> _Parts:
+def _hr_part(table: _Table, ref: datetime, hr_col: int | None, steps: list[float] | None = None) -> _Parts:
     parts = _Parts()
     if hr_col is None or not table.rows:
         return parts
-    t = _seconds(table.times, ref)
+    t = correct_clock(_seconds(table.times, ref), steps or [])
     hr = table.values(hr_col, "HR [bpm]", blank_ok=True)
     bad = np.flatnonzero((hr < 0) | (hr > MAX_HR_BPM))
     if bad.size:
@@ -255,16 +262,32 @@ def _hr_part(table: _Table, ref: datetime, hr_col: int | None) -> _Parts:
 
 
 def _rr_part(table: _Table, ref: datetime, rr_col: int) -> _Parts:
-    """Beats from an RR column (blank cells: notifications without intervals, skipped)."""
+    """Beats from an RR column.
+
+    A blank cell in an HR file's RR column is a notification without intervals: skipped. A
+    ``nan``/``NA`` cell, or a blank one in an RR file (one row per interval), is a removed
+    interval: it keeps a stand-in length in the running sum and becomes a gap.
+    """
     parts = _Parts()
     rr = table.values(rr_col, "RR-interval [ms]", blank_ok=True)
+    texts = [(row[rr_col] if rr_col < len(row) else "").strip() for row in table.rows]
+    removed = np.array([not np.isfinite(v) and (t != "" or table.kind == "rr") for v, t in zip(rr, texts)], bool)
     has = np.isfinite(rr)
     for k in np.flatnonzero(has):
-        rr_value(rr[k], table.path, table.lines[k], "RR-interval [ms]", table.rows[k][rr_col].strip())
-    t = _seconds(table.times, ref)[has]
-    beat_s, gaps = anchor_beats(rr[has], t, CLOCK_TOLERANCE_S)
-    parts.beat_s, parts.rr_ms = beat_s, rr[has]
-    parts.gaps = [(a, d, "import") for a, d in gaps]
+        rr_value(rr[k], table.path, table.lines[k], "RR-interval [ms]", texts[k])
+    rows = has | removed
+    t = _seconds(table.times, ref)[rows]
+    lengths = rr[rows]
+    is_beat = has[rows]
+    if removed.any():
+        lengths = stand_in_lengths(lengths, is_beat, np.zeros_like(is_beat), parts.meta)
+        add_note(parts.meta, f"{int(removed.sum())} rows without an interval (nan or blank; first on line "
+                             f"{table.lines[int(np.flatnonzero(removed)[0])]}): removed beats, each a gap", warn=True)
+    anchored = anchor_arrivals(lengths, t, CLOCK_TOLERANCE_S)
+    parts.beat_s, parts.rr_ms = anchored.beat_s[is_beat], lengths[is_beat]
+    parts.gaps = [(a, d, "import") for a, d in anchored.gaps]
+    parts.gaps += keep_gaps_for_rows(anchored.beat_s, lengths, is_beat, runs_only=True)
+    parts.anchored, parts.clock_s = anchored, t
     return parts
 
 
@@ -402,6 +425,10 @@ def _device_meta(path: Path) -> dict:
 # -------------------------------------------------------------------------------------------
 # read
 # -------------------------------------------------------------------------------------------
+def _steps(parts: _Parts) -> list[float]:
+    return [step for _, step in parts.anchored.clock_changes] if parts.anchored is not None else []
+
+
 def read(path: Path) -> Recording:
     """Import a Polar Sensor Logger HR, RR or PPI file (see the module docstring).
 
@@ -454,7 +481,7 @@ def read(path: Path) -> Recording:
         if sib is not None:
             other = _read_table(sib)
             if other.kind == "hr":
-                hr = _hr_part(other, ref, other.col("hr [bpm]"))
+                hr = _hr_part(other, ref, other.col("hr [bpm]"), _steps(parts))
                 parts.hr_s, parts.hr_bpm = hr.hr_s, hr.hr_bpm
                 meta["hr_file"] = sib.name
     else:  # hr
@@ -467,10 +494,13 @@ def read(path: Path) -> Recording:
                 if other.kind == "rr":
                     parts = _rr_part(other, ref, other.col("rr-interval [ms]"))  # type: ignore[arg-type]
                     meta["rr_file"] = sib.name
-        hr = _hr_part(table, ref, hr_col)
+        hr = _hr_part(table, ref, hr_col, _steps(parts))
         parts.hr_s, parts.hr_bpm = hr.hr_s, hr.hr_bpm
         meta.update(hr.meta)
+    notes = meta.get("import_notes", []) + parts.meta.pop("import_notes", [])
     meta.update(parts.meta)
+    if notes:
+        meta["import_notes"] = notes
 
     # t = 0 at the earliest of: the start of the first interval, the first HR sample
     firsts = []
@@ -484,6 +514,11 @@ def read(path: Path) -> Recording:
         raise FormatError(f"{path}: no beats and no heart-rate samples (every row is empty or 0)")
     t0 = min(firsts)
     gaps = [(a - t0, d, r) for a, d, r in parts.gaps]
+    if parts.anchored is not None and parts.anchored.clock_changes:
+        changes, notes = clock_change_notes(parts.anchored, parts.clock_s, t0, ref)
+        meta["clock_changes"] = changes
+        for note in notes:
+            add_note(meta, note, warn=True)
     if parts.rr_ms.size:
         first_interval = float(parts.beat_s[0] - parts.rr_ms[0] / 1000.0) - t0
         covered = min([first_interval] + [g[0] for g in gaps])

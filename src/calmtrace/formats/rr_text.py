@@ -1,32 +1,31 @@
 """Plain RR-interval text: one interval per line (Elite HRV, Kubios, PhysioNet, the ``hrv``
-package, many phone apps).
+package, many phone apps), or Kubios-style two columns (time and RR, no header).
 
 Layout
-    One number per line. Blank lines and lines starting with ``#`` are skipped; the first
-    non-blank line may be a header word (``RR``, ``rr_ms``, ``RRI``...). A line with more than one
-    value is an error (a table with times is a ``beat-table``).
-
-Unit rule
-    :func:`~calmtrace.formats._text.rr_scale_to_ms`: a median below 10 means seconds, otherwise
-    milliseconds; ``meta["rr_unit"]`` records which.
+    One number per line, or two per line (a time column and the intervals, space, tab or ``;``
+    separated). Blank lines and lines starting with ``#`` are skipped; the first line may be a
+    header word (``RR``, ``rr_ms``, ``RRI``...). Structure, decimal commas, the unit and the
+    meaning of a time column follow the shared evidence rules of
+    :mod:`calmtrace.formats._evidence` and :mod:`calmtrace.formats._columns` (see
+    ``docs/formats.md``); every inference is an import note.
 
 Values
-    Every interval must be a positive number of at most 60 s, else a
-    :class:`~calmtrace.errors.FormatError` names the file and line. One exception: zeros at the
-    very end of the file are dropped, because some exporters end their list with a 0 (the
-    ``hrv`` package's ``real_rri.txt`` does); ``meta["trailing_zeros_dropped"]`` counts them. A 0
-    anywhere else is an error, since the time it stands for is unknown. Positive but implausible
-    intervals are kept for the cleaning step to flag.
+    ``nan``, blank or 0 values are removed beats (a negative value is refused) and intervals
+    longer than 3 s are gaps of their own length (e.g. the offset of the first beat written as the
+    first value); the file is refused only when fewer than half its rows are usable. Zeros at the very end of the file
+    are dropped, because some exporters end their list with a 0 (the ``hrv`` package's
+    ``real_rri.txt`` does); ``meta["trailing_zeros_dropped"]`` counts them. Heart rates are
+    refused, never read as intervals.
 
 Start time
     From the file name where it holds a date and time: ``2024-05-01 09-30-00`` (Elite HRV),
     ``2024-05-01_09-30-00``, ``2024-05-01T09:30:00``, ``20240501_093000`` or ``20240501-093000``,
-    as local time taken as UTC (``meta["clock"]``). Otherwise the start is unknown: it is set to
-    :data:`~calmtrace.formats._text.UNKNOWN_START` with ``meta["start_unknown"] = True``, never
-    to the file's modification time (which would change from copy to copy).
+    as local time taken as UTC (``meta["clock"]``). Otherwise the start is unknown:
+    ``meta["start_unknown"] = True`` (``calmtrace info`` says so; ``import --start`` sets it),
+    never the file's modification time (which would change from copy to copy).
 
-Beats are the running sum of the intervals, the first interval starting at ``t_s = 0``. A plain
-list cannot show missing data, so there are no gaps.
+Beats are the running sum of the intervals (or the beat times of a time column), the first
+interval starting at ``t_s = 0``.
 """
 
 from __future__ import annotations
@@ -40,17 +39,9 @@ import numpy as np
 from ..errors import FormatError, where
 from ..recording import Recording
 from . import Format
-from ._text import (
-    CLOCK_LOCAL_AS_UTC,
-    MAX_RR_MS,
-    UNKNOWN_START,
-    build_recording,
-    head_lines,
-    read_lines,
-    rr_scale_to_ms,
-    rr_value,
-    safe_sniff,
-)
+from ._columns import recording_from_grid
+from ._evidence import add_note, options, split_grid, to_numbers
+from ._text import head_lines, read_lines, safe_sniff
 
 __all__ = ["FORMAT", "read", "sniff", "start_from_name"]
 
@@ -84,94 +75,111 @@ def start_from_name(name: str) -> datetime | None:
     return None
 
 
-def _values(lines: list[str]) -> tuple[list[int], list[str]]:
-    numbered = [(n, t.strip()) for n, t in enumerate(lines, start=1)]
-    numbered = [(n, t) for n, t in numbered if t and not t.startswith("#")]
-    return [n for n, _ in numbered], [t for _, t in numbered]
+def _data_lines(lines: list[str]) -> list[str]:
+    return [t.strip() for t in lines if t.strip() and not t.lstrip().startswith("#")]
 
 
 @safe_sniff
 def sniff(path: Path, head: bytes) -> int:
-    """40 for a file of single numbers that look like RR intervals in ms or s, else 0.
+    """40 for single numbers (or ``nan``) per line, or two numeric columns without a header
+    (Kubios-style time and RR), that look like RR intervals in ms, s or µs; else 0 or 10.
 
-    Low, because any column of numbers looks like this: more specific formats win.
+    The head is split by :func:`~calmtrace.formats._evidence.split_grid`, the reader's own
+    structure rules. Low, because any column of numbers looks like this: more specific formats win.
     """
     lines = head_lines(head, 200)
     if not lines:
         return 0
     if len(head) >= 65536:
         lines = lines[:-1]  # the last line of a cut head may be cut too
-    _, texts = _values(lines)
-    if texts and not _NUMBER.match(texts[0]) and _HEADER_WORD.match(texts[0]):
-        texts = texts[1:]
-    if len(texts) < 3 or not all(_NUMBER.match(t) for t in texts):
+    if len(_data_lines(lines)) < 3:
         return 0
-    v = np.array([float(t) for t in texts])
+    try:
+        grid = split_grid(path, lines, {})
+    except FormatError:
+        return 0
+    if grid.header is not None and (len(grid.header) != 1 or not _HEADER_WORD.match(grid.header[0])):
+        return 0
+    if grid.width == 2:
+        a, _ = to_numbers(grid, 0, "column 1")
+        b, _ = to_numbers(grid, 1, "column 2")
+        if not np.all(np.diff(a[np.isfinite(a)]) > 0):
+            return 10  # two columns, the first not a time: some other table
+        v = b
+    elif grid.width == 1:
+        v, _ = to_numbers(grid, 0, "column 1")
+    else:
+        return 0
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return 0
     med = float(np.median(v))
-    if 250 <= med <= 2500 or 0.25 <= med <= 2.5:
+    if 250 <= med <= 2500 or 0.25 <= med <= 2.5 or 250_000 <= med <= 2_500_000:
         return 40
     return 10
 
 
 def read(path: Path) -> Recording:
-    """Import a plain RR text file (see the module docstring).
+    """Import a plain RR text file or a two-column (time, RR) text file (see the module docstring).
 
     Returns
     -------
     Recording
-        Beats; ``meta``: ``source_file``, ``rr_unit``, ``clock`` or ``start_unknown``.
+        Beats and gaps; ``meta``: ``source_file``, ``rr_unit``, ``import_notes``, ``clock`` or
+        ``start_unknown``.
 
     Raises
     ------
     FormatError
-        A line that is not one number, an interval <= 0 (other than trailing zeros) or > 60 s,
-        naming the file and line; a file with no intervals.
+        A line that is not a number, heart rates instead of intervals, a unit that fits nothing,
+        or too few usable intervals, naming the file and line.
     """
     path = Path(path)
-    line_nos, texts = _values(read_lines(path, "RR intervals"))
-    if texts and not _NUMBER.match(texts[0]) and _HEADER_WORD.match(texts[0]):
-        line_nos, texts = line_nos[1:], texts[1:]
-    try:
-        rr = np.array(texts, dtype=float)
-    except ValueError:
-        rr = None
-    if rr is None or not np.isfinite(rr).all() or not all(_NUMBER.match(t) for t in texts):
-        for n, t in zip(line_nos, texts):
-            if not _NUMBER.match(t):
-                fields = t.split()
-                if len(fields) > 1 or "," in t or ";" in t:
-                    raise FormatError(f"{where(path, n)}: expected one RR interval per line, got {t[:60]!r}")
-                raise FormatError(f"{where(path, n)}: RR interval must be a number, got {t[:60]!r}")
-        raise FormatError(f"{path}: RR intervals must be finite numbers")  # pragma: no cover
+    lines = read_lines(path, "RR intervals")
     meta: dict = {"source_file": path.name}
+    # zeros at the very end are an exporter's terminator (the hrv package's real_rri.txt)
     trailing = 0
-    while rr.size and rr[-1] == 0:
-        rr = rr[:-1]
-        trailing += 1
+    while lines and lines[-1].strip() in ("0", "0.0", "0.000", ""):
+        if lines[-1].strip():
+            trailing += 1
+        lines = lines[:-1]
     if trailing:
         meta["trailing_zeros_dropped"] = trailing
-        line_nos = line_nos[: rr.size]
-    if rr.size == 0:
+        add_note(meta, f"{trailing} zero(s) at the end of the file dropped (an exporter's end mark)")
+    if not _data_lines(lines):
         raise FormatError(f"{path}: no RR intervals in the file")
-    scale = rr_scale_to_ms(rr[rr > 0]) if (rr > 0).any() else 1.0
-    meta["rr_unit"] = "s" if scale == 1000.0 else "ms"
-    bad = np.flatnonzero(~((rr > 0) & (rr <= MAX_RR_MS / scale)))  # checked before scaling: no overflow
-    if bad.size:
-        i = int(bad[0])
-        rr_value(float(rr[i]) * scale, path, line_nos[i], "RR interval", texts[i] if scale == 1.0 else None)
-    rr_ms = rr * scale
+    grid = split_grid(path, lines, meta)
+    if grid.width == 1:
+        # in a single column a blank line inside the list is a missing value (pandas writes NaN
+        # as an empty line): a removed beat, not nothing
+        first = grid.rows[0][0]
+        last = grid.rows[-1][0]
+        blanks = [n for n in range(first, last + 1) if not lines[n - 1].strip()]
+        if blanks:
+            lines = ["nan" if (n in blanks) else ln for n, ln in enumerate(lines, start=1)]
+            add_note(meta, f"{len(blanks)} blank line(s) inside the list (first: line {blanks[0]}) read as "
+                           f"missing values")
+            grid = split_grid(path, lines, meta)
+    if grid.width > 2 or (grid.width == 2 and grid.header is not None and not options().columns
+                          and not _two_named(grid.header)):
+        n, f = grid.rows[0]
+        raise FormatError(f"{where(path, n)}: expected one RR interval per line (or time and RR), got "
+                          f"{len(f)} fields {' '.join(f)[:60]!r}")
     start = start_from_name(path.name)
-    if start is None:
-        start = UNKNOWN_START
-        meta["start_unknown"] = True
-    else:
-        meta["clock"] = CLOCK_LOCAL_AS_UTC
-    return build_recording(path, start, t_s=np.cumsum(rr_ms) / 1000.0, rr_ms=rr_ms, meta=meta)
+    return recording_from_grid(path, grid, meta, name_start=start)
+
+
+def _two_named(header: list[str]) -> bool:
+    from ._columns import RR_NAMES, TIME_NAMES, norm_name
+
+    names = [norm_name(h) for h in header]
+    return any(n in RR_NAMES for n in names) and any(n in TIME_NAMES for n in names)
 
 
 FORMAT = Format(
     name="rr-text",
-    description="one RR interval per line, ms or s (Elite HRV, Kubios, PhysioNet, apps)",
+    description="RR intervals one per line (ms, s or us), or Kubios-style time and RR columns",
     sniff=sniff,
     read=read,
+    options=("unit", "columns", "time_unit"),
 )

@@ -398,6 +398,10 @@ def session_summary(result: Any, table: pd.DataFrame | None = None,
                       "out of every figure (the lines break there).")
     for warning in (rec.meta.get("cleaning") or {}).get("warnings") or []:
         limits.append(f"Cleaning: {warning}.")
+    for warning in (rec.meta.get("rhythm") or {}).get("warnings") or []:
+        limits.append(f"Rhythm: {warning}.")
+    for warning in (rec.meta.get("hrv") or {}).get("warnings") or []:
+        limits.append(f"HRV: {warning}.")
     if q["gaps"]:
         limits.append(f"The recording has {q['gaps']} gap{'s' if q['gaps'] > 1 else ''} without beats "
                       f"({format_duration(q['gap_s'])} in all, the longest {format_duration(q['longest_gap_s'])}); "
@@ -654,6 +658,9 @@ def render_report(result: Any, *, title: str | None = None) -> str:
         parts.append(figure_html(fig, div_id, caption))
     parts.append("</section>")
     parts.append(f'<section id="events"><h2>Events and recovery</h2>{_event_table_html(result, table)}</section>')
+    from .phases import phase_table, phase_table_html
+
+    parts.append(f'<section id="phases"><h2>Phases</h2>{phase_table_html(phase_table(result))}</section>')
     parts.append('<section id="interventions"><h2>Interventions compared</h2>'
                  f"{_comparison_html(comparison)}</section>")
     parts.append(f'<section id="quality"><h2>Data quality</h2>{_quality_html(q, result)}</section>')

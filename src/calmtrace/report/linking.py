@@ -185,8 +185,11 @@ def link_interventions(events: Events, follow_s: float = FOLLOW_S,
         if best is not None:
             s, delay = best
             rows.append((s.label, s.onset_s, s.offset_s, iv.label, iv.onset_s, delay))
-    return pd.DataFrame(rows, columns=["stressor", "stressor_onset_s", "stressor_offset_s", "intervention",
-                                       "intervention_onset_s", "delay_s"])
+    table = pd.DataFrame(rows, columns=["stressor", "stressor_onset_s", "stressor_offset_s", "intervention",
+                                        "intervention_onset_s", "delay_s"])
+    # numeric even when empty (pandas 2 gives an empty frame object columns)
+    return table.astype({c: "float64" for c in ("stressor_onset_s", "stressor_offset_s",
+                                                 "intervention_onset_s", "delay_s")})
 
 
 # -------------------------------------------------------------------------------------------
@@ -272,7 +275,8 @@ def event_table(events: Events, recovery: pd.DataFrame | None,
             out.append(base)
     table = pd.DataFrame(out, columns=list(EVENT_TABLE_COLUMNS))
     for c in ("linked", "note", "metric", "metric_name", "unit", "time_to_baseline"):
-        table[c] = table[c].fillna("").astype(str)
+        # element-wise: under pandas 3 fillna("") on an all-NaN float column is an error
+        table[c] = pd.Series(["" if pd.isna(v) else str(v) for v in table[c]], index=table.index, dtype=object)
     return table
 
 

@@ -47,8 +47,12 @@ log = logging.getLogger(__name__)
 WINDOW_COLUMNS: tuple[str, ...] = (
     "start_s", "end_s", "n_beats", "coverage", "artifact_pct", "mean_rr_ms", "mean_hr_bpm",
     "sdnn_ms", "rmssd_ms", "ln_rmssd", "pnn50_pct", "sd1_ms", "sd2_ms", "lf_ms2", "hf_ms2",
-    "lf_hf", "hf_nu", "pns_index", "sns_index", "stress_index", "valid",
+    "lf_hf", "hf_nu", "pns_index", "sns_index", "stress_index", "dfa_alpha1", "valid",
 )
+
+#: Beat flags that each mark one corrected artefact event (``interpolated`` beats are part of the
+#: ``missed`` event that inserted them), counted by ``artifact_pct``.
+EVENT_FLAGS: tuple[str, ...] = ("corrected", "ectopic", "missed", "extra")
 
 _INTERPOLATION_ORDER = {"linear": 1, "quadratic": 2, "cubic": 3}
 _DETRENDS = ("mean", "linear")
@@ -80,9 +84,15 @@ class HRVConfig:
         0.8: calmtrace's rule, matching the common "at least 80% of the data" criterion for
         wearable HRV windows; below it a window is mostly interpolation or gap.
     max_artifact_pct : float
-        Largest share of beats (in %) whose flag is not ``ok``. 5%: Kubios guidance that
-        corrected beats should stay below about 5% of the analysed beats (Tarvainen et al.,
-        Kubios HRV user's guide; Lipponen & Tarvainen 2019, J Med Eng Technol 43:173).
+        Largest number of corrected artefact *events* per 100 beats of the window. 5 %: Kubios
+        guidance that corrected beats should stay below about 5 % of the analysed beats
+        (Tarvainen et al., Kubios HRV user's guide; Lipponen & Tarvainen 2019, J Med Eng Technol
+        43:173, who count "corrected beats", one per artefact). An event is one beat flagged
+        ``corrected``, ``ectopic``, ``missed`` or ``extra``: an ectopic beat moved to the midpoint
+        of its neighbours is one event though it changes two intervals, and the ``interpolated``
+        beat inserted for a missed one belongs to the ``missed`` event of the beat closing its
+        interval (:data:`EVENT_FLAGS`). Counting every touched beat instead made each ectopic
+        event cost three beats and pushed windows with 2 % ectopic events over 5 %.
     implicit_gap_ms : float
         When the time between two beats exceeds the later beat's RR by more than this, beats are
         missing between them: a gap, even if no gap was recorded. 250 ms is shorter than any
@@ -109,6 +119,13 @@ class HRVConfig:
         segments; Kubios detrends). ``mean`` removes only the mean, as neurokit2 does.
     stress_bin_ms : float
         Histogram class width of Baevsky's stress index, ms (Baevsky & Chernikova 2017).
+    dfa_alpha1_beats : (int, int)
+        Box sizes of DFA alpha1, beats: every integer from 4 to 16 (Peng et al. 1995, Chaos 5:82;
+        Kubios). neurokit2 uses (4, 11).
+    dfa_min_window_s : float
+        Shortest window (or span) for DFA alpha1, s: 120 s, the 2-minute windows of the exercise
+        studies that read alpha1 (Rogers et al. 2021, Front Physiol 11:596567). Shorter windows,
+        and windows with a gap between their first and last usable beat, get NaN.
 
     Notes
     -----
@@ -134,8 +151,11 @@ class HRVConfig:
     interpolation: str = "cubic"
     detrend: str = "linear"
     stress_bin_ms: float = 50.0
+    dfa_alpha1_beats: tuple[int, int] = (4, 16)
+    dfa_min_window_s: float = 120.0
 
     def __post_init__(self) -> None:
+        self._check_dfa()
         object.__setattr__(self, "usable_flags", tuple(self.usable_flags))
         object.__setattr__(self, "lf_band_hz", tuple(float(f) for f in self.lf_band_hz))
         object.__setattr__(self, "hf_band_hz", tuple(float(f) for f in self.hf_band_hz))
@@ -169,6 +189,16 @@ class HRVConfig:
                     f"HRVConfig.{name} must satisfy 0 <= low < high <= resample_hz/2 "
                     f"({self.resample_hz / 2:g} Hz), got ({lo:g}, {hi:g})"
                 )
+
+    def _check_dfa(self) -> None:
+        a1 = tuple(self.dfa_alpha1_beats)
+        object.__setattr__(self, "dfa_alpha1_beats", a1)
+        if len(a1) != 2 or not all(isinstance(b, int) and not isinstance(b, bool) for b in a1) or not 3 <= a1[0] < a1[1]:
+            raise InputError(f"HRVConfig.dfa_alpha1_beats must be (low, high) beats with 3 <= low < high, "
+                             f"got {self.dfa_alpha1_beats!r}")
+        v = self.dfa_min_window_s
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+            raise InputError(f"HRVConfig.dfa_min_window_s must be a positive number, got {v!r}")
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> "HRVConfig":
@@ -220,13 +250,17 @@ def windowed_hrv(recording: Recording, window_s: float = 60.0, step_s: float = 5
         One row per window with the columns of :data:`WINDOW_COLUMNS`:
 
         * ``n_beats``: usable beats in the window; ``coverage``: their summed RR over the window
-          length (clipped to 1); ``artifact_pct``: % of the window's beats whose flag is not ok;
+          length (clipped to 1); ``artifact_pct``: corrected artefact events per 100 of the
+          window's beats (:data:`EVENT_FLAGS`; an inserted ``interpolated`` beat is part of its
+          ``missed`` event);
         * ``mean_rr_ms``, ``mean_hr_bpm`` (mean of 60000/RR), ``sdnn_ms`` (ddof=1), ``rmssd_ms``,
           ``ln_rmssd`` (natural log of RMSSD in ms), ``pnn50_pct`` (successive differences > 50
           ms per usable beat, in %), ``sd1_ms``, ``sd2_ms`` (Poincare, ddof=1 as neurokit2);
         * ``lf_ms2``, ``hf_ms2`` (Welch PSD band power), ``lf_hf``, ``hf_nu`` (HF/(LF+HF) in %);
         * ``stress_index`` (square root of Baevsky's SI, as Kubios), ``pns_index``, ``sns_index``
           (see :mod:`calmtrace.signals.balance`);
+        * ``dfa_alpha1``: DFA alpha1 of the window's usable beats (boxes of
+          ``config.dfa_alpha1_beats``; NaN below ``config.dfa_min_window_s`` or across a gap);
         * ``valid``: enough beats and coverage and few enough artefacts (see :class:`HRVConfig`).
 
         Metrics are computed wherever they are defined (two usable beats for SDNN, two successive
@@ -270,7 +304,7 @@ def windowed_hrv(recording: Recording, window_s: float = 60.0, step_s: float = 5
     hi = np.searchsorted(t, end, side="left")
 
     usable = np.isin(flags, cfg.usable_flags)
-    artefact = flags != "ok"
+    artefact = np.isin(flags, EVENT_FLAGS)
     brk = _breaks(t, rr, recording.gaps, cfg.implicit_gap_ms)
 
     out: dict[str, np.ndarray] = {"start_s": start, "end_s": end}
@@ -285,12 +319,18 @@ def windowed_hrv(recording: Recording, window_s: float = 60.0, step_s: float = 5
         hf = powers[0]
         if len(powers) > 1:
             lf = powers[1]
+    # zero variability (every usable RR of the window identical, e.g. a paced or synthetic
+    # series): the spectrum is exactly zero, not the float noise of the interpolation (1e-28 ms2)
+    zero_var = (out["n_beats"] >= 2) & (_window_range(rr, usable, lo, hi) == 0.0)
+    lf = np.where(zero_var & np.isfinite(lf), 0.0, lf)
+    hf = np.where(zero_var & np.isfinite(hf), 0.0, hf)
     out["lf_ms2"] = lf
     out["hf_ms2"] = hf
     out["lf_hf"] = balance.lf_hf(lf, hf)
     out["hf_nu"] = balance.hf_nu(lf, hf)
     out["pns_index"] = balance.pns_index(out["mean_rr_ms"], out["rmssd_ms"], out["sd1_ms"])
     out["sns_index"] = balance.sns_index(out["mean_hr_bpm"], out["stress_index"], out["sd2_ms"])
+    out["dfa_alpha1"] = _windowed_dfa_alpha1(rr, usable, brk, lo, hi, window_s, cfg)
 
     n = out["n_beats"]
     with np.errstate(invalid="ignore"):
@@ -302,10 +342,34 @@ def windowed_hrv(recording: Recording, window_s: float = 60.0, step_s: float = 5
             & (out["artifact_pct"] <= cfg.max_artifact_pct)
         )
     table = pd.DataFrame({c: out[c] for c in WINDOW_COLUMNS})
-    table.attrs["hrv"] = {"window_s": window_s, "step_s": step_s, "config": cfg.to_dict()}
+    table.attrs["hrv"] = {"window_s": window_s, "step_s": step_s, "config": cfg.to_dict(),
+                          "notes": {}, "warnings": []}
+    n_zero = int(zero_var.sum())
+    if n_zero:
+        reason = ("undefined (0/0): the window's RR intervals are all identical, so LF = HF = 0 ms2 "
+                  "(zero variability)")
+        table.attrs["hrv"]["notes"] = {"lf_hf": reason, "hf_nu": reason}
+        table.attrs["hrv"]["warnings"].append(
+            f"zero variability: {n_zero} of {n_windows} windows have identical RR intervals; LF = HF = 0 "
+            "and LF/HF, HF n.u. are undefined there (a paced rhythm or a synthetic series, not an "
+            "autonomic state)")
+        log.warning(table.attrs["hrv"]["warnings"][-1])
     log.info("windowed_hrv: %d windows of %g s every %g s, %d valid", n_windows, window_s, step_s,
              int(table["valid"].sum()))
     return table
+
+
+def _window_range(rr: np.ndarray, usable: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Longest minus shortest usable RR of every window (ms); NaN without usable beats."""
+    def reduce(ufunc: np.ufunc, fill: float) -> np.ndarray:
+        ext = np.append(np.where(usable, rr, fill), fill)
+        idx = np.empty(2 * lo.size, dtype=np.intp)
+        idx[0::2], idx[1::2] = lo, hi
+        return np.where(hi > lo, ufunc.reduceat(ext, idx)[0::2], fill)
+
+    with np.errstate(invalid="ignore"):
+        out = reduce(np.maximum, -np.inf) - reduce(np.minimum, np.inf)
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 def _positive(name: str, value: Any) -> float:
@@ -408,6 +472,32 @@ def _time_domain(rr: np.ndarray, usable: np.ndarray, artefact: np.ndarray, brk: 
             "sd1_ms": np.sqrt(np.maximum(var_d, 0.0) / 2.0),
             "sd2_ms": np.sqrt(np.maximum(var_s, 0.0) / 2.0),
         }
+
+
+# -- DFA alpha1 ----------------------------------------------------------------------------------
+def _windowed_dfa_alpha1(rr: np.ndarray, usable: np.ndarray, brk: np.ndarray, lo: np.ndarray,
+                         hi: np.ndarray, window_s: float, cfg: HRVConfig) -> np.ndarray:
+    """DFA alpha1 of every window over its usable beats (excluded beats dropped, as neurokit2 is
+    given them); NaN for windows shorter than ``dfa_min_window_s`` or with a gap between their
+    first and last usable beat. See :func:`calmtrace.signals.nonlinear.windowed_dfa`."""
+    from .nonlinear import dfa_scales, windowed_dfa
+
+    out = np.full(lo.size, np.nan)
+    if window_s < cfg.dfa_min_window_s or not usable.any():
+        return out
+    idx = np.flatnonzero(usable)
+    first = np.searchsorted(idx, lo, side="left")
+    count = np.searchsorted(idx, hi, side="left") - first
+    scales = dfa_scales(cfg.dfa_alpha1_beats, 0)
+    has = count > scales.max()
+    first_b = idx[np.minimum(first, idx.size - 1)]
+    last_b = idx[np.clip(first + count - 1, 0, idx.size - 1)]
+    bcum = _prefix(brk.astype(np.int64))
+    has &= (bcum[last_b + 1] - bcum[first_b + 1]) == 0
+    rows = np.flatnonzero(has)
+    if rows.size:
+        out[rows] = windowed_dfa(rr[idx], first[rows], count[rows], scales)
+    return out
 
 
 # -- frequency domain ----------------------------------------------------------------------------

@@ -165,6 +165,7 @@ def simulate_protocol(
     start: datetime | None = None,
     gap_s: tuple[float, float] = (5.0, 30.0),
     meta: dict | None = None,
+    drive: Drive | None = None,
 ) -> Recording:
     """Simulate a session from an explicit protocol (the engine behind :func:`simulate`).
 
@@ -186,6 +187,9 @@ def simulate_protocol(
         loses skin contact or a phone out of Bluetooth range for a moment.
     meta : dict, optional
         Extra metadata merged into the recording's (``subject``, ``scenario``...).
+    drive : Drive, optional
+        A prebuilt drive of this protocol (the dyad simulator, :mod:`calmtrace.signals.dyad_sim`,
+        couples two); default ``Drive(protocol, params, seed)``.
 
     Returns
     -------
@@ -206,7 +210,7 @@ def simulate_protocol(
     if not isinstance(start, datetime) or start.tzinfo is None or start.utcoffset() is None:
         raise InputError(f"simulate: start must be a timezone-aware datetime, got {start!r}")
 
-    drive = Drive(protocol, params, int(seed))
+    drive = Drive(protocol, params, int(seed)) if drive is None else drive
     beats = _drive_beats(drive)
     res = params.resolution_ms
     t_ms = np.round(beats * 1000.0 / res) * res
