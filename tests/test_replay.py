@@ -67,8 +67,16 @@ def test_replay_source_rejects_times_that_do_not_increase() -> None:
 def _compare(src: Recording, cap: Recording, tol_t_s: float) -> None:
     assert len(cap.beats) == len(src.beats), (len(cap.beats), len(src.beats))
     assert np.max(np.abs(cap.rr_ms - src.rr_ms)) < TICK_MS, "RR within the strap's 1/1024 s"
+    # on the strap's clock the beats are the recording's: the RR chain rebuilds the recorded times
+    # (no gap in between) to within the 1/2048-s placement, without drift
+    chain = src.t_s[0] + np.cumsum(np.r_[0.0, cap.rr_ms[1:]]) / 1000.0
+    contiguous = np.r_[True, np.isclose(np.diff(src.t_s) * 1000.0, src.rr_ms[1:], atol=1.0)].all()
+    if contiguous:
+        assert np.max(np.abs(chain - src.t_s)) < 0.002, np.max(np.abs(chain - src.t_s))
+    # on the host the beat times are estimated from arrival times; a busy machine delays some
+    # notifications by a few ms, which the strap's speed-up multiplies, so the bound is on the median
     resid = cap.t_s - src.t_s
-    assert np.max(np.abs(resid)) < tol_t_s, (resid.min(), resid.max())
+    assert np.median(np.abs(resid)) < tol_t_s, (resid.min(), np.median(resid), resid.max())
 
 
 @pytest.mark.slow
@@ -82,8 +90,7 @@ def test_a_real_recording_replayed_at_speed_20_gives_its_beats_and_events(tmp_pa
     assert p.returncode == 0, p.stderr
     src = calmtrace.load(rec_file, events=events_file)
     cap = calmtrace.load(out)
-    # host-side beat times: arrival latency at speed 20 is amplified 20 times on the strap's clock
-    _compare(src, cap, tol_t_s=0.3)
+    _compare(src, cap, tol_t_s=0.2)
     # no beat is missing; on a busy machine a notification held up a few ms (times 20 on the strap's
     # clock) may still be taken for a lost one, which the timeline reports as a short gap
     assert set(cap.gaps["reason"]) <= {"dropped-notification"} and (cap.gaps["duration_s"] < 1.0).all(), cap.gaps
@@ -112,7 +119,7 @@ def test_a_gap_in_the_recording_is_a_gap_in_the_replay(tmp_path: Path) -> None:
     p = _cli("capture", "--replay", str(folder), "--speed", "25", "--no-live", "--out", str(out))
     assert p.returncode == 0, p.stderr
     cap = calmtrace.load(out)
-    _compare(calmtrace.load(folder), cap, tol_t_s=0.3)
+    _compare(calmtrace.load(folder), cap, tol_t_s=0.2)
     assert len(cap.gaps) == 1, cap.gaps
     g = cap.gaps.iloc[0]
     assert abs(g["onset_s"] - gap_onset) < 0.3 and abs(g["onset_s"] + g["duration_s"] - gap_end) < 0.3
