@@ -27,6 +27,7 @@ import numpy as np
 
 from ..events import Event
 from ..signals.forecast import FORECAST_COLUMNS, RecoveryForecast, forecast_recovery, window_hr
+from .history import FORECAST_FILE, course
 
 __all__ = ["LiveForecaster", "MIN_RECOVERY_S", "HORIZON_S", "FORECAST_FILE"]
 
@@ -40,8 +41,6 @@ HORIZON_S = 600.0
 BASELINE_SPAN_S = 300.0
 #: Windows of baseline and peak, s (the windowed-HRV defaults: 60 s, step 5 s).
 WINDOW_S, STEP_S = 60.0, 5.0
-#: File name of the forecasts beside the capture.
-FORECAST_FILE = "forecast.csv"
 _MIN_BASELINE_WINDOWS = 5
 
 
@@ -57,10 +56,15 @@ class LiveForecaster:
         the episode stops then.
     every_s : float
         Least capture time between two forecasts, s (0: every beat).
+    usual_t50_s : float
+        Median t50 of the person's earlier recoveries (:mod:`calmtrace.live.history`), s; NaN
+        without history. Each row of ``forecast.csv`` then says whether recovery is on course.
     """
 
     def __init__(self, out: str | os.PathLike | None = None,
-                 stressor_under_way: Callable[[float], bool] | None = None, every_s: float = 0.0) -> None:
+                 stressor_under_way: Callable[[float], bool] | None = None, every_s: float = 0.0,
+                 usual_t50_s: float = math.nan) -> None:
+        self.usual_t50_s = float(usual_t50_s)
         self._t: list[float] = []
         self._rr: list[float] = []
         self._baselines: list[Event] = []
@@ -161,11 +165,13 @@ class LiveForecaster:
             self._file = open(self._path, "a", newline="", encoding="utf-8")
             self._writer = csv.writer(self._file)
             if new:
-                self._writer.writerow(("t_s", "stressor") + FORECAST_COLUMNS)
+                self._writer.writerow(("t_s", "stressor") + FORECAST_COLUMNS + ("usual_t50_s", "course"))
         row = fc.as_row()
+        row["usual_t50_s"] = self.usual_t50_s
+        row["course"] = course(fc.t50_low_s, fc.t50_high_s, self.usual_t50_s)
         self._writer.writerow([f"{t_s:.3f}", label] + [
             (f"{v:.3f}" if isinstance(v, float) and math.isfinite(v) else ("" if isinstance(v, float) else v))
-            for v in (row[c] for c in FORECAST_COLUMNS)])
+            for v in (row[c] for c in FORECAST_COLUMNS + ("usual_t50_s", "course"))])
         self._file.flush()
 
     def close(self) -> None:

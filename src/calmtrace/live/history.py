@@ -21,7 +21,9 @@ from typing import Sequence
 import pandas as pd
 
 from ..errors import InputError
-from .forecast import FORECAST_FILE
+
+#: File name of the forecasts beside a capture (written by :mod:`calmtrace.live.forecast`).
+FORECAST_FILE = "forecast.csv"
 
 __all__ = ["earlier_t50_s", "course"]
 

@@ -71,7 +71,8 @@ class LiveSession:
         self._known_stressors = [(e.onset_s, e.offset_s) for e in known_events if e.kind == "stressor"]
         self.beats: deque[tuple[float, float]] = deque()
         self.events: list[Event] = []
-        self.forecaster = LiveForecaster(capture.out, self.stressor_under_way) if forecast else None
+        self.forecaster = (LiveForecaster(capture.out, self.stressor_under_way, usual_t50_s=self.usual_t50_s)
+                           if forecast else None)
         self._pacer_on = False
         capture.listeners.append(self._on)
         if self.forecaster is not None:
