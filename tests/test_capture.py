@@ -24,6 +24,7 @@ from calmtrace.capture import Capture, capture_many
 from calmtrace.devices.ble import StrapConfig
 from calmtrace.devices.virtual import VirtualRadio, VirtualStrap
 from calmtrace.store import load_folder, read_notifications
+from tests.virtual_time import run_virtual
 
 SPEED = 25.0
 
@@ -63,7 +64,7 @@ async def _capture_with_faults(out: Path) -> tuple[VirtualStrap, Path]:
 
 @pytest.mark.slow
 def test_every_beat_the_strap_sent_is_on_disk_through_drops_stalls_and_bad_payloads(tmp_path: Path) -> None:
-    strap, out = asyncio.run(_capture_with_faults(tmp_path / "cap"))
+    strap, out = run_virtual(_capture_with_faults(tmp_path / "cap"))
     rec = load_folder(out)
     assert rec.meta.get("complete") is None, "a finished capture is marked complete"
     unsent = {t for t, _ in strap.unsent}
@@ -105,7 +106,7 @@ def test_two_straps_on_one_clock(tmp_path: Path) -> None:
             await b.stop()
             await radio.close()
 
-    folders = asyncio.run(go())
+    folders = run_virtual(go())
     session = json.loads((tmp_path / "couple" / "session.json").read_text())
     assert [r["folder"] for r in session["recordings"]] == [f.name for f in folders]
     recs = [load_folder(f) for f in folders]
@@ -222,7 +223,7 @@ def test_ecg_stream_lands_in_ecg_csv_on_the_beats_clock(tmp_path: Path) -> None:
             await strap.stop()
             await radio.close()
 
-    asyncio.run(go())
+    run_virtual(go())
     rec = load_folder(tmp_path / "ecg")
     assert rec.ecg is not None and len(rec.ecg) > 100 * 130 * 0.5
     step = np.diff(rec.ecg["t_s"].to_numpy())
@@ -268,7 +269,7 @@ def test_a_drop_costs_at_most_3_beats_when_the_strap_is_back_at_once(tmp_path: P
             await radio.close()
         return strap
 
-    strap = asyncio.run(go())
+    strap = run_virtual(go())
     rec = load_folder(tmp_path / "drops")
     assert (rec.gaps["reason"] == "disconnect").sum() == 5, rec.gaps
     assert len(strap.unsent) <= 3 * 5, strap.unsent

@@ -184,6 +184,9 @@ class AnalysisResult:
     config: AnalysisConfig
     provenance: dict
     phases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The day analysis (:func:`calmtrace.signals.day.analyze_day`) of recordings at least
+    #: ``DAY_MIN_S`` long, else None.
+    day: Any = None
 
     def to_json(self) -> dict[str, Any]:
         """``analysis.json``: config, provenance and summary as plain data."""
@@ -300,7 +303,8 @@ def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame) -> p
 
 
 def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
-            progress: Progress | None = None, source: str | os.PathLike | None = None) -> AnalysisResult:
+            progress: Progress | None = None, source: str | os.PathLike | None = None,
+            acc: pd.DataFrame | None = None, day_config: Any = None) -> AnalysisResult:
     """Clean, window, balance and assess recovery of one recording.
 
     Parameters
@@ -313,6 +317,11 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
         ``progress(stage, fraction)`` called as the stages complete (the CLI draws a bar).
     source : path-like, optional
         The file or folder the recording came from, for the checksum in the provenance.
+    acc : pandas.DataFrame, optional
+        Chest acceleration (``t_s``, ``x_mg``, ``y_mg``, ``z_mg``) for the day analysis, which runs
+        on recordings of at least ``DAY_MIN_S`` or whenever ``acc`` is given.
+    day_config : DayConfig, optional
+        Thresholds of the day analysis.
 
     Returns
     -------
@@ -371,8 +380,27 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
         "recording_start": recording.start.isoformat(),
         "simulated": bool(recording.meta.get("simulated", False)),
     }
+    day = _day(recording, acc, day_config)
     tick("done", 1.0)
-    return AnalysisResult(cleaned, windows, recovery, summary, cfg, provenance, phases)
+    return AnalysisResult(cleaned, windows, recovery, summary, cfg, provenance, phases, day)
+
+
+#: Recordings at least this long get the day analysis (4 h, calmtrace's own: long enough for the
+#: waking rest reference and the quietest span to mean something).
+DAY_MIN_S = 4 * 3600.0
+
+
+def _day(recording: Recording, acc: pd.DataFrame | None, day_config: Any) -> Any:
+    """The day analysis of a long recording, or None (short, or nothing valid: logged)."""
+    if recording.duration_s < DAY_MIN_S and acc is None:
+        return None
+    from .signals.day import analyze_day
+
+    try:
+        return analyze_day(recording, acc, day_config)
+    except AnalysisError as exc:
+        log.info("no day analysis: %s", exc)
+        return None
 
 
 def _phases(cleaned: Recording, cfg: AnalysisConfig) -> pd.DataFrame:

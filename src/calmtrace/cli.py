@@ -1110,6 +1110,80 @@ def dyad_cmd(paths: tuple[Path, ...], out: Path, offset_s: float | None, surroga
 
 
 # -------------------------------------------------------------------------------------------
+# day
+# -------------------------------------------------------------------------------------------
+@cli.command("day")
+@click.argument("rec", type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Folder for day_epochs.csv, day_summary.csv, sleep.csv, stress_episodes.csv, diary_links.csv, "
+                   "day.json and report.html.")
+@click.option("--acc", "acc_file", default=None, type=click.Path(path_type=Path),
+              help="Chest acceleration: acc.csv, a Polar Sensor Logger ACC file or a generic CSV "
+                   "(default: REC/acc.csv when REC is a folder that has one).")
+@click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
+              help="An events file or diary (ratings 0-10; a 'sleep' entry with a duration gives the sleep span).")
+@click.option("--epoch", "epoch_s", default=None, type=click.FloatRange(min=10), help="Epoch length in s (default 60).")
+@click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
+              help="A TOML file with a [day] table (thresholds) and the analyze sections.")
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
+@click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
+def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | None, epoch_s: float | None,
+            config_file: Path | None, fmt: str | None, force: bool) -> None:
+    """The whole day: stress, recovery, activity minute by minute, sleep and diary links.
+
+    REC is a recording folder or any importable file. With an accelerometer
+    (--acc, or acc.csv in the folder) movement tells physical activity apart;
+    without it a documented heart-rate rule is used (see docs/day.md).
+
+    \b
+    Example:
+      calmtrace day recordings/week --out results/week
+      calmtrace day hr.txt --acc Polar_H10_ACC.txt --events diary.txt --out results/day1
+    """
+    import dataclasses
+    import tomllib
+
+    from .analysis import AnalysisConfig, analyze
+    from .formats.acc_csv import read_acc
+    from .loader import load
+    from .signals.day import DayConfig
+
+    names = ("day_epochs.csv", "day_summary.csv", "sleep.csv", "stress_episodes.csv", "diary_links.csv", "day.json",
+             "report.html")
+    existing = [n for n in names if (out / n).exists()]
+    if existing and not force:
+        raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
+    cfg, day_cfg = AnalysisConfig(), DayConfig()
+    if config_file:
+        try:
+            data = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{config_file}: not valid TOML ({exc})") from None
+        day_cfg = DayConfig.from_mapping(data.pop("day", {}))
+        cfg = AnalysisConfig.from_dict(data, source=str(config_file))
+    if epoch_s is not None:
+        day_cfg = dataclasses.replace(day_cfg, epoch_s=float(epoch_s))
+    r = load(rec, format=fmt, events=events_file)
+    if acc_file is None and rec.is_dir() and (rec / "acc.csv").exists():
+        acc_file = rec / "acc.csv"
+    acc = read_acc(acc_file, r.start) if acc_file is not None else None
+    result = analyze(r, cfg, source=rec, acc=acc, day_config=day_cfg)
+    if result.day is None:  # shorter than analyze()'s day threshold: asked for, so computed (or said why not)
+        from .signals.day import analyze_day
+
+        result.day = analyze_day(r, acc, day_cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    result.day.write(out)
+    from .report import write_report
+
+    write_report(result, out / "report.html")
+    s = result.day.summary.iloc[-1]
+    click.echo(f"day of {rec} ({result.day.mode}): stress {s['stress_min']:.0f} min, recovery "
+               f"{s['recovery_min']:.0f} min, activity {s['activity_min']:.0f} min, unmeasured "
+               f"{s['unmeasured_min']:.0f} min; {len(result.day.sleep)} sleep span(s) -> {out}/report.html")
+
+
+# -------------------------------------------------------------------------------------------
 # entry point
 # -------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:

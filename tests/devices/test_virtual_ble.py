@@ -24,6 +24,7 @@ from calmtrace.devices.polar import EcgClock, parse_ecg_frame
 from calmtrace.devices.timeline import Emitted, Timeline, TimelineConfig
 from calmtrace.devices.virtual import VirtualRadio, VirtualStrap
 from calmtrace.errors import DeviceError, FormatError
+from tests.virtual_time import run_virtual
 
 SPEED = 40.0
 NAME = "Polar H10 0A1B2C3D"
@@ -38,12 +39,13 @@ TIMELINE = TimelineConfig(step_s=2.0, drop_tolerance_s=4.0)
 
 
 def run_async(fn):
-    """Run an async test in a fresh event loop, failing (not hanging) after 60 s."""
+    """Run an async test in a fresh virtual-time event loop (tests/virtual_time.py), failing (not
+    hanging) after 60 s of virtual time."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         async def guarded():
             return await asyncio.wait_for(fn(*args, **kwargs), 60)
-        return asyncio.run(guarded())
+        return run_virtual(guarded())
     return wrapper
 
 

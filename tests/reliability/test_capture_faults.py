@@ -38,6 +38,7 @@ from calmtrace.devices.virtual import VirtualRadio, VirtualStrap
 from calmtrace import store
 from calmtrace.errors import AnalysisError, CalmtraceError
 from calmtrace.store import load_folder
+from tests.virtual_time import run_virtual
 
 #: How many times faster than real time the strap's clock runs.
 SPEED = 40.0
@@ -155,7 +156,7 @@ def test_twenty_drops_in_ten_minutes_lose_only_the_beats_of_the_drops(tmp_path: 
             await strap.drop_link(down_s=rng.uniform(1, 6))
         return at
 
-    strap, drop_t = asyncio.run(_capture(tmp_path / "drops", rr, drops))
+    strap, drop_t = run_virtual(_capture(tmp_path / "drops", rr, drops))
     assert drop_t is not None and len(drop_t) == 20, "the 20 drops happened within the capture"
     rec = calmtrace.load(tmp_path / "drops")
     assert rec.meta.get("complete") is None, "the capture finished and marked its folder complete"
@@ -187,7 +188,7 @@ def test_a_silent_link_is_reconnected_and_the_gap_is_a_stall(tmp_path: Path) -> 
         strap.stall()                 # the link stays up; nothing more is notified on it
         return t
 
-    strap, t_stall = asyncio.run(_capture(tmp_path / "stall", rr, stall))
+    strap, t_stall = run_virtual(_capture(tmp_path / "stall", rr, stall))
     rec = calmtrace.load(tmp_path / "stall")
     heard, unsent = _books(strap)
     assert _raw(rec.rr_ms) == heard
@@ -231,7 +232,7 @@ def test_one_percent_malformed_payloads_are_logged_and_skipped_without_losing_a_
         return injected
 
     with caplog.at_level(logging.WARNING, logger="calmtrace"):
-        strap, injected = asyncio.run(_capture(tmp_path / "bad", rr, inject))
+        strap, injected = run_virtual(_capture(tmp_path / "bad", rr, inject))
     assert injected is not None and len(injected) == 4
     rec = calmtrace.load(tmp_path / "bad")
     bad_sent = [s.payload for s in strap.sent if s.malformed]
@@ -257,7 +258,7 @@ def test_a_strap_without_rr_gives_hr_samples_only_and_a_clear_analysis_error(tmp
     async def nothing(strap: VirtualStrap, sleep_until) -> None:
         return None
 
-    strap, _ = asyncio.run(_capture(tmp_path / "hr-only", rr, nothing, send_rr=False))
+    strap, _ = run_virtual(_capture(tmp_path / "hr-only", rr, nothing, send_rr=False))
     rec = calmtrace.load(tmp_path / "hr-only")
     assert rec.meta["hr_only"] is True
     assert len(rec.beats) == 0 and len(strap.beats) == len(rr)
@@ -404,7 +405,7 @@ def test_a_disk_full_at_the_final_write_leaves_a_readable_recording(
 
     out = tmp_path / "full-at-close"
     with pytest.raises(CalmtraceError, match="disk full") as info:
-        asyncio.run(_capture(out, _rr_ms(45, seed=8), nothing))
+        run_virtual(_capture(out, _rr_ms(45, seed=8), nothing))
     assert str(out) in str(info.value) and "\n" not in str(info.value)
     assert not list(out.glob("*.tmp"))
     rec = calmtrace.load(out)

@@ -26,6 +26,7 @@ from calmtrace.signals.dyad_sim import simulate_dyad, simulate_dyad_series
 from calmtrace.store import load_folder
 
 from .test_browser import ARGS, CHROMIUM
+from tests.virtual_time import run_virtual
 
 SPEED = 40.0
 LAG_S = 5.0
@@ -57,7 +58,7 @@ def couple_capture(tmp_path_factory):
             await radio.close()
         return folders, sa, sb
 
-    folders, sa, sb = asyncio.run(go())
+    folders, sa, sb = run_virtual(go())
     expected = LAG_S
     for sign, strap, sim, folder in ((-1, sa, a, folders[0]), (+1, sb, b, folders[1])):
         rec = load_folder(folder)

@@ -61,6 +61,13 @@ __all__ = [
     "EcgClock",
     "start_ecg",
     "stop_ecg",
+    "MEASUREMENT_ACC",
+    "ACC_RATES_HZ",
+    "ACC_RANGES_G",
+    "AccFrame",
+    "parse_acc_frame",
+    "encode_acc_frame",
+    "start_acc_command",
 ]
 
 log = logging.getLogger(__name__)
@@ -320,3 +327,120 @@ async def start_ecg(client: Any, on_frame: Callable[[bytes], None],
 async def stop_ecg(client: Any) -> None:
     """Stop ECG streaming (write :data:`STOP_ECG_COMMAND`); the caller handles bleak errors."""
     await client.write_gatt_char(PMD_CONTROL_UUID, STOP_ECG_COMMAND, response=True)
+
+
+# -------------------------------------------------------------------------------------------
+# ACC: the H10's accelerometer over the same service
+# -------------------------------------------------------------------------------------------
+#: PMD measurement type of acceleration.
+MEASUREMENT_ACC = 0x02
+#: Sample rates (Hz) and ranges (g) the H10 offers for ACC (Polar BLE SDK, H10 ACC settings).
+ACC_RATES_HZ = (25, 50, 100, 200)
+ACC_RANGES_G = (2, 4, 8)
+SETTING_RANGE = 0x02
+#: Uncompressed ACC frame types: bytes per axis value (0: int8, 1: int16, 2: int24).
+_ACC_FRAME_BYTES = {0x00: 1, 0x01: 2, 0x02: 3}
+
+
+def start_acc_command(fs_hz: int = 25, range_g: int = 8) -> bytes:
+    """The control point request that starts ACC: ``02 02`` + sample rate, resolution 16, range.
+
+    Parameters
+    ----------
+    fs_hz : int
+        One of :data:`ACC_RATES_HZ`.
+    range_g : int
+        One of :data:`ACC_RANGES_G`.
+
+    Raises
+    ------
+    FormatError
+        On a rate or range the H10 does not offer.
+    """
+    if fs_hz not in ACC_RATES_HZ:
+        raise FormatError(f"Polar ACC: sample rate must be one of {ACC_RATES_HZ} Hz, got {fs_hz!r}")
+    if range_g not in ACC_RANGES_G:
+        raise FormatError(f"Polar ACC: range must be one of {ACC_RANGES_G} g, got {range_g!r}")
+    return bytes([OP_START, MEASUREMENT_ACC,
+                  SETTING_SAMPLE_RATE, 0x01, *int(fs_hz).to_bytes(2, "little"),
+                  SETTING_RESOLUTION, 0x01, 16, 0x00,
+                  SETTING_RANGE, 0x01, *int(range_g).to_bytes(2, "little")])
+
+
+@dataclass(frozen=True)
+class AccFrame:
+    """One PMD ACC data frame.
+
+    Attributes
+    ----------
+    timestamp_ns : int
+        Sensor time of the last sample, ns since :data:`POLAR_EPOCH` (stamped like ECG).
+    samples_mg : tuple of (int, int, int)
+        ``(x, y, z)`` acceleration per sample, mg, oldest first.
+    """
+
+    timestamp_ns: int
+    samples_mg: tuple[tuple[int, int, int], ...]
+
+    def sample_times_s(self, fs_hz: float = 25.0) -> list[float]:
+        """Sensor time of every sample, s since :data:`POLAR_EPOCH` (back-computed at ``fs_hz``);
+        so :class:`EcgClock` ``(fs_hz)`` places ACC frames on the host clock as it does ECG."""
+        n = len(self.samples_mg)
+        last = self.timestamp_ns / 1e9
+        return [last - (n - 1 - i) / fs_hz for i in range(n)]
+
+
+def parse_acc_frame(payload: bytes | bytearray | memoryview) -> AccFrame:
+    """Decode a PMD data notification carrying uncompressed acceleration.
+
+    Layout: byte 0 measurement type (2 = ACC), bytes 1-8 the sensor timestamp of the last sample
+    (uint64 little-endian, ns since 2000-01-01), byte 9 the frame type (0, 1, 2: signed 1-, 2- or
+    3-byte little-endian values; the H10 at 16-bit resolution sends 1), then x, y, z of each
+    sample in mg, oldest first.
+
+    Raises
+    ------
+    FormatError
+        When the payload is shorter than the header, is not ACC, uses a compressed or unknown
+        frame type, or its sample bytes are not whole (x, y, z) triples.
+    """
+    data = bytes(payload)
+    where = f"Polar PMD ACC frame [{_hex(data)}]"
+    if len(data) < _HEADER_BYTES:
+        raise FormatError(f"{where}: {len(data)} byte(s), shorter than the 10-byte header")
+    if data[0] != MEASUREMENT_ACC:
+        raise FormatError(f"{where}: measurement type {data[0]} is not ACC (2)")
+    width = _ACC_FRAME_BYTES.get(data[9])
+    if width is None:
+        raise FormatError(f"{where}: frame type 0x{data[9]:02X} is not supported (only uncompressed 0, 1, 2)")
+    body = data[_HEADER_BYTES:]
+    step = 3 * width
+    if len(body) % step:
+        raise FormatError(f"{where}: {len(body)} sample bytes, not a multiple of {step} (x, y, z of {width} byte(s))")
+    vals = [int.from_bytes(body[i:i + width], "little", signed=True) for i in range(0, len(body), width)]
+    samples = tuple((vals[i], vals[i + 1], vals[i + 2]) for i in range(0, len(vals), 3))
+    return AccFrame(int.from_bytes(data[1:9], "little"), samples)
+
+
+def encode_acc_frame(timestamp_ns: int, samples_mg, frame_type: int = 0x01) -> bytes:
+    """Build an uncompressed PMD ACC data frame (the inverse of :func:`parse_acc_frame`).
+
+    Parameters
+    ----------
+    timestamp_ns : int
+        Sensor time of the last sample, ns since :data:`POLAR_EPOCH` (0 .. 2**64 - 1).
+    samples_mg : sequence of (int, int, int)
+        ``(x, y, z)`` in mg; each fits the frame type's signed width (int16 for type 1).
+    frame_type : int
+        0, 1 or 2 (1-, 2- or 3-byte values).
+    """
+    width = _ACC_FRAME_BYTES.get(frame_type)
+    if width is None:
+        raise FormatError(f"Polar ACC: frame type must be 0, 1 or 2, got {frame_type!r}")
+    out = bytearray([MEASUREMENT_ACC])
+    out += int(timestamp_ns).to_bytes(8, "little")
+    out.append(frame_type)
+    for xyz in samples_mg:
+        for v in xyz:
+            out += int(v).to_bytes(width, "little", signed=True)
+    return bytes(out)

@@ -657,6 +657,9 @@ def render_report(result: Any, *, title: str | None = None) -> str:
     for div_id, fig, caption in session_figures(result):
         parts.append(figure_html(fig, div_id, caption))
     parts.append("</section>")
+    from .day import day_section
+
+    parts.append(day_section(getattr(result, "day", None), rec))
     parts.append(f'<section id="events"><h2>Events and recovery</h2>{_event_table_html(result, table)}</section>')
     from .phases import phase_table, phase_table_html
 
