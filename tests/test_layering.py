@@ -23,7 +23,7 @@ LAYER = {
     "events": 1, "recording": 2,
     "store": 3, "formats": 3, "devices": 3, "signals": 3,
     "loader": 4, "analysis": 4, "capture": 4,
-    "report": 5,
+    "report": 5, "live": 5,
     "batch": 6, "cli": 7, "__main__": 8,
 }
 # Same-layer imports that DESIGN.md allows: formats/ may turn ECG into beats with signals/ecg.

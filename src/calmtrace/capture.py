@@ -237,6 +237,13 @@ class Capture:
         self._stop = asyncio.Event()
         self.strap: Strap | None = None
         self._events: Any = None
+        #: Live tools (calmtrace.live) listening to what is written: each is called as
+        #: ``listener(kind, item)`` with ("beat", Beat), ("gap", Gap) or ("event", Event).
+        self.listeners: list[Callable[[str, Any], None]] = []
+
+    def _tell(self, kind: str, item: Any) -> None:
+        for listener in self.listeners:
+            listener(kind, item)
 
     # -- time ---------------------------------------------------------------------------------
     def now_s(self) -> float:
@@ -272,11 +279,13 @@ class Capture:
         if kind == "note" or duration_s is not None:
             ev = Event(t, float(duration_s or 0.0), label or kind, kind)
             self._put("add_event", ev)
+            self._tell("event", ev)
             return ev
         if kind in self._open:
             onset, lab = self._open.pop(kind)
             ev = Event(onset, max(0.0, t - onset), label or lab, kind)
             self._put("add_event", ev)
+            self._tell("event", ev)
             self.live.open_marks = list(self._open)
             return ev
         self._open[kind] = (t, label or kind)
@@ -338,6 +347,7 @@ class Capture:
             self._recent.append((b.t_s, b.rr_ms))
             self.live.last_rr_ms = b.rr_ms
             self.live.n_beats += 1
+            self._tell("beat", b)
         for h in out.hr:
             self.writer.add_hr(h.t_s, float(h.hr_bpm), h.contact)
             self.live.hr_bpm = float(h.hr_bpm)
@@ -345,6 +355,7 @@ class Capture:
             self.writer.add_gap(g.onset_s, g.duration_s, g.reason)
             self.live.n_gaps += 1
             self.live.gap_s += g.duration_s
+            self._tell("gap", g)
         if out.beats:
             horizon = out.beats[-1].t_s - LIVE_WINDOW_S
             while self._recent and self._recent[0][0] < horizon:
@@ -356,7 +367,9 @@ class Capture:
         while self._scripted and (self._scripted[0].offset_s <= t_s or final):
             ev = self._scripted.pop(0)
             if ev.onset_s <= t_s:
-                self.writer.add_event(Event(ev.onset_s, min(ev.offset_s, t_s) - ev.onset_s, ev.label, ev.kind))
+                ev = Event(ev.onset_s, min(ev.offset_s, t_s) - ev.onset_s, ev.label, ev.kind)
+                self.writer.add_event(ev)
+                self._tell("event", ev)
 
     def _handle(self, event: Notification | StateChange) -> None:
         if isinstance(event, Notification):

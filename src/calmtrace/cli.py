@@ -245,6 +245,8 @@ def _describe(r: Any, name: str) -> str:
     lines = [f"{name}"]
     src = r.meta.get("source_format") or ("simulated" if r.meta.get("simulated") else "capture")
     lines.append(f"  source     {src}{' (SIMULATED)' if r.meta.get('simulated') else ''}")
+    if r.meta.get("replay"):
+        lines.append(f"  replay of  {r.meta.get('replay_of')} at {r.meta.get('virtual_strap_speed')}x")
     if r.meta.get("start_unknown"):
         lines.append("  start      unknown (the file has no date or time; set it with import --start)")
     else:
@@ -364,10 +366,29 @@ def scan_cmd(timeout_s: float, scenario: str | None) -> None:
 @click.option("--simulate", "scenario", default=None, metavar="SCENARIO",
               help="Capture from a virtual strap beating a simulated session (tsst, breathing, exercise).")
 @click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0.1, max=100),
-              help="With --simulate: run the virtual strap this many times faster than real time.")
+              help="With --simulate or --replay: run the virtual strap this many times faster than real time.")
+@click.option("--replay", "replay_file", default=None, type=click.Path(path_type=Path),
+              help="Stream a recording (folder or any importable file) through a virtual strap, with its events.")
+@click.option("--replay-events", "replay_events", default=None, type=click.Path(path_type=Path),
+              help="With --replay: an events file (CSV or JSON) for the replayed recording.")
+@click.option("--replay-format", "replay_format", default=None, metavar="NAME",
+              help="With --replay: the format of FILE (default: sniffed).")
+@click.option("--pacer", "pacer_spec", default=None, metavar="RATE[,IN:EX]",
+              help="Show a breathing pacer (breaths/min, optional inhale:exhale ratio, e.g. 6 or 5.5,1:1.5) "
+                   "and log it as an intervention event.")
+@click.option("--serve", "serve_port", default=None, is_flag=False, flag_value=8765, type=click.IntRange(0, 65535),
+              metavar="[PORT]", help="Serve the live page on http://127.0.0.1:PORT/ (default port 8765).")
+@click.option("--serve-host", default="127.0.0.1", show_default=True, metavar="ADDRESS",
+              help="With --serve: listen on another address (needs --token).")
+@click.option("--token", default=None, metavar="TOKEN", help="With --serve-host: access token the page's address must carry.")
+@click.option("--history", "history", multiple=True, type=click.Path(path_type=Path), metavar="FOLDER",
+              help="An earlier capture of the same person (repeat): the forecast says whether recovery is on course.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None, duration_s: float | None,
-                no_live: bool, ecg: bool, scenario: str | None, speed: float, force: bool) -> None:
+                no_live: bool, ecg: bool, scenario: str | None, speed: float, force: bool,
+                replay_file: Path | None = None, replay_events: Path | None = None,
+                replay_format: str | None = None, pacer_spec: str | None = None, serve_port: int | None = None,
+                serve_host: str = "127.0.0.1", token: str | None = None, history: tuple[Path, ...] = ()) -> None:
     """Capture beats from a strap into a recording folder, live.
 
     Every notification is written to disk as it arrives; a capture killed at any
@@ -384,24 +405,38 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
       calmtrace capture --device "Polar H10 0A1B2C3D" --subject p01 --out s1
       calmtrace capture --simulate tsst --speed 10 --duration 600 --out demo
       calmtrace capture -d "Polar H10 A" -d "Polar H10 B" --out couple-1
+      calmtrace capture --replay session.txt --replay-events events.csv --speed 20 --out replay-1
+      calmtrace capture --simulate tsst --pacer 6,1:1.5 --serve
+
+    After a stressor ends, the recovery forecast (t50 and time to baseline, with an
+    80 % band) is shown from 60 s of recovery on and written to forecast.csv in the
+    recording folder.
     """
     import asyncio
     import signal
 
     from .capture import Capture, capture_many
 
-    if not devices and not scenario:
+    replay = _replay_plan(replay_file, replay_events, replay_format, speed, scenario, devices)
+    if not devices and not scenario and replay is None:
         raise InputError("name a strap with --device (see `calmtrace scan`) or try one with --simulate tsst")
-    if speed != 1.0 and not scenario:
-        raise InputError("--speed applies only to --simulate")
+    if speed != 1.0 and not scenario and replay is None:
+        raise InputError("--speed applies only to --simulate and --replay")
     if out is None:
         from datetime import datetime
 
         out = Path(datetime.now().strftime("capture-%Y%m%d-%H%M%S"))
     _check_out_free(out, force)
     live = not no_live and sys.stdout.isatty()
+    pacer = _live_options(pacer_spec, serve_port, serve_host, token, devices)
+    if history and len(devices) > 1:
+        raise InputError("--history works with one strap at a time")
+    from .live.history import earlier_t50_s
+
+    history_t50 = earlier_t50_s(history)
 
     async def go() -> list[Path]:
+        duration = duration_s
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -414,17 +449,28 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
             t0 = loop.time()
             kwargs.update(backend=radio, clock=lambda: (loop.time() - t0) * speed, scripted_events=list(rec.events),
                           meta={"simulated": True, "scenario": scenario, "virtual_strap_speed": speed})
+        if replay is not None:
+            radio, run_s = await _start_replay(replay, speed, names[0], kwargs)
+            duration = run_s if duration is None else min(duration, run_s)
         try:
             if len(names) == 1:
                 cap = Capture(names[0], out, **kwargs)
                 stop_task = asyncio.ensure_future(stop.wait())
                 stop_task.add_done_callback(lambda _t: cap.stop())
-                with _LiveView(enabled=live, on_key=lambda k: _on_key(cap, k, stop)) as view:
-                    await cap.run(duration_s, on_update=lambda f: view.update(names[0], f))
+                session, server = await _start_live(cap, pacer, kwargs, serve_port, serve_host, token, speed,
+                                                    history_t50)
+                try:
+                    with _LiveView(enabled=live, on_key=lambda k: _on_key(cap, k, stop, session),
+                                   session=session) as view:
+                        await cap.run(duration, on_update=lambda f: (session.start(), view.update(names[0], f)))
+                finally:
+                    session.close()
+                    if server is not None:
+                        await server.close()
                 stop_task.cancel()
                 return [out]
             with _LiveView(enabled=live, on_key=lambda k: stop.set() if k == "q" else None) as view:
-                return await capture_many(names, out, duration_s=duration_s, stop=stop,
+                return await capture_many(names, out, duration_s=duration, stop=stop,
                                           on_update=view.update, **kwargs)
         finally:
             if radio is not None:
@@ -439,19 +485,107 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
                    f"{r.duration_s:.0f} s -> {f}")
 
 
-def _on_key(cap: Any, key: str, stop: Any) -> None:
+def _replay_plan(replay_file: Path | None, replay_events: Path | None, replay_format: str | None, speed: float,
+                 scenario: str | None, devices: tuple[str, ...]) -> Any:
+    """The replay of ``capture --replay`` (None without it); checks the options that go with it."""
+    if replay_file is None:
+        if replay_events is not None or replay_format is not None:
+            raise InputError("--replay-events and --replay-format apply only to --replay")
+        return None
+    if scenario:
+        raise InputError("--replay and --simulate cannot be combined; choose one virtual strap")
+    if len(devices) > 1:
+        raise InputError("--replay streams one recording through one virtual strap; name at most one --device")
+    from .live.replay import plan_replay
+    from .loader import load
+
+    return plan_replay(load(replay_file, format=replay_format, events=replay_events), replay_file, speed)
+
+
+async def _start_replay(plan: Any, speed: float, name: str, kwargs: dict[str, Any]) -> tuple[Any, float]:
+    """Start the replay's virtual strap; sets the capture's arguments; returns (radio, run length in s)."""
+    from .devices.virtual import VirtualRadio
+    from .live.replay import start_replay_strap
+
+    radio = VirtualRadio()
+    strap = await start_replay_strap(radio, plan, speed, name=name)
+    # the capture runs on the strap's clock, so the replay's times are the recording's
+    kwargs.update(backend=radio, clock=strap.now_s, scripted_events=plan.events,
+                  meta=plan.meta, start=plan.source.start)
+    return radio, plan.duration_s
+
+
+def _live_options(pacer_spec: str | None, serve_port: int | None, serve_host: str, token: str | None,
+                  devices: tuple[str, ...]) -> Any:
+    """Check --pacer / --serve / --serve-host / --token; returns the pacer (or None)."""
+    from .live.server import _is_loopback
+
+    if (pacer_spec or serve_port is not None) and len(devices) > 1:
+        raise InputError("--pacer and --serve work with one strap at a time")
+    if serve_port is None and (serve_host != "127.0.0.1" or token):
+        raise InputError("--serve-host and --token apply only to --serve")
+    if serve_port is not None and not _is_loopback(serve_host) and not token:
+        raise InputError(f"--serve-host {serve_host}: serving beyond this computer needs an access token (--token)")
+    if pacer_spec is None:
+        return None
+    from .live.pacer import parse_pacer
+
+    return parse_pacer(pacer_spec)
+
+
+async def _start_live(cap: Any, pacer: Any, kwargs: dict[str, Any], serve_port: int | None, serve_host: str,
+                      token: str | None, speed: float, history_t50: list[float] = ()) -> tuple[Any, Any]:
+    """The live session of a capture (pacer, forecast) and, with --serve, its page server."""
+    from .live.session import LiveSession
+
+    session = LiveSession(cap, pacer=pacer, known_events=kwargs.get("scripted_events") or (),
+                          speed=speed if kwargs.get("backend") is not None else 1.0, history_t50_s=history_t50)
+    server = None
+    if serve_port is not None:
+        from .live.server import LiveServer
+
+        server = LiveServer(session, serve_host, serve_port, token)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise InputError(f"--serve {serve_port}: cannot listen on {serve_host}:{serve_port} ({exc.strerror})") from exc
+        click.echo(f"live page: {server.url}", err=True)
+    return session, server
+
+
+def _on_key(cap: Any, key: str, stop: Any, session: Any = None) -> None:
     if key == "q":
         stop.set()
+    elif key == "p" and session is not None:
+        session.toggle_pacer()
     elif key in _MARK_KEYS:
         cap.mark(_MARK_KEYS[key])
+
+
+def _live_caption(s: dict) -> str:
+    """The pacer and forecast lines under the terminal view."""
+    parts = []
+    p = s.get("pacer")
+    if p:
+        arrow = "breathe in  ^" if p["phase"] == "inhale" else "breathe out v"
+        parts.append(f"pacer {p['rate_bpm']:g}/min: {arrow} {p['remaining_s']:.1f} s   (p: stop/start)")
+    f = s.get("forecast")
+    if f and f.get("t50_s") is not None:
+        ttb = f.get("time_to_baseline_s")
+        parts.append(f"recovery after {f['stressor']}: t50 {f['t50_s']:.0f} s ({f['t50_low_s']:.0f}-{f['t50_high_s']:.0f}), "
+                     f"baseline at {ttb:.0f} s" if ttb is not None else f"recovery after {f['stressor']}: t50 {f['t50_s']:.0f} s")
+        if f.get("course"):
+            parts[-1] += f"; {f['course']} (earlier median t50 {f['usual_t50_s']:.0f} s)"
+    return "\n".join(parts)
 
 
 class _LiveView:
     """The live terminal view (rich) and single-key marks; a no-op when disabled."""
 
-    def __init__(self, enabled: bool, on_key: Any) -> None:
+    def __init__(self, enabled: bool, on_key: Any, session: Any = None) -> None:
         self.enabled = enabled
         self.on_key = on_key
+        self.session = session
         self._figures: dict[str, Any] = {}
         self._live = None
         self._term = None
@@ -497,6 +631,8 @@ class _LiveView:
                       f(v.last_rr_ms, ".0f"), f(v.rmssd_ms, ".1f"), f(v.pns_index, "+.2f"),
                       f(v.sns_index, "+.2f"), "-" if v.battery_pct is None else f"{v.battery_pct}%",
                       str(v.n_beats), f"{v.n_gaps} ({v.gap_s:.0f} s)", ", ".join(v.open_marks))
+        if self.session is not None:
+            t.caption = _live_caption(self.session.snapshot())
         return t
 
     def __exit__(self, *exc: Any) -> None:
@@ -511,6 +647,132 @@ class _LiveView:
         finally:
             termios.tcsetattr(fd, termios.TCSADRAIN, attrs)
             self._live.__exit__(*exc)
+
+
+# -------------------------------------------------------------------------------------------
+# breathe
+# -------------------------------------------------------------------------------------------
+@cli.command("breathe")
+@click.option("--assess", is_flag=True, help="Run the resonance-frequency assessment (required).")
+@click.option("--device", "-d", "device", default=None, metavar="NAME_OR_ADDRESS", help="Strap to capture.")
+@click.option("--simulate", "simulate_person", is_flag=True,
+              help="A simulated person with a known resonance rate on a virtual strap.")
+@click.option("--resonance-rate", "resonance_bpm", default=None, type=float,
+              help="With --simulate: the person's true resonance rate, breaths/min (default: drawn from --seed).")
+@click.option("--seed", default=1, show_default=True, type=int, help="With --simulate: random seed.")
+@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0.1, max=100),
+              help="With --simulate: run the virtual strap this many times faster than real time.")
+@click.option("--from", "from_rec", default=None, type=click.Path(path_type=Path),
+              help="Assess a recording made earlier with breathe --assess instead of capturing.")
+@click.option("--out", "-o", default=None, type=click.Path(path_type=Path),
+              help="Recording folder (default: breathe-<date>-<time>); resonance.csv is written into it.")
+@click.option("--no-live", is_flag=True, help="No live view.")
+@click.option("--serve", "serve_port", default=None, is_flag=False, flag_value=8765, type=click.IntRange(0, 65535),
+              metavar="[PORT]", help="Serve the live page (with the pacer) on http://127.0.0.1:PORT/.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+def breathe_cmd(assess: bool, device: str | None, simulate_person: bool, resonance_bpm: float | None, seed: int,
+                speed: float, from_rec: Path | None, out: Path | None, no_live: bool, serve_port: int | None,
+                force: bool) -> None:
+    """Find the breathing rate at which heart rate oscillates most (resonance frequency).
+
+    Paces breathing for 2 min at each of 6.5, 6.0, 5.5, 5.0 and 4.5 breaths/min after
+    a minute of ordinary breathing (Lehrer, Vaschillo & Vaschillo 2000; Shaffer &
+    Meehan 2020), logs each block as an intervention event, then reports per rate the
+    heart-rate oscillation (max - min per breath), the LF peak power and frequency, and
+    the chosen rate with the reason. The table is written to resonance.csv.
+
+    \b
+    Example:
+      calmtrace breathe --assess --device "Polar H10 0A1B2C3D" --out rf-1
+      calmtrace breathe --assess --simulate --resonance-rate 5.5 --speed 20 --out rf-sim
+      calmtrace breathe --assess --from rf-1
+    """
+    import asyncio
+    import signal
+
+    from .live.assess import LEAD_IN_S, assess_recording, assessment_blocks, block_events
+    from .loader import load
+
+    if not assess:
+        raise InputError("breathe needs --assess (for a pacer during a capture use: calmtrace capture --pacer RATE)")
+    if sum(x is not None and x is not False for x in (device, simulate_person or None, from_rec)) != 1:
+        raise InputError("name one of --device, --simulate or --from")
+    if (resonance_bpm is not None or speed != 1.0) and not simulate_person:
+        raise InputError("--resonance-rate and --speed apply only to --simulate")
+    if from_rec is not None:
+        folder = from_rec
+    else:
+        if out is None:
+            from datetime import datetime
+
+            out = Path(datetime.now().strftime("breathe-%Y%m%d-%H%M%S"))
+        _check_out_free(out, force)
+        blocks = assessment_blocks()
+        events = block_events(blocks)
+        run_s = LEAD_IN_S + sum(b.duration_s for b in blocks) + 2.0
+        live = not no_live and sys.stdout.isatty()
+
+        async def go() -> None:
+            from .capture import Capture
+            from .live.session import LiveSession
+
+            loop = asyncio.get_running_loop()
+            stop = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            kwargs: dict[str, Any] = {"force": force, "scripted_events": events}
+            radio, name, clock_speed = None, device or "Polar H10 0A1B2C3D", 1.0
+            if simulate_person:
+                from .devices.virtual import VirtualRadio
+                from .live.assess import simulate_assessment
+                from .live.replay import plan_replay, start_replay_strap
+
+                rec = simulate_assessment(seed, resonance_bpm)
+                plan = plan_replay(rec, "simulated resonance assessment", speed)
+                radio = VirtualRadio()
+                strap = await start_replay_strap(radio, plan, speed, name=name)
+                truth = rec.meta["truth"]["resonance_rate_bpm"]
+                kwargs.update(backend=radio, clock=strap.now_s, start=rec.start, meta={
+                    "simulated": True, "scenario": "resonance assessment", "seed": seed,
+                    "virtual_strap_speed": speed, "truth": {"resonance_rate_bpm": truth}})
+                clock_speed = speed
+            try:
+                cap = Capture(name, out, **kwargs)
+                stop_task = asyncio.ensure_future(stop.wait())
+                stop_task.add_done_callback(lambda _t: cap.stop())
+                session = LiveSession(cap, schedule=blocks, known_events=events, forecast=False, speed=clock_speed)
+                server = None
+                if serve_port is not None:
+                    from .live.server import LiveServer
+
+                    server = LiveServer(session, "127.0.0.1", serve_port)
+                    await server.start()
+                    click.echo(f"live page: {server.url}", err=True)
+                try:
+                    with _LiveView(enabled=live, on_key=lambda k: _on_key(cap, k, stop), session=session) as view:
+                        await cap.run(run_s, on_update=lambda f: view.update(name, f))
+                finally:
+                    session.close()
+                    if server is not None:
+                        await server.close()
+                stop_task.cancel()
+            finally:
+                if radio is not None:
+                    await radio.close()
+
+        asyncio.run(go())
+        folder = out
+    rec = load(folder)
+    res = assess_recording(rec)
+    res.table.to_csv(Path(folder) / "resonance.csv", index=False)
+    click.echo(f"{'rate/min':>8} {'HR osc bpm':>10} {'LF peak ms2/Hz':>15} {'LF peak /min':>12} {'LF ms2':>9}  note")
+    for r in res.table.itertuples():
+        click.echo(f"{r.rate_bpm:>8g} {r.hr_osc_bpm:>10.1f} {r.lf_peak_ms2_hz:>15.0f} {r.lf_peak_hz * 60:>12.2f} "
+                   f"{r.lf_power_ms2:>9.0f}  {r.note}")
+    if rec.meta.get("truth", {}).get("resonance_rate_bpm") is not None:
+        click.echo(f"(simulated person: true resonance rate {rec.meta['truth']['resonance_rate_bpm']:g}/min)")
+    click.echo(f"resonance rate: {res.reason}" if math.isfinite(res.rate_bpm) else f"no resonance rate: {res.reason}")
+    click.echo(f"table -> {Path(folder) / 'resonance.csv'}")
 
 
 # -------------------------------------------------------------------------------------------

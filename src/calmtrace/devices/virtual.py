@@ -15,6 +15,12 @@ it notifies the beats since the previous notification, like a Polar H10 does onc
 strap's clock runs ``speed`` times faster than real time, so tests can stream an hour of beats
 in minutes; *all durations given to the strap are in strap seconds*.
 
+A beat source may also hand the strap a :class:`Silence` (the heart goes on, but the strap has no
+skin contact and reports no beats for that long: it notifies heart rate 0 with contact "no"), and
+:func:`replay_source` turns a recorded beat series (times and RR intervals, with its gaps) into
+such a source, placed on the strap's 1/1024-s clock so that a replay's beats fall where the
+recording's did (``calmtrace capture --replay``).
+
 Faults on demand: :meth:`VirtualStrap.drop_link` (the link is lost; the strap stays silent for a
 while), :meth:`VirtualStrap.stall` (the link stays up but nothing more is notified on it),
 :meth:`VirtualStrap.inject_malformed` (a bad 0x2A37 payload). The strap keeps books:
@@ -42,7 +48,7 @@ from __future__ import annotations
 import asyncio
 import math
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -69,7 +75,8 @@ from .polar import (
     parse_start_request,
 )
 
-__all__ = ["VirtualRadio", "VirtualStrap", "SentNotification", "BODY_SENSOR_LOCATIONS"]
+__all__ = ["VirtualRadio", "VirtualStrap", "SentNotification", "Silence", "replay_source",
+           "BODY_SENSOR_LOCATIONS"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +119,79 @@ class SentNotification:
     malformed: bool = False
 
 
+@dataclass(frozen=True)
+class Silence:
+    """An item of a beat source: no beat is reported for ``duration_s`` strap seconds.
+
+    The strap's clock moves on by ``duration_s`` before the next RR interval starts, and its
+    notifications meanwhile carry no RR interval and sensor contact "no", as a strap that has
+    slipped off the skin sends. As the first item of a source, a negative ``duration_s`` says
+    that the first interval began that long before strap time 0 (a recording whose first beat
+    closes an interval that started before the recording did).
+    """
+
+    duration_s: float
+
+
+def replay_source(t_s: Sequence[float], rr_ms: Sequence[float]) -> list[float | Silence]:
+    """A beat source that replays recorded beats on the strap's 1/1024-s clock.
+
+    Each beat is placed at its recorded time rounded to 1/1024 s (the strap's resolution,
+    Bluetooth SIG Heart Rate Service 1.0, 3.1.1.5), and each RR interval is the difference of two
+    such times, so rounding never accumulates: every replayed RR differs from the recorded one by
+    less than 1/1024 s and every beat time by at most 1/2048 s. Where the recording has a gap (a
+    beat whose interval does not start at the previous beat), a :class:`Silence` fills it; the
+    recording's time before its first interval is a silence too, and a first interval that began
+    before the recording did starts with a negative silence, so strap time equals recording time.
+
+    Parameters
+    ----------
+    t_s : sequence of float
+        Beat times, s since the recording's start, increasing.
+    rr_ms : sequence of float
+        The RR interval ending at each beat, ms, > 0.
+
+    Returns
+    -------
+    list of float and Silence
+        RR intervals in ms (multiples of 1000/1024 ms) and silences, in order.
+
+    Raises
+    ------
+    ValueError
+        When the lengths differ or the times do not increase.
+    """
+    t = [float(x) for x in t_s]
+    rr = [float(x) for x in rr_ms]
+    if len(t) != len(rr):
+        raise ValueError(f"replay_source: {len(t)} beat times but {len(rr)} RR intervals")
+    out: list[float | Silence] = []
+    prev_tick = 0                         # strap clock at the last beat, 1/1024 s
+    shifted = 0
+    for k, (tk, rk) in enumerate(zip(t, rr)):
+        tick = round(tk * 1024)
+        raw = max(1, round(rk * 1024 / 1000))
+        if k and tk <= t[k - 1]:
+            raise ValueError(f"replay_source: beat {k} at {tk} s is not after the one before")
+        start = tick - raw
+        if k == 0 and start < -1:         # the first interval began before the recording
+            out.append(Silence(start / 1024))
+            prev_tick = start
+        elif start > prev_tick + 1:       # the interval starts after the last beat: a gap
+            out.append(Silence((start - prev_tick) / 1024))
+            prev_tick = start
+        elif start >= prev_tick - 1:      # contiguous: follow the recorded time
+            raw = tick - prev_tick
+        else:                             # the interval overlaps the one before: keep the RR
+            shifted += 1
+        out.append(raw * 1000 / 1024)
+        prev_tick += raw
+    if shifted:
+        log.info("replay_source: %d RR intervals overlap the beat before them; kept as recorded, "
+                 "so the beats after them are placed later", shifted)
+    return out
+
+
 async def _aiter(source: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
     if isinstance(source, AsyncIterable):
         async for item in source:
@@ -133,8 +213,10 @@ class VirtualStrap:
     ----------
     radio : VirtualRadio
         The radio it advertises on.
-    rr_ms : iterable or async iterable of float
-        The RR intervals of its heart, ms; the strap stops beating when it ends.
+    rr_ms : iterable or async iterable of float (or Silence)
+        The RR intervals of its heart, ms; the strap stops beating when it ends. A
+        :class:`Silence` item makes the strap lose skin contact for that long (see
+        :func:`replay_source`).
     ecg_uv : iterable of int, optional
         ECG samples at 130 Hz, microvolts, streamed on a PMD start request; without them the
         strap answers "not supported".
@@ -154,6 +236,10 @@ class VirtualStrap:
         False makes an HR-only strap (no RR intervals in its notifications).
     advertising_interval_ms : float
         Real ms between advertisements (short, so that connections are quick).
+    wait_for_listener : bool
+        Start the heart only when a client first enables heart-rate notifications, so that no beat
+        is lost while the first connection is made (a replay sends every beat of the recording);
+        the strap's clock stands at 0 until then.
     """
 
     def __init__(self, radio: VirtualRadio, rr_ms: Iterable[float] | AsyncIterable[float], *,
@@ -163,7 +249,7 @@ class VirtualStrap:
                  manufacturer: str = "Polar Electro Oy", model: str = "H10",
                  firmware: str = "3.2.0", serial: str = "0A1B2C3D",
                  body_sensor_location: int = 1, send_rr: bool = True,
-                 advertising_interval_ms: float = 20.0) -> None:
+                 advertising_interval_ms: float = 20.0, wait_for_listener: bool = False) -> None:
         if len(name.encode("utf-8")) > 22:
             raise ValueError(f"name {name!r} is too long to advertise (at most 22 bytes)")
         if speed <= 0 or notify_interval_s <= 0:
@@ -181,6 +267,8 @@ class VirtualStrap:
         self._rr_source = rr_ms
         self._ecg_source = iter(ecg_uv) if ecg_uv is not None else None
         self._advertising_interval_ms = advertising_interval_ms
+        self._wait_for_listener = wait_for_listener
+        self._heart_started = not wait_for_listener
 
         #: Notifications handed to a subscribed link, in order.
         self.sent: list[SentNotification] = []
@@ -214,7 +302,12 @@ class VirtualStrap:
 
     # -- clock -------------------------------------------------------------------------------
     def now_s(self) -> float:
-        """Strap time, s since :meth:`start` (runs ``speed`` times faster than real time)."""
+        """Strap time, s since :meth:`start` (runs ``speed`` times faster than real time).
+
+        With ``wait_for_listener``, 0 until the first client listens, then s since that moment.
+        """
+        if not self._heart_started:
+            return 0.0
         return (self._loop.time() - self._t0) * self.speed
 
     def loop_time(self, strap_t_s: float) -> float:
@@ -325,32 +418,57 @@ class VirtualStrap:
 
     # -- the heart -------------------------------------------------------------------------------
     async def _heart(self) -> None:
+        if not self._heart_started:
+            while not any(self._listening(c, self._hrm) for c in list(self.device.connections.values())):
+                await asyncio.sleep(0.005)
+            self._t0 = self._loop.time()
+            self._heart_started = True
+            log.debug("%s: a client listens, the heart starts", self.name)
         beats = _aiter(self._rr_source)
         last_beat_s = 0.0
         next_rr = await anext(beats, None)
         tick = 0
+        silent_until = -1.0
         while next_rr is not None:
             tick += 1
             tick_s = tick * self.notify_interval_s
             await self._sleep_until(tick_s)
             due = []
             # the strap times beats on its 1/1024-s clock, as it reports them
-            while next_rr is not None and last_beat_s + self._raw(next_rr) / 1024 <= tick_s:
-                last_beat_s += self._raw(next_rr) / 1024
-                due.append((last_beat_s, self._raw(next_rr)))
+            while next_rr is not None:
+                if isinstance(next_rr, Silence):
+                    # a negative silence is allowed first only: the first interval began before 0
+                    d = float(next_rr.duration_s)
+                    last_beat_s += d if d >= 0 or (tick == 1 and not due and not self.beats) else 0.0
+                    silent_until = last_beat_s
+                elif last_beat_s + self._raw(next_rr) / 1024 <= tick_s:
+                    last_beat_s += self._raw(next_rr) / 1024
+                    due.append((last_beat_s, self._raw(next_rr)))
+                else:
+                    break
                 next_rr = await anext(beats, None)
-            await self._notify_beats(due)
+            await self._notify_beats(due, contact="no" if not due and tick_s < silent_until else "yes")
         self.finished.set()
 
     @staticmethod
     def _raw(rr_ms: float) -> int:
         return max(1, min(0xFFFF, round(rr_ms * 1024 / 1000)))
 
-    async def _notify_beats(self, due: list[tuple[float, int]]) -> None:
-        """Notify the beats ``due`` ((strap time, RR in 1/1024 s), oldest first)."""
+    async def _notify_beats(self, due: list[tuple[float, int]], contact: str = "yes") -> None:
+        """Notify the beats ``due`` ((strap time, RR in 1/1024 s), oldest first).
+
+        With ``contact="no"`` (a :class:`Silence`) the notification says heart rate 0, no contact.
+        """
         self.beats.extend(due)
         if due:
             self._hr_bpm = min(255, round(60 * 1024 / due[-1][1]))
+        if contact == "no":
+            async with self._lock:
+                targets = [c for c in self.device.connections.values() if c not in self._stalled]
+                payload = encode_hrm(0, contact="no")
+                if await self._send(targets, self._hrm, payload):
+                    self.sent.append(SentNotification(self.now_s(), payload, ()))
+            return
         async with self._lock:
             targets = [c for c in self.device.connections.values() if c not in self._stalled]
             for payload in self._malformed:
