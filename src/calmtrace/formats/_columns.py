@@ -286,7 +286,7 @@ def recording_from_grid(path: Path, grid: Grid, meta: dict, *, name_start: datet
         keep = has_t
         # removed rows keep a stand-in length and long intervals their own: both keep their time
         # in the anchoring and become gaps
-        lengths = stand_in_lengths(rr_ms, ok, long, meta)[keep] if (~ok & has_t).any() else rr_ms[keep]
+        lengths = stand_in_lengths(rr_ms, ok, long, meta, path)[keep] if (~ok & has_t).any() else rr_ms[keep]
         anchored = anchor_arrivals(lengths, t_s[keep], CLOCK_TOLERANCE_S)
         beat_all = anchored.beat_s
         is_beat = ok[keep]

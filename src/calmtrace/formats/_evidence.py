@@ -564,15 +564,23 @@ def classify_rr(path: Path, rr_ms: np.ndarray, line_nos: list[int], meta: dict) 
     return ok, long
 
 
-def stand_in_lengths(rr_ms: np.ndarray, ok: np.ndarray, long: np.ndarray, meta: dict) -> np.ndarray:
+def stand_in_lengths(rr_ms: np.ndarray, ok: np.ndarray, long: np.ndarray, meta: dict,
+                     path: object = "the file") -> np.ndarray:
     """Interval lengths (ms) with a stand-in for every removed one.
 
     A removed interval's length is unknown; it is given the median of up to five usable intervals
     on each side, and a note says that times after it carry that estimate.
+
+    Raises
+    ------
+    FormatError
+        When intervals were removed and no usable one is left to estimate them from.
     """
     good = np.flatnonzero(ok)
     lengths = np.where(ok | long, rr_ms, np.nan)
     removed = np.flatnonzero(~ok & ~long)
+    if removed.size and not good.size:
+        raise FormatError(f"{path}: no usable RR interval (every value is blank, nan or 0)")
     for k in removed:
         j = np.searchsorted(good, k)
         lengths[k] = float(np.median(rr_ms[good[max(0, j - _NEIGHBOURS):j + _NEIGHBOURS]]))
@@ -593,7 +601,7 @@ def series_from_rr(path: Path, rr_ms: np.ndarray, line_nos: list[int], meta: dic
     times after it carry that estimate.
     """
     ok, long = classify_rr(path, rr_ms, line_nos, meta)
-    lengths = stand_in_lengths(rr_ms, ok, long, meta)
+    lengths = stand_in_lengths(rr_ms, ok, long, meta, path)
     end = np.cumsum(lengths) / 1000.0
     gaps: list[tuple[float, float, str]] = []
     k = 0

@@ -162,7 +162,7 @@ def read(path: Path) -> Recording:
     if not is_beat.any():
         raise FormatError(f"{path}: no RR intervals below the header")
     notes_meta: dict = {}
-    lengths = stand_in_lengths(rr_all, is_beat, np.zeros_like(is_beat), notes_meta) if removed else rr_all
+    lengths = stand_in_lengths(rr_all, is_beat, np.zeros_like(is_beat), notes_meta, path) if removed else rr_all
     anchored = anchor_arrivals(lengths, clock_s, CLOCK_TOLERANCE_S)
     gaps = list(anchored.gaps) + [(a, d) for a, d, _ in keep_gaps_for_rows(anchored.beat_s, lengths, is_beat,
                                                                            runs_only=True)]

@@ -280,7 +280,7 @@ def _rr_part(table: _Table, ref: datetime, rr_col: int) -> _Parts:
     lengths = rr[rows]
     is_beat = has[rows]
     if removed.any():
-        lengths = stand_in_lengths(lengths, is_beat, np.zeros_like(is_beat), parts.meta)
+        lengths = stand_in_lengths(lengths, is_beat, np.zeros_like(is_beat), parts.meta, table.path)
         add_note(parts.meta, f"{int(removed.sum())} rows without an interval (nan or blank; first on line "
                              f"{table.lines[int(np.flatnonzero(removed)[0])]}): removed beats, each a gap", warn=True)
     anchored = anchor_arrivals(lengths, t, CLOCK_TOLERANCE_S)
