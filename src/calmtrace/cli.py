@@ -225,7 +225,7 @@ def events_add(rec: Path, label: str, kind: str, onset: str, duration_s: float, 
 @click.argument("rec", type=click.Path(path_type=Path))
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
 def info_cmd(rec: Path, fmt: str | None) -> None:
-    """Describe a recording: duration, beats, gaps, events, artefact share.
+    """Describe a recording: duration, beats, gaps, events, artefact share, quality verdict.
 
     REC is a recording folder or any importable file.
 
@@ -240,56 +240,71 @@ def info_cmd(rec: Path, fmt: str | None) -> None:
 
 
 def _describe(r: Any, name: str) -> str:
+    import logging
     from datetime import timedelta
+
+    from .analysis import analyze
+
+    def line(key: str, text: str) -> str:
+        return f"  {key:<12} {text}"
 
     lines = [f"{name}"]
     src = r.meta.get("source_format") or ("simulated" if r.meta.get("simulated") else "capture")
-    lines.append(f"  source     {src}{' (SIMULATED)' if r.meta.get('simulated') else ''}")
+    lines.append(line("source", f"{src}{' (SIMULATED)' if r.meta.get('simulated') else ''}"))
     if r.meta.get("replay"):
-        lines.append(f"  replay of  {r.meta.get('replay_of')} at {r.meta.get('virtual_strap_speed')}x")
+        lines.append(line("replay of", f"{r.meta.get('replay_of')} at {r.meta.get('virtual_strap_speed')}x"))
     if r.meta.get("start_unknown"):
-        lines.append("  start      unknown (the file has no date or time; set it with import --start)")
+        lines.append(line("start", "unknown (the file has no date or time; set it with import --start)"))
     else:
-        lines.append(f"  start      {r.start.isoformat()}"
-                     + (f" (local {r.meta['utc_offset']})" if r.meta.get("utc_offset") else "")
-                     + (f"; clock: {r.meta['clock']}" if r.meta.get("clock") else ""))
-    lines.append(f"  duration   {timedelta(seconds=round(r.duration_s))} ({r.duration_s:.1f} s)")
+        lines.append(line("start", f"{r.start.isoformat()}"
+                          + (f" (local {r.meta['utc_offset']})" if r.meta.get("utc_offset") else "")
+                          + (f"; clock: {r.meta['clock']}" if r.meta.get("clock") else "")))
+    lines.append(line("duration", f"{timedelta(seconds=round(r.duration_s))} ({r.duration_s:.1f} s)"))
     n = len(r.beats)
     if n:
         rr = r.rr_ms
-        lines.append(f"  beats      {n} (mean RR {rr.mean():.0f} ms, mean HR {60000 / rr.mean():.0f} bpm)")
+        lines.append(line("beats", f"{n} (mean RR {rr.mean():.0f} ms, mean HR {60000 / rr.mean():.0f} bpm)"))
     else:
-        lines.append("  beats      0 (heart-rate samples only)" if len(r.hr) else "  beats      0")
-    from .signals.clean import clean
-
+        lines.append(line("beats", "0 (heart-rate samples only)" if len(r.hr) else "0"))
+    # the analysis logs its warnings; here they are listed once, in the body
+    lib_log = logging.getLogger("calmtrace")
+    level = lib_log.level
+    lib_log.setLevel(logging.ERROR)
     try:
-        c = clean(r)
+        res = analyze(r)
+        c, q = res.recording, res.quality
         flagged = int((c.flags != "ok").sum())
-        lines.append(f"  artefacts  {flagged} beats ({100 * flagged / max(n, 1):.1f}%) flagged by cleaning")
-        for warning in (c.meta.get("cleaning") or {}).get("warnings") or []:
-            lines.append(f"  warning    {warning}")
+        lines.append(line("artefacts", f"{flagged} beats ({q.artifact_pct:.1f}%) flagged by cleaning"))
+        lines.append(line("quality", q.verdict))
         from .signals.rhythm import rhythm_lines
 
-        lines += [f"  rhythm     {line}" for line in rhythm_lines(r, c)]
+        rhythm = rhythm_lines(r, c)
+        lines.append(line("rhythm", rhythm[0]))
+        warnings = list((c.meta.get("cleaning") or {}).get("warnings") or []) + rhythm[1:]
+        for warning in dict.fromkeys(warnings):
+            lines.append(line("warning", warning))
     except CalmtraceError as exc:
-        lines.append(f"  artefacts  not assessed: {exc}")
+        lines.append(line("artefacts", f"not assessed: {exc}"))
+        lines.append(line("quality", f"not assessed: {exc}"))
+    finally:
+        lib_log.setLevel(level)
     gap_total = float(r.gaps["duration_s"].sum()) if len(r.gaps) else 0.0
-    lines.append(f"  gaps       {len(r.gaps)} ({gap_total:.1f} s)")
+    lines.append(line("gaps", f"{len(r.gaps)} ({gap_total:.1f} s)"))
     if len(r.hr):
-        lines.append(f"  hr samples {len(r.hr)}")
+        lines.append(line("hr samples", f"{len(r.hr)}"))
     if r.ecg is not None:
-        lines.append(f"  ecg        {len(r.ecg)} samples")
-    lines.append(f"  events     {len(r.events)}")
+        lines.append(line("ecg", f"{len(r.ecg)} samples"))
+    lines.append(line("events", f"{len(r.events)}"))
     for ev in r.events:
         lines.append(f"    {ev.onset_s:9.1f} s  {ev.duration_s:7.1f} s  {ev.kind:<12} {ev.label}")
     for key in ("device_name", "model", "subject", "source_file"):
         if r.meta.get(key):
-            lines.append(f"  {key:<10} {r.meta[key]}")
+            lines.append(line(key, f"{r.meta[key]}"))
     for change in r.meta.get("clock_changes") or []:
-        lines.append(f"  clock      changed {float(change['step_s']):+.0f} s at {float(change['t_s']):.1f} s "
-                     f"({change.get('clock_before')} -> {change.get('clock_after')})")
+        lines.append(line("clock", f"changed {float(change['step_s']):+.0f} s at {float(change['t_s']):.1f} s "
+                                   f"({change.get('clock_before')} -> {change.get('clock_after')})"))
     for note in r.meta.get("import_notes") or []:
-        lines.append(f"  import     {note}")
+        lines.append(line("import", note))
     return "\n".join(lines)
 
 
@@ -873,14 +888,14 @@ def report_cmd(recs: tuple[Path, ...], out: Path, config_file: Path | None, forc
     """
     from .analysis import AnalysisConfig, load_config
     from .report import write_trend_report
-    from .report.trend import collect_recordings
+    from .sessions import collect_trend
 
     if out.exists() and not force:
         raise InputError(f"{out}: already exists; choose another --out or add --force")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
-    n = len(collect_recordings(recs))
-    write_trend_report(recs, out, config=cfg)
-    click.echo(f"trend report of {n} sessions -> {out}")
+    trend = collect_trend(recs, cfg)
+    write_trend_report(trend, out)
+    click.echo(f"trend report of {len(trend.results)} sessions -> {out}")
 
 
 # -------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from calmtrace.report import write_report, write_trend_report
+from calmtrace.sessions import collect_trend
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -38,7 +39,7 @@ def pages(tmp_path_factory, breathing_result, messy_result, no_events_result, we
         "session-breathing": (write_report(breathing_result, out / "breathing.html"), breathing_result),
         "session-messy": (write_report(messy_result, out / "messy.html"), messy_result),
         "session-no-events": (write_report(no_events_result, out / "no-events.html"), no_events_result),
-        "trend-weekly": (write_trend_report([weekly_dirs[0].parent], out / "trend.html"), None),
+        "trend-weekly": (write_trend_report(collect_trend([weekly_dirs[0].parent]), out / "trend.html"), None),
     }
 
 

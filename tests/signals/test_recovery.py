@@ -91,6 +91,8 @@ def test_analytic_recovery_figures():
     assert r.t50_s == pytest.approx(t50, abs=0.5)
     assert r.tau_s == pytest.approx(tau, rel=0.01)
     assert r.tau_ci_low_s <= r.tau_s <= r.tau_ci_high_s and r.tau_r2 > 0.999
+    # the fitted curve's other parameters are written, so no figure has to refit
+    assert r.fit_y_inf == pytest.approx(BASE, abs=0.05) and r.fit_amp == pytest.approx(AMP, rel=0.01)
     assert r.fit_n == 1 + int(600 // 5) - 6          # windows wholly after OFF, centre <= OFF + 600
     # percent recovery and AUC over the 600 s horizon
     for ts in (60.0, 120.0, 300.0):

@@ -30,12 +30,15 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..recording import Recording
-from .linking import format_duration, time_to_baseline
+from ..signals import metrics as _metrics
+from ..signals.linking import format_duration, time_to_baseline
 
 __all__ = [
     "OKABE_ITO",
     "KIND_STYLE",
     "METRIC_INFO",
+    "METRIC_STYLE",
+    "metric_info",
     "clock_times",
     "clock_label",
     "plain",
@@ -74,21 +77,29 @@ KIND_STYLE: dict[str, dict[str, str]] = {
     "note": {"color": _GREY, "dash": "longdash"},
 }
 
-#: Display name, unit (for axis titles) and colour/dash/symbol of each Windows metric shown.
-METRIC_INFO: dict[str, dict[str, str]] = {
-    "mean_hr_bpm": {"name": "heart rate", "unit": "bpm", "color": OKABE_ITO["vermillion"],
-                    "dash": "solid", "symbol": "circle"},
-    "ln_rmssd": {"name": "lnRMSSD", "unit": "ln(ms)", "color": OKABE_ITO["blue"],
-                 "dash": "solid", "symbol": "square"},
-    "pns_index": {"name": "PNS index", "unit": "SD units vs. norms", "color": OKABE_ITO["bluish_green"],
-                  "dash": "solid", "symbol": "diamond"},
-    "sns_index": {"name": "SNS index", "unit": "SD units vs. norms", "color": OKABE_ITO["orange"],
-                  "dash": "dash", "symbol": "triangle-up"},
-    "rmssd_ms": {"name": "RMSSD", "unit": "ms", "color": OKABE_ITO["blue"], "dash": "solid", "symbol": "square"},
-    "mean_rr_ms": {"name": "mean RR", "unit": "ms", "color": OKABE_ITO["black"], "dash": "solid", "symbol": "circle"},
-    "stress_index": {"name": "stress index", "unit": "1/s²", "color": OKABE_ITO["orange"], "dash": "dot",
-                     "symbol": "x"},
+#: Colour, dash and marker symbol of each Windows metric drawn (style only: its name and unit
+#: come from the metrics registry, :mod:`calmtrace.signals.metrics`).
+METRIC_STYLE: dict[str, dict[str, str]] = {
+    "mean_hr_bpm": {"color": OKABE_ITO["vermillion"], "dash": "solid", "symbol": "circle"},
+    "ln_rmssd": {"color": OKABE_ITO["blue"], "dash": "solid", "symbol": "square"},
+    "pns_index": {"color": OKABE_ITO["bluish_green"], "dash": "solid", "symbol": "diamond"},
+    "sns_index": {"color": OKABE_ITO["orange"], "dash": "dash", "symbol": "triangle-up"},
+    "rmssd_ms": {"color": OKABE_ITO["blue"], "dash": "solid", "symbol": "square"},
+    "mean_rr_ms": {"color": OKABE_ITO["black"], "dash": "solid", "symbol": "circle"},
+    "stress_index": {"color": OKABE_ITO["orange"], "dash": "dot", "symbol": "x"},
+    "dfa_alpha1": {"color": OKABE_ITO["reddish_purple"], "dash": "dashdot", "symbol": "star"},
 }
+_DEFAULT_STYLE = {"color": OKABE_ITO["black"], "dash": "solid", "symbol": "circle"}
+
+
+def metric_info(metric: str) -> dict[str, str]:
+    """Display name and unit (from the metrics registry) and style of ``metric``."""
+    return {"name": _metrics.label(metric), "unit": _metrics.unit(metric),
+            **METRIC_STYLE.get(metric, _DEFAULT_STYLE)}
+
+
+#: Display name, unit and style of each metric with a style (read from the registry).
+METRIC_INFO: dict[str, dict[str, str]] = {m: metric_info(m) for m in METRIC_STYLE}
 
 #: Marker symbol of each beat flag on the tachogram (``ok`` beats are the line only).
 FLAG_SYMBOL: dict[str, str] = {
@@ -358,11 +369,11 @@ def session_overview(recording: Recording, windows: pd.DataFrame, recovery: pd.D
     """
     metrics = [m for m in metrics if m in windows.columns]
     n = max(len(metrics), 1)
-    titles = [f"{METRIC_INFO[m]['name']} ({METRIC_INFO[m]['unit']})" for m in metrics]
+    titles = [_metrics.axis_title(m) for m in metrics]
     fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.04)
     spans = _baseline_spans(recovery)
     for row, metric in enumerate(metrics, start=1):
-        info = METRIC_INFO[metric]
+        info = metric_info(metric)
         t, v = series_with_breaks(windows, metric, recording.gaps, window_time)
         x = clock_times(recording, t)
         fig.add_trace(go.Scatter(
@@ -435,16 +446,14 @@ def fitted_curve(windows: pd.DataFrame, row: pd.Series, t_rel_s: np.ndarray,
                  window_time: str = "center") -> np.ndarray | None:
     """The exponential fitted to one recovery, ``y(t) = y_inf + A exp(-t / tau)``, at ``t_rel_s``.
 
-    ``t`` is seconds since the recovery start (``recovery_start_s``). The Recovery table gives
-    ``tau_s`` and ``fit_n`` (see :func:`fit_windows`); when it also has ``fit_y_inf`` and
-    ``fit_amp`` they are used as they are. Otherwise ``y_inf`` and ``A`` are recovered from the
-    fitted windows by linear least squares with ``tau`` fixed, which is where a converged
-    nonlinear least-squares fit has them.
+    ``t`` is seconds since the recovery start (``recovery_start_s``). The parameters are those
+    the recovery assessment fitted and wrote (``fit_y_inf``, ``fit_amp``, ``tau_s``); nothing is
+    refitted here.
 
     Parameters
     ----------
     windows : pandas.DataFrame
-        The Windows table.
+        The Windows table (unused; kept for the signature).
     row : pandas.Series
         One Recovery row.
     t_rel_s : array of float
@@ -454,21 +463,13 @@ def fitted_curve(windows: pd.DataFrame, row: pd.Series, t_rel_s: np.ndarray,
     Returns
     -------
     numpy.ndarray or None
-        None when there is no fit.
+        None when there is no fit (or the row has no fitted parameters).
     """
     tau = float(row.get("tau_s", np.nan))
-    if not math.isfinite(tau) or tau <= 0:
-        return None
-    t_rel = np.asarray(t_rel_s, dtype=float)
     y_inf, amp = float(row.get("fit_y_inf", np.nan)), float(row.get("fit_amp", np.nan))
-    if not (math.isfinite(y_inf) and math.isfinite(amp)):
-        idx = fit_windows(windows, row)
-        if idx.size < 2:
-            return None
-        t_fit = window_times_s(windows, window_time)[idx] - float(row["recovery_start_s"])
-        basis = np.column_stack([np.ones(idx.size), np.exp(-t_fit / tau)])
-        (y_inf, amp), *_ = np.linalg.lstsq(basis, windows[row["metric"]].to_numpy(float)[idx], rcond=None)
-    return y_inf + amp * np.exp(-t_rel / tau)
+    if not (math.isfinite(tau) and tau > 0 and math.isfinite(y_inf) and math.isfinite(amp)):
+        return None
+    return y_inf + amp * np.exp(-np.asarray(t_rel_s, dtype=float) / tau)
 
 
 def recovery_panel(recording: Recording, windows: pd.DataFrame, recovery_rows: pd.DataFrame, *,
@@ -517,8 +518,7 @@ def recovery_panel(recording: Recording, windows: pd.DataFrame, recovery_rows: p
     next_onset = float(later["onset_s"].min()) if len(later) else math.inf
     for i, metric in enumerate(metrics, start=1):
         r = recovery_rows[recovery_rows["metric"] == metric].iloc[0]
-        info = METRIC_INFO.get(metric, {"name": metric, "unit": "", "color": OKABE_ITO["black"],
-                                        "dash": "solid", "symbol": "circle"})
+        info = metric_info(metric)
         t, v = series_with_breaks(windows, metric, recording.gaps, window_time)
         rel = t - t0
         # this recovery ends where the next stressor begins: later windows belong to that one
@@ -755,7 +755,7 @@ def trend_figure(sessions: pd.DataFrame, stressors: pd.DataFrame, *,
     Parameters
     ----------
     sessions : pandas.DataFrame
-        One row per session (:func:`calmtrace.report.trend.trend_tables`): ``date``,
+        One row per session (:func:`calmtrace.sessions.trend_tables`): ``date``,
         ``baseline_ln_rmssd``, ``swc_mean``, ``swc_low``, ``swc_high``, ``quality_ok``.
     stressors : pandas.DataFrame
         One row per session and stressor: ``date``, ``label``, ``time_to_baseline_s`` (the

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping, TypeVar
 
 from ..errors import InputError
+from . import metrics as _metrics
 
-__all__ = ["CleanConfig", "RecoveryConfig", "config_from_mapping", "DEFAULT_DIRECTIONS"]
+__all__ = ["CleanConfig", "RecoveryConfig", "QualityConfig", "LinkConfig", "TrendConfig", "config_from_mapping", "DEFAULT_DIRECTIONS"]
 
 
 #: The detectors :func:`calmtrace.signals.clean.clean` offers (``CleanConfig.method``).
@@ -195,23 +196,11 @@ class CleanConfig:
 
 
 #: Direction of a stress response per metric: +1 rises under stress (heart rate, sympathetic
-#: indices), -1 falls (vagal indices). Peak = max for +1, min for -1 (Laborde, Mosley & Thayer
-#: 2017: vagally mediated HRV is withdrawn under stress; heart rate rises).
-DEFAULT_DIRECTIONS: tuple[tuple[str, int], ...] = (
-    ("mean_hr_bpm", +1),
-    ("ln_rmssd", -1),
-    ("pns_index", -1),
-    ("sns_index", +1),
-    ("stress_index", +1),
-    ("mean_rr_ms", -1),
-    ("rmssd_ms", -1),
-    ("sdnn_ms", -1),
-    ("pnn50_pct", -1),
-    ("sd1_ms", -1),
-    ("hf_ms2", -1),
-    ("hf_nu", -1),
-    ("lf_hf", +1),
-)
+#: indices), -1 falls (vagal indices), read from the metrics registry
+#: (:mod:`calmtrace.signals.metrics`; Laborde, Mosley & Thayer 2017: vagally mediated HRV is
+#: withdrawn under stress; heart rate rises). Peak = max for +1, min for -1.
+DEFAULT_DIRECTIONS: tuple[tuple[str, int], ...] = tuple(
+    (m.name, m.direction) for m in _metrics.METRICS.values() if m.direction)
 
 BANDS = ("sd", "swc")
 BAND_SIDES = ("one", "two")
@@ -349,8 +338,102 @@ class RecoveryConfig:
                 raise InputError(f"RecoveryConfig: direction of {m!r} must be +1 or -1, got {d!r}")
 
     def direction(self, metric: str) -> int | None:
-        """Stress direction (+1 or -1) of ``metric``, or None when it has none configured."""
-        return dict(self.directions).get(metric)
+        """Stress direction (+1 or -1) of ``metric``: from ``directions``, else from the metrics
+        registry (:mod:`calmtrace.signals.metrics`), else None (no direction agreed)."""
+        d = dict(self.directions).get(metric)
+        if d is None and metric not in dict(self.directions):
+            d = _metrics.direction(metric) or None
+        return d
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """The thresholds of the one quality verdict of a session (:func:`calmtrace.signals.quality.assess_quality`).
+
+    The session report, the trend report, the cohort table and ``calmtrace info`` all show this
+    verdict; none has a rule of its own.
+
+    Parameters
+    ----------
+    max_artifact_pct : float
+        A session passes with at most this share of beats flagged by cleaning, in %. Default 5 %:
+        Peltola (2012, Front Physiol 3:148) shows that even a few percent of edited beats bias
+        short-term HRV, and Lipponen & Tarvainen (2019) and Kubios treat more than 5 % corrected
+        beats as unreliable.
+    max_invalid_windows_pct : float
+        ...and at most this share of analysis windows failing the validity minimums of windowed
+        HRV (``HRVConfig``) or the rhythm check, in %. Default 20 %: calmtrace's choice (one
+        window in five missing leaves gaps in every recovery curve).
+    """
+
+    max_artifact_pct: float = 5.0
+    max_invalid_windows_pct: float = 20.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_artifact_pct", "max_invalid_windows_pct"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v <= 100):
+                raise InputError(f"QualityConfig: {name} must be a percentage from 0 to 100, got {v!r}")
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """How interventions are linked to the stressors they followed
+    (:func:`calmtrace.signals.linking.link_interventions`).
+
+    Parameters
+    ----------
+    follow_s : float
+        An intervention "follows" a stressor when it begins within this many seconds after the
+        stressor's end (and before the next stressor begins). Default 120 s: calmtrace's choice,
+        the span :attr:`RecoveryConfig.peak_search_s` gives the cardiac response to show itself;
+        an intervention begun later acts on a recovery already under way.
+    tolerance_s : float
+        Slack before the stressor's end, in s, for marks pressed a little early during capture.
+        Default 10 s (calmtrace's choice: a few seconds of reaction time on either mark).
+    """
+
+    follow_s: float = 120.0
+    tolerance_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        _positive(self, "follow_s")
+        if not (isinstance(self.tolerance_s, (int, float)) and math.isfinite(self.tolerance_s)
+                and self.tolerance_s >= 0):
+            raise InputError(f"LinkConfig: tolerance_s must be a number >= 0, got {self.tolerance_s!r}")
+
+
+@dataclass(frozen=True)
+class TrendConfig:
+    """The smallest-worthwhile-change band of a series of sessions (:mod:`calmtrace.sessions`).
+
+    Parameters
+    ----------
+    swc_window : int
+        Sessions in the rolling window of the SWC band. Default 7: Plews et al. (2012, Eur J Appl
+        Physiol 112:3729; 2013, Sports Med 43:773) roll over 7 daily values; here one value is one
+        session.
+    swc_min_sessions : int
+        Fewest earlier quality-checked sessions for a band. Default 3: Plews et al. (2014, Int J
+        Sports Physiol Perform 9:783) found 3 values per week already give a valid rolling mean of
+        lnRMSSD.
+    swc_factor : float
+        Half-width of the band in SDs. Default 0.5 (Plews et al. 2012, 2013, after Hopkins'
+        smallest worthwhile change of 0.5 x the between-day SD).
+    """
+
+    swc_window: int = 7
+    swc_min_sessions: int = 3
+    swc_factor: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("swc_window", "swc_min_sessions"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 2:
+                raise InputError(f"TrendConfig: {name} must be an integer >= 2, got {v!r}")
+        if self.swc_min_sessions > self.swc_window:
+            raise InputError("TrendConfig: swc_min_sessions must not exceed swc_window")
+        _positive(self, "swc_factor")
 
 
 def _positive(cfg: object, *names: str) -> None:

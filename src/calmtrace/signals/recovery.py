@@ -60,6 +60,7 @@ _BASE_COLUMNS: list[tuple[str, str]] = [
     ("recovered", "bool"), ("time_to_baseline_s", "float64"), ("censored_at_s", "float64"),
     ("t50_s", "float64"), ("tau_s", "float64"), ("tau_ci_low_s", "float64"),
     ("tau_ci_high_s", "float64"), ("tau_r2", "float64"), ("fit_n", "int64"),
+    ("fit_y_inf", "float64"), ("fit_amp", "float64"),
     ("hrr60_bpm", "float64"), ("hrr60_source", "object"),
 ]
 _TAIL_COLUMNS: list[tuple[str, str]] = [
@@ -165,7 +166,11 @@ def _check_windows(windows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _geometry(win: pd.DataFrame) -> tuple[float, float]:
-    """Window length and step (s), inferred from the table (NaN where undefined)."""
+    """Window length and step (s): as windowed HRV recorded them (``attrs["hrv"]``), else
+    inferred from the table for a Windows table from elsewhere (NaN where undefined)."""
+    rec = win.attrs.get("hrv") or {}
+    if "window_s" in rec and "step_s" in rec:
+        return float(rec["window_s"]), float(rec["step_s"])
     if len(win) == 0:
         return math.nan, math.nan
     window_s = float(np.median(win["end_s"] - win["start_s"]))
@@ -409,7 +414,8 @@ def _exp_model(t, y_inf, amp, tau):
 
 
 def _fit_tau(row, notes, t, y, direction, cfg, geometry) -> None:
-    """Fit y = y_inf + A exp(-t/tau); write tau_s, its CI, R² and fit_n into ``row``."""
+    """Fit y = y_inf + A exp(-t/tau); write tau_s, its CI, R², fit_y_inf, fit_amp and fit_n into
+    ``row`` (t in s since the recovery start)."""
     n = t.size
     window_s, step_s = geometry
     row["fit_n"] = int(n)
@@ -439,6 +445,8 @@ def _fit_tau(row, notes, t, y, direction, cfg, geometry) -> None:
     resid = y - _exp_model(t, *popt)
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     row["tau_s"] = tau
+    # the fitted curve's other parameters, so that a figure draws this fit and never refits
+    row["fit_y_inf"], row["fit_amp"] = y_inf, amp
     row["tau_r2"] = 1.0 - float(np.sum(resid ** 2)) / ss_tot if ss_tot > 0 else math.nan
     # Overlapping windows share most of their beats, so their residuals are correlated and the
     # plain covariance is too small: scale it by the windows per independent window
