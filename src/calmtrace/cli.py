@@ -224,7 +224,9 @@ def events_add(rec: Path, label: str, kind: str, onset: str, duration_s: float, 
 @cli.command("info")
 @click.argument("rec", type=click.Path(path_type=Path))
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
-def info_cmd(rec: Path, fmt: str | None) -> None:
+@click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
+              help="A TOML analysis config; its [quality] section sets the verdict's thresholds.")
+def info_cmd(rec: Path, fmt: str | None, config_file: Path | None) -> None:
     """Describe a recording: duration, beats, gaps, events, artefact share, quality verdict.
 
     REC is a recording folder or any importable file.
@@ -233,13 +235,15 @@ def info_cmd(rec: Path, fmt: str | None) -> None:
     Example:
       calmtrace info recordings/sample/tsst
     """
+    from .analysis import load_config
     from .loader import load
 
+    cfg = load_config(config_file) if config_file else None
     r = load(rec, format=fmt)
-    click.echo(_describe(r, str(rec)))
+    click.echo(_describe(r, str(rec), cfg))
 
 
-def _describe(r: Any, name: str) -> str:
+def _describe(r: Any, name: str, config: Any = None) -> str:
     import logging
     from datetime import timedelta
 
@@ -271,7 +275,7 @@ def _describe(r: Any, name: str) -> str:
     level = lib_log.level
     lib_log.setLevel(logging.ERROR)
     try:
-        res = analyze(r)
+        res = analyze(r, config)
         c, q = res.recording, res.quality
         flagged = int((c.flags != "ok").sum())
         lines.append(line("artefacts", f"{flagged} beats ({q.artifact_pct:.1f}%) flagged by cleaning"))
