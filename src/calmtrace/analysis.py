@@ -30,14 +30,14 @@ from ._version import __version__
 from .errors import AnalysisError, InputError
 from .recording import Recording
 from .signals.clean import clean
-from .signals.config import (CleanConfig, LinkConfig, QualityConfig, RecoveryConfig, TrendConfig,
-                             config_from_mapping)
+from .signals.config import (CleanConfig, HRVConfig, LinkConfig, QualityConfig, RecoveryConfig, RhythmConfig,
+                             TrendConfig, WindowConfig, config_from_mapping)
 from .signals.linking import event_table, intervention_comparison
 from .signals.quality import Quality, assess_quality
-from .signals.hrv import WINDOW_COLUMNS, HRVConfig, windowed_hrv
+from .signals.hrv import WINDOW_COLUMNS, windowed_hrv
 from .signals.recovery import assess_recovery
 from .signals.segment import SegmentConfig, hrv_by_event
-from .signals.rhythm import NOT_SINUS, RhythmConfig, summarise as summarise_rhythm, windowed_rhythm
+from .signals.rhythm import NOT_SINUS, summarise as summarise_rhythm, windowed_rhythm
 from .store import write_spreadsheet_csv
 
 __all__ = ["AnalysisConfig", "AnalysisResult", "analyze", "load_config", "checksum"]
@@ -46,31 +46,6 @@ log = logging.getLogger(__name__)
 
 #: progress(stage, fraction_done) callback type used by :func:`analyze`.
 Progress = Callable[[str, float], None]
-
-
-@dataclass(frozen=True)
-class WindowConfig:
-    """The window grid of the windowed HRV.
-
-    Parameters
-    ----------
-    window_s : float
-        Window length in s. Default 60 s: the ultra-short window in which lnRMSSD agrees with
-        the 5-min criterion (Esco & Flatt 2014; Munoz et al. 2015), short enough to follow a
-        recovery. LF needs longer windows (see ``[hrv] lf_min_window_s``).
-    step_s : float
-        Step between window starts in s. Default 5 s, the time resolution of the recovery curves
-        (Laborde, Mosley & Thayer 2017 recommend reporting the time course, not only means).
-    """
-
-    window_s: float = 60.0
-    step_s: float = 5.0
-
-    def __post_init__(self) -> None:
-        for name in ("window_s", "step_s"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise InputError(f"[windows] {name} must be a positive number of seconds, got {v!r}")
 
 
 @dataclass(frozen=True)
