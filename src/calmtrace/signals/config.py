@@ -247,6 +247,16 @@ class RecoveryConfig:
         fixing a tolerance); +/- 2 SD holds ~95 % of the baseline windows' own fluctuation if it is
         normal. The SD of overlapping 60 s windows over 5 min is small (0.1-0.3 bpm for heart
         rate in the simulator), so 1 SD left half the simulated recoveries censored by slow drift.
+    band_floor_share : float
+        The ``"sd"`` band is never narrower than this share of the metric's between-person SD in
+        healthy adults at rest (:data:`calmtrace.signals.norms.NORMS`, Nunan et al. 2010). Default
+        0.2: Hopkins' smallest worthwhile change, 0.2 x the between-subject SD (Hopkins 2000,
+        Sports Med 30:1-15; Batterham & Hopkins 2006, Int J Sports Physiol Perform 1:50-57),
+        i.e. +/- 1.3 bpm for heart rate and +/- 0.07 ln(ms) for lnRMSSD. Without it the band of
+        overlapping 60 s windows over 5 min is as narrow as +/- 0.2 bpm, and whether heart rate
+        "returns" within it depends on slow drift more than on the recovery (time to baseline
+        then swings from session to session while the fitted recovery changes steadily). 0 turns
+        the floor off.
     swc_factor : float
         Half-width of the ``"swc"`` band in SDs. Default 0.5 (Plews et al. 2012, 2014: SWC of
         lnRMSSD = 0.5 x SD, after Hopkins' smallest-worthwhile-change reasoning).
@@ -296,6 +306,7 @@ class RecoveryConfig:
     min_baseline_windows: int = 5
     band: str = "sd"
     k_sd: float = 2.0
+    band_floor_share: float = 0.2
     swc_factor: float = 0.5
     swc_reference_sd: float | None = None
     band_sides: str = "one"
@@ -323,6 +334,9 @@ class RecoveryConfig:
                   "hrr_lag_s", "hrr_average_s")
         if not math.isfinite(self.hold_s) or self.hold_s < 0:
             raise InputError(f"RecoveryConfig: hold_s must be a number >= 0, got {self.hold_s!r}")
+        if isinstance(self.band_floor_share, bool) or not isinstance(self.band_floor_share, (int, float)) \
+                or not (math.isfinite(self.band_floor_share) and self.band_floor_share >= 0):
+            raise InputError(f"RecoveryConfig: band_floor_share must be a number >= 0, got {self.band_floor_share!r}")
         if self.swc_reference_sd is not None and not (self.swc_reference_sd > 0):
             raise InputError(
                 f"RecoveryConfig: swc_reference_sd must be > 0 or None, got {self.swc_reference_sd!r}")
