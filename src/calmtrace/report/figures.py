@@ -74,7 +74,8 @@ KIND_STYLE: dict[str, dict[str, str]] = {
     "stressor": {"color": OKABE_ITO["vermillion"], "dash": "solid"},
     "recovery": {"color": OKABE_ITO["sky_blue"], "dash": "dot"},
     "intervention": {"color": OKABE_ITO["reddish_purple"], "dash": "dash"},
-    "note": {"color": _GREY, "dash": "longdash"},
+    # not grey: grey shades gaps (no beats), and a note is not a gap
+    "note": {"color": OKABE_ITO["yellow"], "dash": "longdash"},
 }
 
 #: Colour, dash and marker symbol of each Windows metric drawn (style only: its name and unit
@@ -277,10 +278,63 @@ def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     return fig
 
 
+#: Vertical step between label levels above a figure, px.
+LABEL_LEVEL_PX = 18
+#: Plot width, px, assumed when labels are laid out (narrower than the report's figures, so that
+#: labels kept apart at this width are apart on screen and on paper).
+_LABEL_PLOT_PX = 640.0
+#: Width of one character of an 11 px label, px (generous for Helvetica/Arial).
+_LABEL_CHAR_PX = 7.0
+
+
+def label_places(x_s: np.ndarray, texts: list[str], t_lo: float, t_hi: float,
+                 plot_px: float = _LABEL_PLOT_PX) -> list[tuple[float, str, int]]:
+    """Where each event label goes so that none overlaps another or runs off the plot.
+
+    Parameters
+    ----------
+    x_s : array of float
+        The preferred centre of each label, s (an event's middle).
+    texts : list of str
+        The labels.
+    t_lo, t_hi : float
+        The x range of the plot, s.
+    plot_px : float
+        Plot width assumed, px.
+
+    Returns
+    -------
+    list of (x_s, xanchor, level)
+        The anchor point, ``"left"``/``"center"``/``"right"`` (labels near an edge are anchored
+        to it so they are not clipped), and the level (0 = just above the plot; each level is
+        :data:`LABEL_LEVEL_PX` higher), chosen greedily as the lowest free one.
+    """
+    span = max(t_hi - t_lo, 1e-9)
+    s_per_px = span / plot_px
+    taken: list[list[tuple[float, float]]] = []
+    out = []
+    for x, text in zip(x_s, texts):
+        w = (len(text) * _LABEL_CHAR_PX + 8) * s_per_px
+        if x - w / 2 < t_lo:
+            a, b, anchor, at = t_lo, t_lo + w, "left", t_lo
+        elif x + w / 2 > t_hi:
+            a, b, anchor, at = t_hi - w, t_hi, "right", t_hi
+        else:
+            a, b, anchor, at = x - w / 2, x + w / 2, "center", float(x)
+        level = 0
+        while level < len(taken) and any(a < hi and lo < b for lo, hi in taken[level]):
+            level += 1
+        if level == len(taken):
+            taken.append([])
+        taken[level].append((a, b))
+        out.append((at, anchor, level))
+    return out
+
+
 def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
     """Shade every event as a labelled band across all rows; a moment is a vertical line."""
     events = recording.events.df
-    for i, ev in enumerate(events.itertuples(index=False)):
+    for ev in events.itertuples(index=False):
         style = KIND_STYLE.get(ev.kind, KIND_STYLE["note"])
         x0, x1 = clock_times(recording, [ev.onset_s, ev.offset_s])
         x0, x1 = pd.Timestamp(x0), pd.Timestamp(x1)
@@ -292,13 +346,21 @@ def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
             else:
                 fig.add_vline(x=x0, line={"color": style["color"], "width": 2, "dash": style["dash"]},
                               row=row, col=1)
-        # Label once, above the top row; successive labels alternate between two heights so that
-        # the labels of short neighbouring events do not overlap.
+    # Label once, above the top row, each on the lowest level where it overlaps no other label
+    texts = [f"{ev.label} ({ev.kind})" for ev in events.itertuples(index=False)]
+    if not len(events):
+        return
+    t_lo = min(0.0, float(events["onset_s"].min()))
+    t_hi = max(recording.duration_s, float(events["offset_s"].max()))
+    places = label_places(((events["onset_s"] + events["offset_s"]) / 2).to_numpy(float), texts, t_lo, t_hi)
+    for ev, text, (x_s, anchor, level) in zip(events.itertuples(index=False), texts, places):
         fig.add_annotation(
-            x=x0 + (x1 - x0) / 2, y=1.0 + (0.035 if i % 2 else 0.0), xref="x", yref="paper",
-            text=plain(f"{ev.label} ({ev.kind})"), showarrow=False, yanchor="bottom",
+            x=pd.Timestamp(clock_times(recording, [x_s])[0]), y=1.0, yshift=level * LABEL_LEVEL_PX, xref="x",
+            yref="paper", text=plain(text), showarrow=False, yanchor="bottom", xanchor=anchor,
             font={"size": 11, "color": "#000000"}, bgcolor="rgba(255,255,255,0.7)",
         )
+    n_levels = 1 + max(level for _, _, level in places)
+    fig.update_layout(margin={"t": 70 + LABEL_LEVEL_PX * n_levels})
 
 
 def _gap_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
@@ -546,15 +608,29 @@ def recovery_panel(recording: Recording, windows: pd.DataFrame, recovery_rows: p
             ), row=i, col=1)
         _mark_times(fig, r, i)
         fig.update_yaxes(title_text=f"{info['name']} ({info['unit']})", row=i, col=1)
-    _panel_events(fig, ev, t0, -pre, horizon, n)   # after the traces: plotly skips empty subplots
+    levels = _panel_events(fig, ev, t0, -pre, horizon, n)   # after the traces: plotly skips empty subplots
+    relation = str(first.get("stressor_relation", "") or "")
+    if relation and relation != "nan":
+        # say why the panel has no recovery in it: the table's note on this stressor
+        why = next((p.strip() for p in str(first.get("note", "")).split(";")
+                    if p.strip().startswith(("followed at once", "overlaps", "duplicate"))), relation)
+        head, _, tail = why.partition(": ")
+        fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper",
+                           text=plain(head) + (":<br>" + plain(tail) if tail else ""),
+                           showarrow=False, font={"size": 13, "color": "#000000"},
+                           bgcolor="rgba(255,255,255,0.85)", bordercolor=_GREY)
     fig.update_xaxes(title_text=plain(f"time since the end of '{label}' (s)"), row=n, col=1)
     fig.update_xaxes(range=[-pre, horizon])
-    return _base_layout(fig, title or f"Recovery after '{label}'", height=230 * n + 160)
+    fig = _base_layout(fig, title or f"Recovery after '{label}'", height=230 * n + 160)
+    fig.update_layout(margin={"t": 70 + LABEL_LEVEL_PX * max(levels, 1)})
+    return fig
 
 
 def _panel_events(fig: go.Figure, events: pd.DataFrame, t0_s: float, x_lo: float, x_hi: float,
-                  n_rows: int) -> None:
-    """Shade the events that fall in a recovery panel's span (x relative to ``t0_s``), labelled."""
+                  n_rows: int) -> int:
+    """Shade the events that fall in a recovery panel's span (x relative to ``t0_s``), labelled;
+    returns the number of label levels used."""
+    shown: list[tuple[float, str]] = []
     for e in events.itertuples(index=False):
         if e.kind not in ("stressor", "intervention"):
             continue
@@ -568,10 +644,15 @@ def _panel_events(fig: go.Figure, events: pd.DataFrame, t0_s: float, x_lo: float
                               line={"color": style["color"], "width": 1, "dash": style["dash"]}, row=row, col=1)
             else:
                 fig.add_vline(x=a, line={"color": style["color"], "width": 2, "dash": style["dash"]}, row=row, col=1)
-        clipped = b > x_hi   # a band running off the right edge is labelled from its left end
-        fig.add_annotation(x=max(a, x_lo) if clipped else (max(a, x_lo) + min(b, x_hi)) / 2, y=1.0, xref="x",
-                           yref="paper", yanchor="bottom", xanchor="left" if clipped else "center",
-                           text=plain(f"{e.label} ({e.kind})"), showarrow=False, font={"size": 11})
+        shown.append(((max(a, x_lo) + min(b, x_hi)) / 2, f"{e.label} ({e.kind})"))
+    if not shown:
+        return 0
+    places = label_places(np.array([x for x, _ in shown]), [t for _, t in shown], x_lo, x_hi)
+    for (_, text), (x, anchor, level) in zip(shown, places):
+        fig.add_annotation(x=x, y=1.0, yshift=level * LABEL_LEVEL_PX, xref="x", yref="paper", yanchor="bottom",
+                           xanchor=anchor, text=plain(text), showarrow=False, font={"size": 11},
+                           bgcolor="rgba(255,255,255,0.7)")
+    return 1 + max(level for _, _, level in places)
 
 
 def _mark_times(fig: go.Figure, r: pd.Series, row: int) -> None:

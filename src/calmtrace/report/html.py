@@ -186,7 +186,7 @@ _NOTE_TOPICS: dict[str, tuple[str, ...]] = {
     "time to baseline": ("not back in the band", "need a baseline"),
     "half-recovery": ("half-recovered", "no t50"),
     "time constant (tau)": ("tau", "fit"),
-    "usable time constant (tau)": ("tau at the fit bound",),
+    "usable time constant (tau)": ("tau at the fit bound", "fit rejected", "moves away from baseline"),
     "HRR60": ("HRR",),
 }
 _INFO_ONLY = ("baseline shared", "recovery measured from the moment")
@@ -275,6 +275,12 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
             else:
                 s = f"{cap} {during} '{label}': the response could not be measured"
                 missing.append("reactivity")
+            if r["response_in_band"]:
+                # the table's note: the response did not leave the baseline band
+                band = (float(raw["band_high"]) - float(raw["band_low"])) / 2
+                out.append(s + f", a change within the baseline band (±{fmt(band, d, unit)}), the size of the "
+                           "baseline's own fluctuation: there is no recovery from it to time.")
+                continue
             ttb = Censored(float(r["time_to_baseline_s"]), bool(r["ttb_censored"]))
             if ttb.known and not ttb.censored:
                 s += f" and returned to baseline {format_duration(ttb.value_s)} after {ended}"
@@ -284,15 +290,23 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
                 s += "; its return to baseline could not be measured"
                 missing.append("time to baseline")
             extra = []
-            if math.isfinite(r["t50_s"]):
+            if math.isfinite(r["t50_s"]) and ttb.known and not ttb.censored and r["t50_s"] > ttb.value_s:
+                band = (float(raw["band_high"]) - float(raw["band_low"])) / 2
+                extra.append(f"half-recovery {format_duration(r['t50_s'])}, later than the return into the baseline "
+                             f"band because the band (±{fmt(band, d, unit)}) is wider than half the response")
+            elif math.isfinite(r["t50_s"]):
                 extra.append(f"half-recovery {format_duration(r['t50_s'])}")
             elif ttb.known and not ttb.censored:
                 missing.append("half-recovery")
-            if math.isfinite(r["tau_s"]) and "tau at the fit bound" in str(raw.get("note", "")):
-                missing.append("usable time constant (tau)")   # a fit stuck at its bound says nothing
+            if math.isfinite(r["tau_s"]) and r["fit_quality"] == "rejected":
+                missing.append("usable time constant (tau)")   # a fit failing its own test says nothing
             elif math.isfinite(r["tau_s"]):
                 tau = f"time constant {format_duration(r['tau_s'])}"
-                if math.isfinite(r["tau_ci_low_s"]) and math.isfinite(r["tau_ci_high_s"]):
+                if r["fit_quality"] == "imprecise":
+                    tau += " (imprecise"
+                    tau += (f": {ci} CI {r['tau_ci_low_s']:.0f}-{r['tau_ci_high_s']:.0f} s)"
+                            if math.isfinite(r["tau_ci_low_s"]) and math.isfinite(r["tau_ci_high_s"]) else ": no interval)")
+                elif math.isfinite(r["tau_ci_low_s"]) and math.isfinite(r["tau_ci_high_s"]):
                     tau += f", {ci} CI {r['tau_ci_low_s']:.0f}-{r['tau_ci_high_s']:.0f} s"
                 extra.append(tau)
             else:
@@ -422,8 +436,10 @@ def _event_table_html(result: Any, table: pd.DataFrame) -> str:
                 tau = fmt(r["tau_s"], 0, "s")
                 if math.isfinite(r["tau_ci_low_s"]):
                     tau += f" ({r['tau_ci_low_s']:.0f}-{r['tau_ci_high_s']:.0f})"
-                if "tau at the fit bound" in r["note"]:
-                    tau += ", at the fit bound: not usable"
+                if r["fit_quality"] == "rejected":
+                    tau += ", fit rejected: not usable"
+                elif r["fit_quality"] == "imprecise":
+                    tau += ", imprecise"
                 hrr = fmt(r["hrr60_bpm"], 0, "bpm") if r["metric"] == "mean_hr_bpm" else ""
                 cells += (f"<td>{esc(r['metric_name'])}</td><td class=\"num\">{esc(base)}</td>"
                           f'<td class="num">{fmt(r["peak"], d, unit)}</td>'

@@ -297,6 +297,15 @@ class RecoveryConfig:
         freedom for the t-based interval).
     ci_level : float
         Confidence level of the tau interval. Default 0.95.
+    fit_min_r2 : float
+        The exponential fit passes its quality test only with R² at least this; otherwise (or at
+        a tau bound, or when the curve moves away from baseline) ``fit_quality`` is
+        ``"rejected"`` and the report quotes no tau. Default 0.5, calmtrace's choice: the
+        model explains at least half of the variance of the recovery windows.
+    tau_imprecise_ci_ratio : float
+        A fit whose tau interval is wider than this multiple of tau (or has none) is
+        ``"imprecise"``; the report says so beside the value. Default 1.0, calmtrace's choice:
+        an interval wider than the estimate itself cannot tell a tau from its double.
     """
 
     metrics: tuple[str, ...] = ("mean_hr_bpm", "ln_rmssd", "pns_index")
@@ -319,6 +328,8 @@ class RecoveryConfig:
     tau_bounds_s: tuple[float, float] = (1.0, 3600.0)
     fit_min_points: int = 5
     ci_level: float = 0.95
+    fit_min_r2: float = 0.5
+    tau_imprecise_ci_ratio: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", tuple(str(m) for m in self.metrics))
@@ -345,6 +356,9 @@ class RecoveryConfig:
                 f"RecoveryConfig: tau_bounds_s must be (low, high) with 0 < low < high, got {self.tau_bounds_s!r}")
         if not 0 < self.ci_level < 1:
             raise InputError(f"RecoveryConfig: ci_level must lie between 0 and 1, got {self.ci_level!r}")
+        if not (isinstance(self.fit_min_r2, (int, float)) and -math.inf < self.fit_min_r2 <= 1):
+            raise InputError(f"RecoveryConfig: fit_min_r2 must be a number <= 1, got {self.fit_min_r2!r}")
+        _positive(self, "tau_imprecise_ci_ratio")
         for name in ("min_baseline_windows", "fit_min_points"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 2:

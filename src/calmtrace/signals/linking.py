@@ -187,7 +187,8 @@ EVENT_TABLE_COLUMNS: tuple[str, ...] = (
     "event", "kind", "onset_s", "offset_s", "duration_s", "linked",
     "metric", "metric_name", "unit", "baseline_mean", "baseline_sd", "baseline_start_s", "baseline_end_s",
     "peak", "reactivity", "time_to_baseline_s", "recovered", "ttb_censored", "time_to_baseline", "t50_s",
-    "tau_s", "tau_ci_low_s", "tau_ci_high_s", "tau_r2", "hrr60_bpm", "note",
+    "tau_s", "tau_ci_low_s", "tau_ci_high_s", "tau_r2", "fit_quality", "response_in_band", "stressor_relation",
+    "hrr60_bpm", "note",
 )
 
 
@@ -251,6 +252,10 @@ def event_table(events: Events, recovery: pd.DataFrame | None,
                     "time_to_baseline": ttb_text(r), "t50_s": _num(r, "t50_s"), "tau_s": _num(r, "tau_s"),
                     "tau_ci_low_s": _num(r, "tau_ci_low_s"), "tau_ci_high_s": _num(r, "tau_ci_high_s"),
                     "tau_r2": _num(r, "tau_r2"), "hrr60_bpm": _num(r, "hrr60_bpm"),
+                    "fit_quality": str(r.get("fit_quality", "") or "") if not pd.isna(r.get("fit_quality", "")) else "",
+                    "response_in_band": bool(_flag(r, "response_in_band")),
+                    "stressor_relation": (str(r.get("stressor_relation", "") or "")
+                                          if not pd.isna(r.get("stressor_relation", "")) else ""),
                     "note": str(r.get("note", "") or "") if not pd.isna(r.get("note", "")) else "",
                 })
         else:
@@ -263,7 +268,8 @@ def event_table(events: Events, recovery: pd.DataFrame | None,
                     base["linked"] = f"began {when} '{lk['stressor'].iloc[0]}'"
             out.append(base)
     table = pd.DataFrame(out, columns=list(EVENT_TABLE_COLUMNS))
-    for c in ("linked", "note", "metric", "metric_name", "unit", "time_to_baseline"):
+    for c in ("linked", "note", "metric", "metric_name", "unit", "time_to_baseline", "fit_quality",
+              "stressor_relation"):
         # element-wise: under pandas 3 fillna("") on an all-NaN float column is an error
         table[c] = pd.Series(["" if pd.isna(v) else str(v) for v in table[c]], index=table.index, dtype=object)
     return table

@@ -60,9 +60,9 @@ _BASE_COLUMNS: list[tuple[str, str]] = [
     ("baseline_n_windows", "int64"), ("baseline_mean", "float64"), ("baseline_sd", "float64"),
     ("band", "object"), ("band_low", "float64"), ("band_high", "float64"), ("band_floor", "float64"),
     ("peak", "float64"), ("peak_time_s", "float64"), ("reactivity", "float64"),
-    ("recovered", "bool"), ("time_to_baseline_s", "float64"), ("censored_at_s", "float64"),
+    ("response_in_band", "bool"), ("recovered", "bool"), ("time_to_baseline_s", "float64"), ("censored_at_s", "float64"),
     ("t50_s", "float64"), ("tau_s", "float64"), ("tau_ci_low_s", "float64"),
-    ("tau_ci_high_s", "float64"), ("tau_r2", "float64"), ("fit_n", "int64"),
+    ("tau_ci_high_s", "float64"), ("tau_r2", "float64"), ("fit_quality", "object"), ("fit_n", "int64"),
     ("fit_y_inf", "float64"), ("fit_amp", "float64"),
     ("hrr60_bpm", "float64"), ("hrr60_source", "object"),
 ]
@@ -309,6 +309,11 @@ def _assess(st, nxt, span, win, t_win, metric, cfg, beats, geometry) -> dict:
     t0 = _peak(row, notes, onset, dur, usable & before_next, t_win, y_all, direction, cfg)
     reactivity = row.get("peak", math.nan) - base_mean
     row["reactivity"] = reactivity
+    if math.isfinite(reactivity) and math.isfinite(half_width) and direction * reactivity <= half_width:
+        # the response is no larger than the baseline's own fluctuation: nothing to recover from
+        row["response_in_band"] = True
+        notes.append(f"the response (reactivity {reactivity:.3g}) did not leave the baseline band "
+                     f"(+/- {half_width:.3g}): there is no recovery to time")
 
     # the recovery series: valid windows after t0, before the next stressor, within the horizon
     series = usable & before_next
@@ -554,10 +559,24 @@ def _fit_tau(row, notes, t, y, direction, cfg, geometry) -> None:
         row["tau_ci_low_s"], row["tau_ci_high_s"] = max(0.0, tau - q * se), tau + q * se
     else:
         notes.append("tau confidence interval undefined (singular fit covariance)")
-    if tau <= lo * 1.001 or tau >= hi * 0.999:
+    rejected = []
+    if tau <= lo * 1.01 or tau >= hi * 0.99:
         notes.append(f"tau at the fit bound ({lo:g}-{hi:g} s)")
+        rejected.append("at bound")
     if direction * amp < 0:
         notes.append("fitted curve moves away from baseline, not towards it")
+        rejected.append("away")
+    r2 = row["tau_r2"]
+    if not (math.isfinite(r2) and r2 >= cfg.fit_min_r2):
+        notes.append(f"exponential fit rejected: R² {r2:.2f} below {cfg.fit_min_r2:g}")
+        rejected.append("r2")
+    lo_ci, hi_ci = row.get("tau_ci_low_s", math.nan), row.get("tau_ci_high_s", math.nan)
+    if rejected:
+        row["fit_quality"] = "rejected"
+    elif not (math.isfinite(lo_ci) and math.isfinite(hi_ci)) or hi_ci - lo_ci > cfg.tau_imprecise_ci_ratio * tau:
+        row["fit_quality"] = "imprecise"
+    else:
+        row["fit_quality"] = "ok"
 
 
 def _hrr(row, notes, t0, limit, beats, t_series, hr_series, window_s, cfg) -> None:
