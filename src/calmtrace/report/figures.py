@@ -40,6 +40,7 @@ __all__ = [
     "METRIC_STYLE",
     "metric_info",
     "clock_times",
+    "clock_name",
     "clock_label",
     "plain",
     "window_times_s",
@@ -142,8 +143,23 @@ def _utc_offset(recording: Recording) -> timedelta:
     return sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
 
 
+def clock_name(recording: Recording) -> str:
+    """What the recording's clock is: ``"UTC"``, ``"UTC+02:00"``, or ``"device local time, zone
+    unknown"`` when the file gave a local clock time without its offset (the times are then shown
+    as the device showed them, not as UTC)."""
+    if "offset unknown" in str(recording.meta.get("clock", "")) and not recording.meta.get("utc_offset"):
+        return "device local time, zone unknown"
+    off = _utc_offset(recording)
+    if off == timedelta(0):
+        return "UTC"
+    return f"UTC{timezone(off).tzname(None)[3:]}"
+
+
 def clock_label(recording: Recording) -> str:
-    """Axis title of clock time, naming the time zone, e.g. ``"clock time (UTC+02:00)"``."""
+    """Axis title of clock time, naming what the clock is, e.g. ``"clock time (UTC+02:00)"`` or
+    ``"clock time (device local time, zone unknown)"``."""
+    if clock_name(recording) != "UTC" and not clock_name(recording).startswith("UTC"):
+        return f"clock time ({clock_name(recording)})"
     off = _utc_offset(recording)
     if off == timedelta(0):
         return "clock time (UTC)"

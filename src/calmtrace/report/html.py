@@ -414,7 +414,8 @@ def session_summary(result: Any, table: pd.DataFrame | None = None,
 # -------------------------------------------------------------------------------------------
 def _event_table_html(result: Any, table: pd.DataFrame) -> str:
     ci = f"{round(100 * float(_cfg(result, 'recovery', 'ci_level')))}%"
-    head = ("<tr><th>event (kind)</th><th>clock time</th><th>linked</th><th>metric</th>"
+    head = (f"<tr><th>event (kind)</th><th>clock time ({esc(figures.clock_name(result.recording))})</th>"
+            "<th>linked</th><th>metric</th>"
             "<th>baseline mean ± SD</th><th>peak</th><th>reactivity</th><th>time to baseline</th>"
             f"<th>half-recovery</th><th>tau ({ci} CI)</th><th>HRR60</th></tr>")
     body = []
