@@ -214,3 +214,21 @@ def test_the_transitive_checker_follows_imports_inside_functions() -> None:
     # and the graph builder records an import made inside a function
     src_graph = _graph()
     assert "calmtrace.loader" in src_graph["calmtrace.cli"]   # cli imports it only inside functions
+
+
+def test_every_from_import_names_an_existing_module() -> None:
+    """``from .x import y`` must name a module that exists (a moved module leaves none behind)."""
+    files = {_module_name(p) for p in SRC.rglob("*.py")}
+    missing = []
+    for p in SRC.rglob("*.py"):
+        rel = p.relative_to(SRC)
+        pkg = list(rel.parts[:-1])
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.level:
+                    target = ".".join(["calmtrace"] + pkg[: len(pkg) - (node.level - 1)] + [node.module])
+                else:
+                    target = node.module
+                if target.startswith("calmtrace") and target not in files:
+                    missing.append(f"{rel}:{node.lineno} imports {target}, which does not exist")
+    assert missing == []
