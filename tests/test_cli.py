@@ -112,3 +112,20 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path: Path, rec_folder: Path, c
         assert "beats.csv line 6" in err
     # nothing already on disk was damaged
     assert {p: p.read_bytes() for p in rec_folder.iterdir()} == before
+
+
+def test_help_and_error_texts() -> None:
+    from calmtrace.formats import REGISTRY
+    from calmtrace.signals.protocol import SCENARIOS
+
+    p = run("analyze")
+    assert p.returncode == 2
+    assert p.stderr.strip().startswith("calmtrace: error: analyze: ") and p.stderr.count("calmtrace") == 1
+    for cmd in ("analyze", "info"):
+        text = " ".join(run(cmd, "--help").stdout.split()).replace("- ", "-")   # click wraps at hyphens
+        assert all(name in text for name in REGISTRY), cmd
+    text = " ".join(run("capture", "--help").stdout.split())
+    assert all(name in text for name in SCENARIOS)
+    out = run("import", "--help").stdout
+    assert "list above" in out and "below" not in out
+    assert out.index("rr-text") < out.index("Options:")

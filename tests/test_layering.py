@@ -1,7 +1,7 @@
 """The dependency direction of DESIGN.md, checked by reading every import in src/calmtrace.
 
-errors <- recording, events <- store, formats, devices, signals <- analysis, capture <- sessions
-<- report <- cli, batch
+errors <- recording, events <- store, formats, devices, signals <- loader, capture <- analysis
+<- sessions <- report <- cli, batch
 
 In words: devices/ never imports signals/ or report/; signals/ never imports devices/, report/ or
 cli; report/ never imports devices/; nothing imports cli; formats/ may use signals/ecg.py; bleak and
@@ -27,10 +27,11 @@ LAYER = {
     "_version": 0, "errors": 0,
     "events": 1, "recording": 2,
     "store": 3, "formats": 3, "devices": 3, "signals": 3,
-    "loader": 4, "analysis": 4, "capture": 4,
-    "sessions": 5,
-    "report": 6, "live": 6,
-    "batch": 7, "cli": 8, "__main__": 9,
+    "loader": 4, "capture": 4,
+    "analysis": 5,   # analyze() also takes a path, which it loads
+    "sessions": 6,
+    "report": 7, "live": 7,
+    "batch": 8, "cli": 9, "__main__": 10,
 }
 # Same-layer imports that DESIGN.md allows: formats/ may turn ECG into beats with signals/ecg.
 ALLOWED_SIDEWAYS = {("formats", "signals.ecg")}

@@ -316,15 +316,16 @@ def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame, qual
     return pd.DataFrame(rows, columns=["item", "value", "unit", "note"])
 
 
-def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
+def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | None = None, *,
             progress: Progress | None = None, source: str | os.PathLike | None = None,
             acc: pd.DataFrame | None = None, day_config: Any = None) -> AnalysisResult:
     """Clean, window, balance and assess recovery of one recording.
 
     Parameters
     ----------
-    recording : Recording
-        From :func:`calmtrace.load`, :func:`calmtrace.simulate` or a capture.
+    recording : Recording or path-like
+        From :func:`calmtrace.load`, :func:`calmtrace.simulate` or a capture; a path (recording
+        folder or importable file) is loaded first, and is the provenance's source.
     config : AnalysisConfig, optional
         Defaults (with their sources) when omitted.
     progress : callable, optional
@@ -346,6 +347,14 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
     AnalysisError
         When the recording has too few beats to analyse at all.
     """
+    if isinstance(recording, (str, os.PathLike)):
+        # a path: load it as calmtrace.load would (recording folder or importable file)
+        from .loader import load
+
+        source = recording if source is None else source
+        recording = load(recording)
+    if not isinstance(recording, Recording):
+        raise InputError(f"analyze: expected a Recording or a path to one, got {type(recording).__name__}")
     cfg = config or AnalysisConfig()
     tick = progress or (lambda stage, frac: None)
     if len(recording.beats) < 3:

@@ -23,6 +23,32 @@ EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 
 
+class _LazyHelpOption(click.Option):
+    """An option whose help text is built when help is shown (e.g. from a registry that is slow to
+    import), so that listing valid names does not slow every command down."""
+
+    def __init__(self, *args: Any, help_fn: Any = None, **kwargs: Any) -> None:
+        self._help_fn = help_fn
+        super().__init__(*args, **kwargs)
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        if self._help_fn is not None:
+            self.help = self._help_fn()
+        return super().get_help_record(ctx)
+
+
+def _format_names_help() -> str:
+    from .formats import REGISTRY
+
+    return f"Format of REC when it is a file: one of {', '.join(REGISTRY)} (default: sniffed)."
+
+
+def _scenario_help(what: str) -> str:
+    from .signals.protocol import SCENARIOS
+
+    return f"{what} a simulated session: one of {', '.join(SCENARIOS)}."
+
+
 def _fail(message: str, status: int = EXIT_BAD_INPUT) -> None:
     from .errors import shorten
 
@@ -73,7 +99,7 @@ def _format_help() -> str:
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
               help="Recording folder to write (must not exist unless --force).")
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME",
-              help="Force a format instead of sniffing it (see the list below).")
+              help="Force a format instead of sniffing it (see the list above).")
 @click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
               help="An events file (CSV or JSON) to add to the recording.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
@@ -223,7 +249,7 @@ def events_add(rec: Path, label: str, kind: str, onset: str, duration_s: float, 
 # -------------------------------------------------------------------------------------------
 @cli.command("info")
 @click.argument("rec", type=click.Path(path_type=Path))
-@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
               help="A TOML analysis config; its [quality] section sets the verdict's thresholds.")
 def info_cmd(rec: Path, fmt: str | None, config_file: Path | None) -> None:
@@ -341,8 +367,8 @@ async def _virtual_straps(scenario: str, names: list[str], speed: float, seed: i
 @cli.command("scan")
 @click.option("--timeout", "timeout_s", default=5.0, show_default=True, type=click.FloatRange(min=0.5),
               help="How long to listen, in seconds.")
-@click.option("--simulate", "scenario", default=None, metavar="SCENARIO",
-              help="Scan a virtual strap (no hardware needed), e.g. tsst.")
+@click.option("--simulate", "scenario", default=None, metavar="SCENARIO", cls=_LazyHelpOption,
+              help_fn=lambda: _scenario_help("Scan a virtual strap (no hardware needed) beating"))
 def scan_cmd(timeout_s: float, scenario: str | None) -> None:
     """List nearby straps advertising the Heart Rate Service, strongest first.
 
@@ -382,8 +408,8 @@ def scan_cmd(timeout_s: float, scenario: str | None) -> None:
 @click.option("--duration", "duration_s", default=None, type=click.FloatRange(min=1), help="Stop after this many seconds.")
 @click.option("--no-live", is_flag=True, help="No live view (headless runs); stop with Ctrl-C or --duration.")
 @click.option("--ecg", is_flag=True, help="Also stream ECG (Polar H10) into ecg.csv.")
-@click.option("--simulate", "scenario", default=None, metavar="SCENARIO",
-              help="Capture from a virtual strap beating a simulated session (tsst, breathing, exercise).")
+@click.option("--simulate", "scenario", default=None, metavar="SCENARIO", cls=_LazyHelpOption,
+              help_fn=lambda: _scenario_help("Capture from a virtual strap beating"))
 @click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0.1, max=100),
               help="With --simulate or --replay: run the virtual strap this many times faster than real time.")
 @click.option("--replay", "replay_file", default=None, type=click.Path(path_type=Path),
@@ -805,7 +831,7 @@ def breathe_cmd(assess: bool, device: str | None, simulate_person: bool, resonan
               help="An events file (CSV or JSON) to add to the recording's own events.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
               help="A TOML file with [windows], [clean], [hrv] and [recovery] settings (defaults cite their sources).")
-@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
 def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Path | None, fmt: str | None,
@@ -971,7 +997,7 @@ def batch_cmd(paths: tuple[Path, ...], out: Path, config_file: Path | None, work
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
               help="A TOML file whose [clean] and [hrv] settings apply (as for analyze).")
 @click.option("--raw", is_flag=True, help="Skip artefact cleaning (use the beats exactly as recorded).")
-@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: Path | None,
             events_file: Path | None, psd_method: str, config_file: Path | None, raw: bool, fmt: str | None,
@@ -1151,7 +1177,7 @@ def dyad_cmd(paths: tuple[Path, ...], out: Path, offset_s: float | None, surroga
 @click.option("--epoch", "epoch_s", default=None, type=click.FloatRange(min=10), help="Epoch length in s (default 60).")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
               help="A TOML file with a [day] table (thresholds) and the analyze sections.")
-@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
 def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | None, epoch_s: float | None,
             config_file: Path | None, fmt: str | None, force: bool) -> None:
@@ -1222,7 +1248,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(0)
     except click.ClickException as exc:
-        where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) else ""
+        # "calmtrace: error: analyze: ...": the program name is said once, by _fail
+        path = exc.ctx.command_path.split(" ", 1) if getattr(exc, "ctx", None) else []
+        where = f"{path[1]}: " if len(path) > 1 else ""
         _fail(f"{where}{exc.format_message()}", EXIT_BAD_INPUT)
     except CalmtraceError as exc:
         _fail(str(exc), EXIT_BAD_INPUT if isinstance(exc, ValueError) else EXIT_FAILURE)

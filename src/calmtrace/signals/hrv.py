@@ -167,22 +167,30 @@ def windowed_hrv(recording: Recording, window_s: float = 60.0, step_s: float = 5
     out["dfa_alpha1"] = _windowed_dfa_alpha1(rr, usable, brk, lo, hi, window_s, cfg)
 
     n = out["n_beats"]
+    # A recording never cleaned has every beat flagged ok because nothing was looked for: its
+    # artefact share is unknown (NaN with a note), not 0; validity then rests on the other minimums.
+    uncleaned = "cleaning" not in recording.meta and bool(np.all(np.asarray(recording.flags) == "ok"))
     with np.errstate(invalid="ignore"):
         expected = window_s * out["mean_hr_bpm"] / 60.0
         out["valid"] = (
             (n >= cfg.min_beats)
             & (n >= cfg.min_beat_share * expected)
             & (out["coverage"] >= cfg.min_coverage)
-            & (out["artifact_pct"] <= cfg.max_artifact_pct)
+            & ((out["artifact_pct"] <= cfg.max_artifact_pct) | uncleaned)
         )
+    if uncleaned:
+        out["artifact_pct"] = np.full(n_windows, np.nan)
     table = pd.DataFrame({c: out[c] for c in WINDOW_COLUMNS})
     table.attrs["hrv"] = {"window_s": window_s, "step_s": step_s, "config": cfg.to_dict(),
                           "notes": {}, "warnings": []}
+    if uncleaned:
+        table.attrs["hrv"]["notes"]["artifact_pct"] = (
+            "not assessed: the recording was not cleaned (calmtrace.clean finds and flags artefacts)")
     n_zero = int(zero_var.sum())
     if n_zero:
         reason = ("undefined (0/0): the window's RR intervals are all identical, so LF = HF = 0 ms2 "
                   "(zero variability)")
-        table.attrs["hrv"]["notes"] = {"lf_hf": reason, "hf_nu": reason}
+        table.attrs["hrv"]["notes"].update({"lf_hf": reason, "hf_nu": reason})
         table.attrs["hrv"]["warnings"].append(
             f"zero variability: {n_zero} of {n_windows} windows have identical RR intervals; LF = HF = 0 "
             "and LF/HF, HF n.u. are undefined there (a paced rhythm or a synthetic series, not an "
