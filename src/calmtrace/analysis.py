@@ -307,6 +307,12 @@ def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame, qual
             ("mean_hr", float(v["mean_hr_bpm"].mean()), "bpm", "mean over valid windows"),
             ("ln_rmssd", float(v["ln_rmssd"].mean()), "ln(ms)", "mean over valid windows"),
         ]
+    if len(recovery) and "stressor_relation" in recovery:
+        related = [isinstance(x, str) and x != "" for x in recovery["stressor_relation"]]
+        rel = recovery[np.asarray(related, dtype=bool)]
+        for r in rel.drop_duplicates(["event_label", "onset_s"]).itertuples(index=False):
+            first = str(r.note).split(";")[0].strip()
+            rows.append((f"stressor_relation[{r.event_label}]", str(r.stressor_relation), "", first))
     if len(recovery):
         rec_rows = recovery[recovery["metric"] == "mean_hr_bpm"] if "metric" in recovery else recovery.iloc[0:0]
         for r in rec_rows.itertuples(index=False):

@@ -38,6 +38,7 @@ from .analysis import AnalysisConfig, analyze
 from .errors import CalmtraceError, FormatError, InputError
 from .loader import load
 from . import formats, store
+from .signals import metrics as _metrics
 
 __all__ = ["BatchResult", "Survey", "survey", "find_inputs", "analyze_one", "run_batch", "COHORT_COLUMNS"]
 
@@ -310,6 +311,9 @@ def analyze_one(path: str | os.PathLike, config: dict[str, Any] | None = None) -
     if len(rc) == 0:
         return pd.DataFrame([base]), None
     rows = pd.concat([pd.DataFrame([base] * len(rc)), rc.reset_index(drop=True)], axis=1)
+    # each metric's label and unit, from the metrics registry
+    rows["metric_label"] = [_metrics.label(m) for m in rows["metric"]]
+    rows["metric_unit"] = [_metrics.unit(m) for m in rows["metric"]]
     return rows, None
 
 

@@ -64,3 +64,19 @@ def test_format_value_uses_the_registry_digits_and_unit():
     assert metrics.axis_title("lf_hf") == "LF/HF"
     with pytest.raises(ValueError):
         metrics.Metric("x", "x", "", 2, 0, "")
+
+
+def test_a_registered_metric_reaches_the_cohort_table(monkeypatch, tmp_path):
+    from calmtrace.batch import analyze_one
+    from calmtrace.store import save
+
+    entry = dataclasses.replace(metrics.METRICS["dfa_alpha1"], direction=+1)
+    monkeypatch.setitem(metrics.METRICS, "dfa_alpha1", entry)
+    save(simulate("tsst", seed=3), tmp_path / "s")
+    cfg = AnalysisConfig(windows=WindowConfig(window_s=120.0, step_s=10.0),
+                         recovery=RecoveryConfig(metrics=("mean_hr_bpm", "dfa_alpha1")))
+    rows, reason = analyze_one(tmp_path / "s", cfg.to_dict())
+    assert reason is None
+    dfa = rows[rows["metric"] == "dfa_alpha1"]
+    assert len(dfa) == 2 and set(dfa["metric_label"]) == {"DFA α1"} and (dfa["direction"] == 1.0).all()
+    assert set(rows.loc[rows["metric"] == "mean_hr_bpm", "metric_unit"]) == {"bpm"}

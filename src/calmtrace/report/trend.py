@@ -37,6 +37,7 @@ from .html import (
     page,
     write_text_atomic,
 )
+from ..signals import metrics as _metrics
 from ..signals.linking import format_duration
 
 __all__ = ["write_trend_report", "render_trend_report", "trend_summary"]
@@ -68,8 +69,9 @@ def trend_summary(sessions: pd.DataFrame, stressors: pd.DataFrame,
     vals = ok[ok["baseline_ln_rmssd"].notna()]
     if len(vals) >= 2:
         a, b = vals.iloc[0], vals.iloc[-1]
-        findings.append(f"Baseline lnRMSSD went from {a['baseline_ln_rmssd']:.2f} ln(ms) (session {a['session']}) to "
-                        f"{b['baseline_ln_rmssd']:.2f} ln(ms) (session {b['session']}).")
+        findings.append(f"Baseline {_metrics.label('ln_rmssd')} went from "
+                        f"{_metrics.format_value('ln_rmssd', a['baseline_ln_rmssd'])} (session {a['session']}) to "
+                        f"{_metrics.format_value('ln_rmssd', b['baseline_ln_rmssd'])} (session {b['session']}).")
     banded = sessions[sessions["vs_swc"].isin(["above", "below", "within"])]
     if len(banded):
         def which(where: str) -> str:
@@ -113,10 +115,11 @@ def _sessions_html(sessions: pd.DataFrame) -> str:
             f"<td>{r.date:%Y-%m-%d %H:%M}</td><td>{esc(Path(r.source).name if r.source else '')}"
             f"{' (simulated)' if r.simulated else ''}</td><td>{esc(q)}</td>"
             f'<td class="num">{fmt(r.artifact_pct, 1, "%")}</td><td class="num">{fmt(r.invalid_pct, 0, "%")}</td>'
-            f'<td class="num">{fmt(r.baseline_ln_rmssd, 2)}</td><td class="num">{esc(band)}</td>'
+            f'<td class="num">{esc(_metrics.format_value("ln_rmssd", r.baseline_ln_rmssd, with_unit=False))}</td><td class="num">{esc(band)}</td>'
             f"<td>{esc(r.vs_swc or 'n/a')}</td></tr>")
     head = ("<tr><th>#</th><th>date (UTC)</th><th>recording</th><th>quality</th><th>artefacts</th>"
-            "<th>invalid windows</th><th>baseline lnRMSSD (ln(ms))</th><th>SWC band of earlier sessions</th>"
+            f"<th>invalid windows</th><th>baseline {esc(_metrics.axis_title('ln_rmssd'))}</th>"
+            "<th>SWC band of earlier sessions</th>"
             "<th>vs. band</th></tr>")
     return f'<table id="sessions-table"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
@@ -131,9 +134,10 @@ def _stressors_html(stressors: pd.DataFrame) -> str:
         rows.append(
             f'<tr class="{"ok" if r.quality_ok else "failed"}"><td class="num">{r.session}</td>'
             f"<td>{r.date:%Y-%m-%d}</td><td>{esc(r.label)}</td>"
-            f'<td class="num">{fmt(r.reactivity_bpm, 0, "bpm")}</td><td class="num">{esc(r.time_to_baseline)}</td>'
+            f'<td class="num">{esc(_metrics.format_value("mean_hr_bpm", r.reactivity_bpm))}</td>'
+            f'<td class="num">{esc(r.time_to_baseline)}</td>'
             f'<td class="num">{format_duration(r.t50_s)}</td><td class="num">{esc(tau)}</td>'
-            f'<td class="num">{fmt(r.hrr60_bpm, 0, "bpm")}</td><td class="num">{esc(r.ln_rmssd_time_to_baseline)}</td>'
+            f'<td class="num">{esc(_metrics.format_value("mean_hr_bpm", r.hrr60_bpm))}</td><td class="num">{esc(r.ln_rmssd_time_to_baseline)}</td>'
             f"<td>{'' if r.quality_ok else 'session FAILED quality checks'}</td></tr>")
     head = ("<tr><th>#</th><th>date</th><th>stressor</th><th>HR reactivity</th><th>HR time to baseline</th>"
             "<th>HR half-recovery</th><th>HR tau (CI)</th><th>HRR60</th><th>lnRMSSD time to baseline</th>"
