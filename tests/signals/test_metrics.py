@@ -80,3 +80,18 @@ def test_a_registered_metric_reaches_the_cohort_table(monkeypatch, tmp_path):
     dfa = rows[rows["metric"] == "dfa_alpha1"]
     assert len(dfa) == 2 and set(dfa["metric_label"]) == {"DFA α1"} and (dfa["direction"] == 1.0).all()
     assert set(rows.loc[rows["metric"] == "mean_hr_bpm", "metric_unit"]) == {"bpm"}
+
+
+def test_minimum_spans_are_read_from_the_config_and_hold_in_the_windows():
+    from calmtrace.signals.config import HRVConfig
+    from calmtrace.signals.hrv import windowed_hrv
+
+    assert metrics.min_span_s("lf_hf") == HRVConfig().lf_min_window_s
+    assert metrics.min_span_s("dfa_alpha1", HRVConfig(dfa_min_window_s=90.0)) == 90.0
+    assert metrics.min_span_s("rmssd_ms") == HRVConfig().min_window_s
+    win = windowed_hrv(simulate("rest", seed=1, duration_s=600.0), window_s=60.0, step_s=30.0)
+    for name in metrics.METRICS:
+        if name in win and metrics.min_span_s(name) > 60.0:
+            assert win[name].isna().all(), name
+        elif name in win:
+            assert win[name].notna().any(), name

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 __all__ = ["Metric", "METRICS", "register", "metric", "label", "unit", "digits", "direction",
-           "axis_title", "format_value"]
+           "axis_title", "format_value", "min_span_s"]
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,11 @@ class Metric:
         Decimals shown in reports and tables.
     source : str
         The published definition the computation follows.
-    min_span_s : float
-        Shortest window (s) over which the metric is computed at all (NaN in shorter windows);
-        0 when any valid window will do.
+    min_span : str
+        The :class:`~calmtrace.signals.config.HRVConfig` field that holds the shortest window (s)
+        over which the metric is computed at all (NaN in shorter windows), e.g.
+        ``"lf_min_window_s"``; ``""`` when any window of at least ``min_window_s`` will do. The
+        number itself lives in the config, once (:func:`min_span_s` reads it).
     """
 
     name: str
@@ -54,7 +56,7 @@ class Metric:
     direction: int
     digits: int
     source: str
-    min_span_s: float = 0.0
+    min_span: str = ""
 
     def __post_init__(self) -> None:
         if self.direction not in (-1, 0, 1):
@@ -85,10 +87,10 @@ for _m in (
     Metric("pnn50_pct", "pNN50", "%", -1, 1, _TF),
     Metric("sd1_ms", "SD1", "ms", -1, 1, "Poincare plot width (Brennan, Palaniswami & Kamen 2001)"),
     Metric("sd2_ms", "SD2", "ms", 0, 1, "Poincare plot length (Brennan, Palaniswami & Kamen 2001)"),
-    Metric("lf_ms2", "LF power", "ms²", 0, 0, _TF + " (0.04-0.15 Hz)", 120.0),
-    Metric("hf_ms2", "HF power", "ms²", -1, 0, _TF + " (0.15-0.40 Hz)", 60.0),
-    Metric("lf_hf", "LF/HF", "", +1, 2, _TF, 120.0),
-    Metric("hf_nu", "HF", "n.u.", -1, 1, _TF + " (HF / (LF + HF) x 100)", 120.0),
+    Metric("lf_ms2", "LF power", "ms²", 0, 0, _TF + " (0.04-0.15 Hz)", "lf_min_window_s"),
+    Metric("hf_ms2", "HF power", "ms²", -1, 0, _TF + " (0.15-0.40 Hz)", "hf_min_window_s"),
+    Metric("lf_hf", "LF/HF", "", +1, 2, _TF, "lf_min_window_s"),
+    Metric("hf_nu", "HF", "n.u.", -1, 1, _TF + " (HF / (LF + HF) x 100)", "lf_min_window_s"),
     Metric("pns_index", "PNS index", "SD units vs. norms", -1, 2,
            "mean z-score of mean RR, RMSSD and SD1 against Nunan et al. 2010 (as Kubios HRV)"),
     Metric("sns_index", "SNS index", "SD units vs. norms", +1, 2,
@@ -99,7 +101,7 @@ for _m in (
            "square root of Baevsky's SI (Baevsky & Chernikova 2017, Cardiometry 10:66; as Kubios HRV)"),
     Metric("dfa_alpha1", "DFA α1", "", 0, 2,
            "short-term detrended fluctuation exponent, boxes of 4-16 beats (Peng et al. 1995, Chaos 5:82)",
-           120.0),
+           "dfa_min_window_s"),
 ):
     register(_m)
 
@@ -134,6 +136,16 @@ def axis_title(name: str) -> str:
     """``"lnRMSSD (ln(ms))"``; the label alone for a dimensionless metric."""
     m = metric(name)
     return f"{m.label} ({m.unit})" if m.unit else m.label
+
+
+def min_span_s(name: str, hrv_config: object = None) -> float:
+    """Shortest window (s) over which ``name`` is computed, read from ``hrv_config``
+    (:class:`~calmtrace.signals.config.HRVConfig`, defaults when None)."""
+    from .config import HRVConfig
+
+    cfg = hrv_config if hrv_config is not None else HRVConfig()
+    key = metric(name).min_span or "min_window_s"
+    return float(getattr(cfg, key))
 
 
 def format_value(name: str, value: float, with_unit: bool = True) -> str:
