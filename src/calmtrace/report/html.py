@@ -286,6 +286,11 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
                 s += f" and returned to baseline {format_duration(ttb.value_s)} after {ended}"
             elif ttb.known:
                 s += f" and was not back to baseline within {format_duration(ttb.value_s)} after {ended}"
+            elif r["stressor_relation"] in ("consecutive", "overlapping"):
+                nxt = str(raw.get("followed_by", "") or "")
+                how = "followed at once" if r["stressor_relation"] == "consecutive" else "began before it ended"
+                s += f"; '{nxt}' {how}, so there is no recovery from '{label}' alone to measure"
+                missing.append("time to baseline")
             else:
                 s += "; its return to baseline could not be measured"
                 missing.append("time to baseline")
