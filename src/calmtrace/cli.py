@@ -428,12 +428,16 @@ def scan_cmd(timeout_s: float, scenario: str | None) -> None:
 @click.option("--token", default=None, metavar="TOKEN", help="With --serve-host: access token the page's address must carry.")
 @click.option("--history", "history", multiple=True, type=click.Path(path_type=Path), metavar="FOLDER",
               help="An earlier capture of the same person (repeat): the forecast says whether recovery is on course.")
+@click.option("--no-script", "no_script", is_flag=True,
+              help="With --simulate: write only your marks, not the scenario's scripted events (by default both "
+                   "are written; the analysis then reports overlapping or duplicate stressors).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None, duration_s: float | None,
                 no_live: bool, ecg: bool, scenario: str | None, speed: float, force: bool,
                 replay_file: Path | None = None, replay_events: Path | None = None,
                 replay_format: str | None = None, pacer_spec: str | None = None, serve_port: int | None = None,
-                serve_host: str = "127.0.0.1", token: str | None = None, history: tuple[Path, ...] = ()) -> None:
+                serve_host: str = "127.0.0.1", token: str | None = None, history: tuple[Path, ...] = (),
+                no_script: bool = False) -> None:
     """Capture beats from a strap into a recording folder, live.
 
     Every notification is written to disk as it arrives; a capture killed at any
@@ -492,7 +496,8 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
         if scenario:
             radio, straps, rec = await _virtual_straps(scenario, names, speed, 1)
             t0 = loop.time()
-            kwargs.update(backend=radio, clock=lambda: (loop.time() - t0) * speed, scripted_events=list(rec.events),
+            kwargs.update(backend=radio, clock=lambda: (loop.time() - t0) * speed,
+                          scripted_events=[] if no_script else list(rec.events),
                           meta={"simulated": True, "scenario": scenario, "virtual_strap_speed": speed})
         if replay is not None:
             radio, run_s = await _start_replay(replay, speed, names[0], kwargs)
@@ -505,8 +510,8 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
                 session, server = await _start_live(cap, pacer, kwargs, serve_port, serve_host, token, speed,
                                                     history_t50)
                 try:
-                    with _LiveView(enabled=live, on_key=lambda k: _on_key(cap, k, stop, session),
-                                   session=session) as view:
+                    with _LiveView(enabled=live, on_key=lambda k, label=None: _on_key(cap, k, stop, session, label),
+                                   session=session, simulated=bool(scenario)) as view:
                         await cap.run(duration, on_update=lambda f: (session.start(), view.update(names[0], f)))
                 finally:
                     session.close()
@@ -514,7 +519,8 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
                         await server.close()
                 stop_task.cancel()
                 return [out]
-            with _LiveView(enabled=live, on_key=lambda k: stop.set() if k == "q" else None) as view:
+            with _LiveView(enabled=live, on_key=lambda k: (stop.set(), "q: finishing")[1] if k == "q"
+                           else f"{k!r}: with several straps only q (finish) is a key", simulated=bool(scenario)) as view:
                 return await capture_many(names, out, duration_s=duration, stop=stop,
                                           on_update=view.update, **kwargs)
         finally:
@@ -598,13 +604,32 @@ async def _start_live(cap: Any, pacer: Any, kwargs: dict[str, Any], serve_port: 
     return session, server
 
 
-def _on_key(cap: Any, key: str, stop: Any, session: Any = None) -> None:
+def _clock_s(t_s: float) -> str:
+    from datetime import timedelta
+
+    return str(timedelta(seconds=int(max(t_s, 0.0))))
+
+
+def _on_key(cap: Any, key: str, stop: Any, session: Any = None, label: str | None = None) -> str:
+    """Act on one key of the live view; returns the confirmation the view shows."""
     if key == "q":
         stop.set()
-    elif key == "p" and session is not None:
+        return "q: finishing - the open marks are closed and the recording is written"
+    if key == "p" and session is not None:
         session.toggle_pacer()
-    elif key in _MARK_KEYS:
-        cap.mark(_MARK_KEYS[key])
+        on = bool((session.snapshot() or {}).get("pacer"))
+        return f"p: pacer {'started' if on else 'stopped'}"
+    if key in _MARK_KEYS:
+        kind = _MARK_KEYS[key]
+        ev = cap.mark(kind, label=label)
+        if ev is None and kind in getattr(cap, "_open", {}):
+            return f"{key}: {kind} opened at {_clock_s(cap.now_s())} (press {key} again to close it)"
+        if ev is None:
+            return f"{key}: {kind} not written (see the log)"
+        span = f"{_clock_s(ev.onset_s)}-{_clock_s(ev.offset_s)}" if ev.duration_s > 0 else _clock_s(ev.onset_s)
+        return f"{key}: {kind} '{ev.label}' written, {span}"
+    keys = "b s r i n " + ("p " if session is not None else "") + "q"
+    return f"{key!r}: not a key here (keys: {keys})"
 
 
 def _live_caption(s: dict) -> str:
@@ -625,15 +650,23 @@ def _live_caption(s: dict) -> str:
 
 
 class _LiveView:
-    """The live terminal view (rich) and single-key marks; a no-op when disabled."""
+    """The live terminal view (rich) and single-key marks; a no-op when disabled.
 
-    def __init__(self, enabled: bool, on_key: Any, session: Any = None) -> None:
+    It fits 80 columns (each strap's figures as label/value pairs, two pairs a line), says
+    SIMULATED for a simulated strap, confirms every key on its last line, and takes a label for a
+    note: ``n``, then the label, then Enter (Esc: a note without a label).
+    """
+
+    def __init__(self, enabled: bool, on_key: Any, session: Any = None, simulated: bool = False) -> None:
         self.enabled = enabled
         self.on_key = on_key
         self.session = session
+        self.simulated = simulated
         self._figures: dict[str, Any] = {}
         self._live = None
         self._term = None
+        self._label: str | None = None       # the note label being typed, or None
+        self.message = "ready: press a key to mark an event"
 
     def __enter__(self) -> "_LiveView":
         if not self.enabled:
@@ -647,10 +680,48 @@ class _LiveView:
         fd = sys.stdin.fileno()
         self._term = (fd, termios.tcgetattr(fd))
         tty.setcbreak(fd)
-        asyncio.get_running_loop().add_reader(fd, lambda: self.on_key(sys.stdin.read(1)))
+        asyncio.get_running_loop().add_reader(fd, lambda: self._read(fd))
         self._live = Live(self._render(), refresh_per_second=4, transient=False)
         self._live.__enter__()
         return self
+
+    def _read(self, fd: int) -> None:
+        """Every key waiting on the terminal (read unbuffered: a buffered read would hold back the
+        keys after the first until the next press)."""
+        import os
+
+        for ch in os.read(fd, 256).decode("utf-8", errors="replace"):
+            self.key(ch)
+
+    def key(self, ch: str) -> None:
+        """One key from the terminal: a note label being typed, or a command."""
+        if self._label is not None:
+            if ch in ("\r", "\n"):
+                label, self._label = self._label.strip(), None
+                self.message = str(self.on_key("n", label or None))
+            elif ch == "\x1b":
+                self._label = None
+                self.message = str(self.on_key("n", None))
+            elif ch in ("\x7f", "\b"):
+                self._label = self._label[:-1]
+            elif ch.isprintable():
+                self._label += ch
+        elif ch == "n" and self._accepts_labels():
+            self._label = ""
+        else:
+            message = self.on_key(ch)
+            if message:
+                self.message = str(message)
+        if self._live is not None:
+            self._live.update(self._render())
+
+    def _accepts_labels(self) -> bool:
+        import inspect
+
+        try:
+            return len(inspect.signature(self.on_key).parameters) >= 2
+        except (TypeError, ValueError):
+            return False
 
     def update(self, name: str, figures: Any) -> None:
         if not self.enabled:
@@ -661,24 +732,43 @@ class _LiveView:
     def _render(self) -> Any:
         from datetime import timedelta
 
+        from rich.console import Group
         from rich.table import Table
-
-        t = Table(title="calmtrace capture   keys: b s r i n (marks), q (finish)", expand=False)
-        for col in ("strap", "state", "elapsed", "HR bpm", "last RR ms", "RMSSD ms", "PNS", "SNS",
-                    "battery", "beats", "gaps", "open marks"):
-            t.add_column(col, justify="right" if col not in ("strap", "state", "open marks") else "left")
+        from rich.text import Text
 
         def f(x: float, fmt: str) -> str:
             return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
 
+        parts: list[Any] = []
+        title = "calmtrace capture" + ("   SIMULATED strap, not a person" if self.simulated else "")
+        parts.append(Text(title, style="bold reverse" if self.simulated else "bold"))
         for name, v in self._figures.items():
-            t.add_row(name, v.state, str(timedelta(seconds=int(v.elapsed_s))), f(v.hr_bpm, ".0f"),
-                      f(v.last_rr_ms, ".0f"), f(v.rmssd_ms, ".1f"), f(v.pns_index, "+.2f"),
-                      f(v.sns_index, "+.2f"), "-" if v.battery_pct is None else f"{v.battery_pct}%",
-                      str(v.n_beats), f"{v.n_gaps} ({v.gap_s:.0f} s)", ", ".join(v.open_marks))
+            t = Table(show_header=False, box=None, padding=(0, 1), expand=False)
+            for _ in range(2):
+                t.add_column(style="dim", no_wrap=True)
+                t.add_column(min_width=22, max_width=24, overflow="ellipsis", no_wrap=True)
+            pairs = [("strap", name), ("state", v.state),
+                     ("elapsed", str(timedelta(seconds=int(v.elapsed_s)))), ("HR", f"{f(v.hr_bpm, '.0f')} bpm"),
+                     ("last RR", f"{f(v.last_rr_ms, '.0f')} ms"), ("RMSSD", f"{f(v.rmssd_ms, '.1f')} ms"),
+                     ("PNS / SNS", f"{f(v.pns_index, '+.2f')} / {f(v.sns_index, '+.2f')}"),
+                     ("battery", "-" if v.battery_pct is None else f"{v.battery_pct}%"),
+                     ("beats", str(v.n_beats)), ("gaps", f"{v.n_gaps} ({v.gap_s:.0f} s)"),
+                     ("open marks", ", ".join(v.open_marks) or "none"), ("", "")]
+            for k in range(0, len(pairs), 2):
+                (a, av), (b, bv) = pairs[k], pairs[k + 1]
+                t.add_row(a, av, b, bv)
+            parts.append(t)
         if self.session is not None:
-            t.caption = _live_caption(self.session.snapshot())
-        return t
+            caption = _live_caption(self.session.snapshot())
+            if caption:
+                parts.append(Text(caption))
+        parts.append(Text("b baseline  s stressor  r recovery  i intervention  n note  "
+                          + ("p pacer  " if self.session is not None else "") + "q finish"))
+        if self._label is not None:
+            parts.append(Text(f"note label: {self._label}_   (Enter: write it, Esc: no label)", style="bold"))
+        else:
+            parts.append(Text(f"> {self.message}", style="bold"))
+        return Group(*parts)
 
     def __exit__(self, *exc: Any) -> None:
         if not self.enabled:
