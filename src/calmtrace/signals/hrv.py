@@ -36,7 +36,7 @@ from scipy.interpolate import PPoly, make_interp_spline
 from ..errors import AnalysisError, InputError
 from ..recording import Recording
 from . import balance
-from .config import _DETRENDS, _INTERPOLATION_ORDER, HRVConfig
+from .config import _INTERPOLATION_ORDER, HRVConfig
 
 __all__ = ["HRVConfig", "WINDOW_COLUMNS", "windowed_hrv"]
 
