@@ -160,3 +160,18 @@ def test_out_of_range_values_are_errors_at_the_door() -> None:
         _rec_from_rr([800.0, -5.0, 800.0])
     with pytest.raises(RecordingError, match="finite"):
         _rec_from_rr([800.0, float("inf"), 800.0])
+
+
+def test_analyze_takes_a_path(tmp_path):
+    import calmtrace
+    from calmtrace.signals.simulate import simulate
+    from calmtrace.store import save
+
+    folder = tmp_path / "rec"
+    save(simulate("rest", seed=3, duration_s=600.0), folder)
+    res = calmtrace.analyze(str(folder))
+    again = calmtrace.analyze(calmtrace.load(folder))
+    assert res.provenance["source"] == str(folder) and res.provenance["input_checksum"].startswith("sha256:")
+    assert res.windows.drop(columns=["rhythm"]).equals(again.windows.drop(columns=["rhythm"]))
+    with pytest.raises(calmtrace.CalmtraceError, match="expected a Recording or a path"):
+        calmtrace.analyze(42)

@@ -52,8 +52,24 @@ def test_help_teaches_with_examples() -> None:
 def test_info_describes_a_recording(rec_folder: Path) -> None:
     p = run("info", str(rec_folder))
     assert p.returncode == 0, p.stderr
-    assert "beats      600" in p.stdout
+    assert "beats        600" in p.stdout
     assert "speech" in p.stdout and "stressor" in p.stdout
+    # keys line up: every "  key  value" line has its value in the same column
+    body = [ln for ln in p.stdout.splitlines()[1:] if ln.startswith("  ") and not ln.startswith("    ")]
+    assert body and all(ln[15] != " " and ln[14] == " " for ln in body), body
+
+
+def test_info_lists_each_warning_once_and_the_quality_verdict(tmp_path: Path) -> None:
+    from calmtrace.signals.simulate import simulate
+
+    folder = tmp_path / "messy"
+    save(simulate("tsst", seed=6, artifact_pct=15.0), folder)
+    p = run("info", str(folder))
+    assert p.returncode == 0, p.stderr
+    verdict = [ln for ln in p.stdout.splitlines() if ln.startswith("  quality ")]
+    assert len(verdict) == 1 and "FAILED: artefacts" in verdict[0]
+    warnings = [ln for ln in (p.stdout + p.stderr).splitlines() if "warning" in ln.lower()]
+    assert len(warnings) == len(set(w.split("warning", 1)[-1].strip() for w in warnings))
 
 
 def test_events_add_clock_time_and_seconds(rec_folder: Path) -> None:
@@ -96,3 +112,20 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path: Path, rec_folder: Path, c
         assert "beats.csv line 6" in err
     # nothing already on disk was damaged
     assert {p: p.read_bytes() for p in rec_folder.iterdir()} == before
+
+
+def test_help_and_error_texts() -> None:
+    from calmtrace.formats import REGISTRY
+    from calmtrace.signals.protocol import SCENARIOS
+
+    p = run("analyze")
+    assert p.returncode == 2
+    assert p.stderr.strip().startswith("calmtrace: error: analyze: ") and p.stderr.count("calmtrace") == 1
+    for cmd in ("analyze", "info"):
+        text = " ".join(run(cmd, "--help").stdout.split()).replace("- ", "-")   # click wraps at hyphens
+        assert all(name in text for name in REGISTRY), cmd
+    text = " ".join(run("capture", "--help").stdout.split())
+    assert all(name in text for name in SCENARIOS)
+    out = run("import", "--help").stdout
+    assert "list above" in out and "below" not in out
+    assert out.index("rr-text") < out.index("Options:")

@@ -1,10 +1,15 @@
 """The dependency direction of DESIGN.md, checked by reading every import in src/calmtrace.
 
-errors <- recording, events <- store, formats, devices, signals <- analysis, capture <- report <- cli, batch
+errors <- recording, events <- store, formats, devices, signals <- loader, capture <- analysis
+<- sessions <- report <- cli, batch
 
 In words: devices/ never imports signals/ or report/; signals/ never imports devices/, report/ or
 cli; report/ never imports devices/; nothing imports cli; formats/ may use signals/ecg.py; bleak and
 bumble are imported only inside devices/, plotly only inside report/.
+
+The report only renders analysis results: followed transitively, through every import including
+those inside functions, report/ reaches nothing in devices/, formats/, store, loader, capture, the
+analysis pipeline (analysis) or the session collection (sessions).
 """
 
 from __future__ import annotations
@@ -22,14 +27,18 @@ LAYER = {
     "_version": 0, "errors": 0,
     "events": 1, "recording": 2,
     "store": 3, "formats": 3, "devices": 3, "signals": 3,
-    "loader": 4, "analysis": 4, "capture": 4,
-    "report": 5, "live": 5,
-    "batch": 6, "cli": 7, "__main__": 8,
+    "loader": 4, "capture": 4,
+    "analysis": 5,   # analyze() also takes a path, which it loads
+    "sessions": 6,
+    "report": 7, "live": 7,
+    "batch": 8, "cli": 9, "__main__": 10,
 }
 # Same-layer imports that DESIGN.md allows: formats/ may turn ECG into beats with signals/ecg.
 ALLOWED_SIDEWAYS = {("formats", "signals.ecg")}
 # Lower-layer imports that DESIGN.md still forbids: report/ never imports devices/.
-FORBIDDEN = {("report", "devices")}
+FORBIDDEN = {("report", "devices"), ("report", "sessions")}
+# What report/ must not reach, directly or through any chain of imports.
+REPORT_NEVER_REACHES = ("devices", "formats", "store", "loader", "capture", "analysis", "sessions")
 THIRD_PARTY_HOME = {"bleak": "devices", "bumble": "devices", "plotly": "report"}
 
 
@@ -118,3 +127,109 @@ def test_the_checker_allows_what_design_allows() -> None:
     assert violations(Path("formats/polar_ecg.py"), "from ..signals.ecg import detect_beats\n") == []
     assert violations(Path("report/html.py"), "from ..signals import recovery\nimport plotly\n") == []
     assert violations(Path("devices/ble.py"), "import bleak\nfrom ..errors import DeviceError\n") == []
+
+
+# -- transitive: what report/ reaches ----------------------------------------------------------------
+def _module_name(p: Path) -> str:
+    rel = p.relative_to(SRC).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(["calmtrace"] + parts)
+
+
+def _graph() -> dict[str, set[str]]:
+    """calmtrace module -> calmtrace modules it imports anywhere (top level or inside functions).
+
+    ``from pkg import name`` counts ``pkg.name`` when that is a module; importing ``a.b.c`` also
+    runs the packages ``a`` and ``a.b``.
+    """
+    files = {_module_name(p): p for p in SRC.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for mod, p in files.items():
+        rel = p.relative_to(SRC)
+        tree = ast.parse(p.read_text(encoding="utf-8"))
+        pkg = list(rel.parts[:-1])
+        found: set[str] = set()
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = ".".join(["calmtrace"] + pkg[: len(pkg) - (node.level - 1)])
+                    target = f"{base}.{node.module}" if node.module else base
+                else:
+                    target = node.module or ""
+                names = [target] + [f"{target}.{a.name}" for a in node.names]
+            for n in names:
+                if not n.startswith("calmtrace"):
+                    continue
+                parts = n.split(".")
+                for k in range(1, len(parts) + 1):
+                    cand = ".".join(parts[:k])
+                    if cand in files and cand != mod:
+                        found.add(cand)
+        graph[mod] = found
+    return graph
+
+
+def reached_from(start: str, graph: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Every module reachable from ``start``, with one import chain leading to it."""
+    chains = {start: [start]}
+    todo = [start]
+    while todo:
+        m = todo.pop()
+        for n in sorted(graph.get(m, ())):
+            if n not in chains:
+                chains[n] = chains[m] + [n]
+                todo.append(n)
+    return chains
+
+
+def _forbidden_reach(start: str, graph: dict[str, set[str]]) -> list[str]:
+    out = []
+    for mod, chain in reached_from(start, graph).items():
+        part = mod.split(".")[1] if mod.count(".") else ""
+        if part in REPORT_NEVER_REACHES:
+            out.append(" -> ".join(chain))
+    return out
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "report").rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_report_reaches_no_device_loading_or_pipeline_code_transitively(path: Path) -> None:
+    graph = _graph()
+    graph.pop("calmtrace", None)   # the package's lazy API names every module; it is not imported by name here
+    assert _forbidden_reach(_module_name(path), graph) == []
+
+
+def test_the_transitive_checker_follows_imports_inside_functions() -> None:
+    graph = {
+        "calmtrace.report.x": {"calmtrace.signals.y"},
+        "calmtrace.signals.y": {"calmtrace.loader"},   # e.g. an import inside a function
+        "calmtrace.loader": {"calmtrace.devices.timeline"},
+    }
+    found = _forbidden_reach("calmtrace.report.x", graph)
+    assert "calmtrace.report.x -> calmtrace.signals.y -> calmtrace.loader" in found
+    assert any(f.endswith("calmtrace.devices.timeline") for f in found)
+    # and the graph builder records an import made inside a function
+    src_graph = _graph()
+    assert "calmtrace.loader" in src_graph["calmtrace.cli"]   # cli imports it only inside functions
+
+
+def test_every_from_import_names_an_existing_module() -> None:
+    """``from .x import y`` must name a module that exists (a moved module leaves none behind)."""
+    files = {_module_name(p) for p in SRC.rglob("*.py")}
+    missing = []
+    for p in SRC.rglob("*.py"):
+        rel = p.relative_to(SRC)
+        pkg = list(rel.parts[:-1])
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.level:
+                    target = ".".join(["calmtrace"] + pkg[: len(pkg) - (node.level - 1)] + [node.module])
+                else:
+                    target = node.module
+                if target.startswith("calmtrace") and target not in files:
+                    missing.append(f"{rel}:{node.lineno} imports {target}, which does not exist")
+    assert missing == []

@@ -7,7 +7,7 @@
 
 Every parameter lives in one :class:`AnalysisConfig` (with the cited defaults of the stage it
 belongs to), can be read from a TOML file with sections ``[windows]``, ``[clean]``, ``[hrv]``,
-``[recovery]`` and ``[rhythm]``, and is written next to the results.
+``[recovery]``, ``[rhythm]``, ``[quality]``, ``[links]`` and ``[trend]``, and is written next to the results.
 """
 
 from __future__ import annotations
@@ -30,11 +30,14 @@ from ._version import __version__
 from .errors import AnalysisError, InputError
 from .recording import Recording
 from .signals.clean import clean
-from .signals.config import CleanConfig, RecoveryConfig, config_from_mapping
-from .signals.hrv import WINDOW_COLUMNS, HRVConfig, windowed_hrv
+from .signals.config import (CleanConfig, HRVConfig, LinkConfig, QualityConfig, RecoveryConfig, RhythmConfig,
+                             TrendConfig, WindowConfig, config_from_mapping)
+from .signals.linking import event_table, intervention_comparison
+from .signals.quality import Quality, assess_quality
+from .signals.hrv import WINDOW_COLUMNS, windowed_hrv
 from .signals.recovery import assess_recovery
 from .signals.segment import SegmentConfig, hrv_by_event
-from .signals.rhythm import NOT_SINUS, RhythmConfig, summarise as summarise_rhythm, windowed_rhythm
+from .signals.rhythm import NOT_SINUS, summarise as summarise_rhythm, windowed_rhythm
 from .store import write_spreadsheet_csv
 
 __all__ = ["AnalysisConfig", "AnalysisResult", "analyze", "load_config", "checksum"]
@@ -43,31 +46,6 @@ log = logging.getLogger(__name__)
 
 #: progress(stage, fraction_done) callback type used by :func:`analyze`.
 Progress = Callable[[str, float], None]
-
-
-@dataclass(frozen=True)
-class WindowConfig:
-    """The window grid of the windowed HRV.
-
-    Parameters
-    ----------
-    window_s : float
-        Window length in s. Default 60 s: the ultra-short window in which lnRMSSD agrees with
-        the 5-min criterion (Esco & Flatt 2014; Munoz et al. 2015), short enough to follow a
-        recovery. LF needs longer windows (see ``[hrv] lf_min_window_s``).
-    step_s : float
-        Step between window starts in s. Default 5 s, the time resolution of the recovery curves
-        (Laborde, Mosley & Thayer 2017 recommend reporting the time course, not only means).
-    """
-
-    window_s: float = 60.0
-    step_s: float = 5.0
-
-    def __post_init__(self) -> None:
-        for name in ("window_s", "step_s"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise InputError(f"[windows] {name} must be a positive number of seconds, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -89,6 +67,12 @@ class AnalysisConfig:
     rhythm : RhythmConfig
         The per-window rhythm check (Dash et al. 2009; persistent ectopy): windows whose rhythm is
         not sinus are invalid for every autonomic metric.
+    quality : QualityConfig
+        The thresholds of the one quality verdict (Peltola 2012; Lipponen & Tarvainen 2019).
+    links : LinkConfig
+        How interventions are linked to the stressors they followed.
+    trend : TrendConfig
+        The smallest-worthwhile-change band across sessions (Plews et al. 2012-2014).
     """
 
     windows: WindowConfig = field(default_factory=WindowConfig)
@@ -96,6 +80,9 @@ class AnalysisConfig:
     hrv: HRVConfig = field(default_factory=HRVConfig)
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    links: LinkConfig = field(default_factory=LinkConfig)
+    trend: TrendConfig = field(default_factory=TrendConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The config as plain data, for JSON and TOML."""
@@ -116,7 +103,7 @@ class AnalysisConfig:
         return cls(**parts)
 
 
-_SECTIONS = ("windows", "clean", "hrv", "recovery", "rhythm")
+_SECTIONS = ("windows", "clean", "hrv", "recovery", "rhythm", "quality", "links", "trend")
 
 
 def _plain(d: Any) -> Any:
@@ -178,6 +165,14 @@ class AnalysisResult:
         HRV of each event and of the spans between events, with the change from the session's
         baseline (:func:`calmtrace.signals.segment.hrv_by_event` on the cleaned recording with the
         ``[hrv]`` settings); empty when the recording has no event with a duration.
+    quality : Quality
+        The session's one quality verdict (:func:`calmtrace.signals.quality.assess_quality`).
+    events_table : pandas.DataFrame
+        Every event with the recovery figures of each stressor and the links between
+        interventions and stressors (:func:`calmtrace.signals.linking.event_table`, ``[links]``).
+    interventions : pandas.DataFrame
+        Recovery after stressors an intervention followed against those none followed
+        (:func:`calmtrace.signals.linking.intervention_comparison`).
     """
 
     recording: Recording
@@ -190,6 +185,19 @@ class AnalysisResult:
     #: The day analysis (:func:`calmtrace.signals.day.analyze_day`) of recordings at least
     #: ``DAY_MIN_S`` long, else None.
     day: Any = None
+    quality: Quality | None = None
+    events_table: pd.DataFrame | None = None
+    interventions: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if self.quality is None:
+            self.quality = assess_quality(self.recording, self.windows, self.config.quality)
+        if self.events_table is None:
+            self.events_table = event_table(self.recording.events, self.recovery,
+                                            follow_s=self.config.links.follow_s,
+                                            tolerance_s=self.config.links.tolerance_s)
+        if self.interventions is None:
+            self.interventions = intervention_comparison(self.events_table, self.config.recovery.ci_level)
 
     def to_json(self) -> dict[str, Any]:
         """``analysis.json``: config, provenance and summary as plain data."""
@@ -204,7 +212,8 @@ class AnalysisResult:
         }
 
     def write(self, out: str | os.PathLike) -> list[Path]:
-        """Write ``windows.csv``, ``recovery.csv``, ``phases.csv`` and ``analysis.json`` into ``out``.
+        """Write ``windows.csv``, ``recovery.csv``, ``phases.csv``, ``interventions.csv`` and
+        ``analysis.json`` into ``out``.
 
         Each file is written beside its final name and renamed into place.
         """
@@ -215,6 +224,7 @@ class AnalysisResult:
             ("windows.csv", lambda p: self.windows.to_csv(p, index=False, float_format=None)),
             ("recovery.csv", lambda p: write_spreadsheet_csv(self.recovery, p)),
             ("phases.csv", lambda p: write_spreadsheet_csv(self.phases, p)),
+            ("interventions.csv", lambda p: write_spreadsheet_csv(self.interventions, p)),
             ("analysis.json", lambda p: p.write_text(json.dumps(self.to_json(), indent=2, allow_nan=False,
                                                                   default=_json_default) + "\n", encoding="utf-8")),
         ):
@@ -256,20 +266,21 @@ def checksum(path: str | os.PathLike) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame) -> pd.DataFrame:
+def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame, quality: Quality) -> pd.DataFrame:
     n = len(rec.beats)
-    flagged = int((rec.flags != "ok").sum()) if n else 0
-    gap_s = float(rec.gaps["duration_s"].sum()) if len(rec.gaps) else 0.0
-    n_win = len(windows)
-    n_valid = int(windows["valid"].sum()) if n_win else 0
+    gap_s = quality.gap_s
+    n_win = quality.n_windows
+    n_valid = quality.n_valid_windows
     rows: list[tuple[str, Any, str, str]] = [
         ("duration", rec.duration_s, "s", ""),
         ("beats", n, "beats", ""),
-        ("artifact_share", 100.0 * flagged / n if n else math.nan, "%", "beats flagged by cleaning"),
+        ("artifact_pct", quality.artifact_pct, "%", "beats flagged by cleaning"),
         ("gaps", len(rec.gaps), "gaps", f"{gap_s:.1f} s without beats"),
         ("gap_time", gap_s, "s", ""),
         ("windows", n_win, "windows", ""),
-        ("valid_windows", 100.0 * n_valid / n_win if n_win else math.nan, "%", "windows passing the quality minimums"),
+        ("valid_windows", 100.0 - quality.invalid_windows_pct if n_win else math.nan, "%",
+         "windows passing the validity minimums"),
+        ("quality", quality.verdict, "", "the one quality verdict (QualityConfig)"),
         ("events", len(rec.events), "events", ""),
         ("stressors", len(rec.events.stressors()), "events", ""),
         ("simulated", bool(rec.meta.get("simulated", False)), "", ""),
@@ -296,6 +307,12 @@ def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame) -> p
             ("mean_hr", float(v["mean_hr_bpm"].mean()), "bpm", "mean over valid windows"),
             ("ln_rmssd", float(v["ln_rmssd"].mean()), "ln(ms)", "mean over valid windows"),
         ]
+    if len(recovery) and "stressor_relation" in recovery:
+        related = [isinstance(x, str) and x != "" for x in recovery["stressor_relation"]]
+        rel = recovery[np.asarray(related, dtype=bool)]
+        for r in rel.drop_duplicates(["event_label", "onset_s"]).itertuples(index=False):
+            first = str(r.note).split(";")[0].strip()
+            rows.append((f"stressor_relation[{r.event_label}]", str(r.stressor_relation), "", first))
     if len(recovery):
         rec_rows = recovery[recovery["metric"] == "mean_hr_bpm"] if "metric" in recovery else recovery.iloc[0:0]
         for r in rec_rows.itertuples(index=False):
@@ -305,15 +322,16 @@ def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame) -> p
     return pd.DataFrame(rows, columns=["item", "value", "unit", "note"])
 
 
-def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
+def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | None = None, *,
             progress: Progress | None = None, source: str | os.PathLike | None = None,
             acc: pd.DataFrame | None = None, day_config: Any = None) -> AnalysisResult:
     """Clean, window, balance and assess recovery of one recording.
 
     Parameters
     ----------
-    recording : Recording
-        From :func:`calmtrace.load`, :func:`calmtrace.simulate` or a capture.
+    recording : Recording or path-like
+        From :func:`calmtrace.load`, :func:`calmtrace.simulate` or a capture; a path (recording
+        folder or importable file) is loaded first, and is the provenance's source.
     config : AnalysisConfig, optional
         Defaults (with their sources) when omitted.
     progress : callable, optional
@@ -335,6 +353,14 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
     AnalysisError
         When the recording has too few beats to analyse at all.
     """
+    if isinstance(recording, (str, os.PathLike)):
+        # a path: load it as calmtrace.load would (recording folder or importable file)
+        from .loader import load
+
+        source = recording if source is None else source
+        recording = load(recording)
+    if not isinstance(recording, Recording):
+        raise InputError(f"analyze: expected a Recording or a path to one, got {type(recording).__name__}")
     cfg = config or AnalysisConfig()
     tick = progress or (lambda stage, frac: None)
     if len(recording.beats) < 3:
@@ -372,7 +398,8 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
     tick("phases", 0.9)
     phases = _phases(cleaned, cfg)
     tick("summary", 0.95)
-    summary = _summary(cleaned, windows, recovery)
+    quality = assess_quality(cleaned, windows, cfg.quality)
+    summary = _summary(cleaned, windows, recovery, quality)
     if len(windows) == 0:
         summary.loc[len(summary)] = ["too_short", cleaned.duration_s, "s",
                                      f"shorter than one {cfg.windows.window_s:g} s analysis window: no HRV computed"]
@@ -385,7 +412,7 @@ def analyze(recording: Recording, config: AnalysisConfig | None = None, *,
     }
     day = _day(recording, acc, day_config)
     tick("done", 1.0)
-    return AnalysisResult(cleaned, windows, recovery, summary, cfg, provenance, phases, day)
+    return AnalysisResult(cleaned, windows, recovery, summary, cfg, provenance, phases, day=day, quality=quality)
 
 
 #: Recordings at least this long get the day analysis (4 h, calmtrace's own: long enough for the

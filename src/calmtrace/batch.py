@@ -38,6 +38,7 @@ from .analysis import AnalysisConfig, analyze
 from .errors import CalmtraceError, FormatError, InputError
 from .loader import load
 from . import formats, store
+from .signals import metrics as _metrics
 
 __all__ = ["BatchResult", "Survey", "survey", "find_inputs", "analyze_one", "run_batch", "COHORT_COLUMNS"]
 
@@ -49,11 +50,8 @@ COHORT_COLUMNS = [
     "gap_s", "valid_windows_pct", "quality_ok",
 ]
 
-#: A recording passes the cohort's quality check with at most this share of flagged beats, in %.
-#: Kubios and Lipponen & Tarvainen (2019) treat more than 5% corrected beats as unreliable for HRV.
-MAX_ARTIFACT_PCT = 5.0
-#: ...and at least this share of valid windows, in %.
-MIN_VALID_WINDOWS_PCT = 50.0
+# quality_ok is the session's one verdict (calmtrace.signals.quality.assess_quality, thresholds in
+# the [quality] section of the config), the same as in info, the session and the trend report.
 
 # Never in the cohort table (DESIGN.md: subject ids, never device addresses).
 _PRIVATE_COLUMNS = ("address", "device_address", "device_name", "serial")
@@ -296,9 +294,7 @@ def analyze_one(path: str | os.PathLike, config: dict[str, Any] | None = None) -
     except Exception as exc:  # a bug must not stop a cohort run either; it is reported as such
         log.exception("internal error on %s", shown(path))
         return None, _one_line(f"{shown(path)}: internal error: {type(exc).__name__}: {exc}")
-    summary = dict(zip(res.summary["item"], res.summary["value"]))
-    artifact = float(summary.get("artifact_share", math.nan))
-    valid_pct = float(summary.get("valid_windows", math.nan))
+    q = res.quality
     base = {
         "input": shown(path),
         "subject": _one_line(str(rec.meta.get("subject", rec.meta.get("subject_id", ""))), 200),
@@ -306,15 +302,18 @@ def analyze_one(path: str | os.PathLike, config: dict[str, Any] | None = None) -
         "simulated": bool(rec.meta.get("simulated", False)),
         "duration_s": float(rec.duration_s),
         "n_beats": int(len(rec.beats)),
-        "artifact_pct": artifact,
-        "gap_s": float(summary.get("gap_time", 0.0)),
-        "valid_windows_pct": valid_pct,
-        "quality_ok": bool(artifact <= MAX_ARTIFACT_PCT and valid_pct >= MIN_VALID_WINDOWS_PCT),
+        "artifact_pct": q.artifact_pct,
+        "gap_s": q.gap_s,
+        "valid_windows_pct": 100.0 - q.invalid_windows_pct if q.n_windows else math.nan,
+        "quality_ok": q.ok,
     }
     rc = res.recovery.drop(columns=[c for c in _PRIVATE_COLUMNS if c in res.recovery.columns])
     if len(rc) == 0:
         return pd.DataFrame([base]), None
     rows = pd.concat([pd.DataFrame([base] * len(rc)), rc.reset_index(drop=True)], axis=1)
+    # each metric's label and unit, from the metrics registry
+    rows["metric_label"] = [_metrics.label(m) for m in rows["metric"]]
+    rows["metric_unit"] = [_metrics.unit(m) for m in rows["metric"]]
     return rows, None
 
 

@@ -23,6 +23,32 @@ EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 
 
+class _LazyHelpOption(click.Option):
+    """An option whose help text is built when help is shown (e.g. from a registry that is slow to
+    import), so that listing valid names does not slow every command down."""
+
+    def __init__(self, *args: Any, help_fn: Any = None, **kwargs: Any) -> None:
+        self._help_fn = help_fn
+        super().__init__(*args, **kwargs)
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        if self._help_fn is not None:
+            self.help = self._help_fn()
+        return super().get_help_record(ctx)
+
+
+def _format_names_help() -> str:
+    from .formats import REGISTRY
+
+    return f"Format of REC when it is a file: one of {', '.join(REGISTRY)} (default: sniffed)."
+
+
+def _scenario_help(what: str) -> str:
+    from .signals.protocol import SCENARIOS
+
+    return f"{what} a simulated session: one of {', '.join(SCENARIOS)}."
+
+
 def _fail(message: str, status: int = EXIT_BAD_INPUT) -> None:
     from .errors import shorten
 
@@ -73,7 +99,7 @@ def _format_help() -> str:
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
               help="Recording folder to write (must not exist unless --force).")
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME",
-              help="Force a format instead of sniffing it (see the list below).")
+              help="Force a format instead of sniffing it (see the list above).")
 @click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
               help="An events file (CSV or JSON) to add to the recording.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
@@ -223,9 +249,11 @@ def events_add(rec: Path, label: str, kind: str, onset: str, duration_s: float, 
 # -------------------------------------------------------------------------------------------
 @cli.command("info")
 @click.argument("rec", type=click.Path(path_type=Path))
-@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
-def info_cmd(rec: Path, fmt: str | None) -> None:
-    """Describe a recording: duration, beats, gaps, events, artefact share.
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
+@click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
+              help="A TOML analysis config; its [quality] section sets the verdict's thresholds.")
+def info_cmd(rec: Path, fmt: str | None, config_file: Path | None) -> None:
+    """Describe a recording: duration, beats, gaps, events, artefact share, quality verdict.
 
     REC is a recording folder or any importable file.
 
@@ -233,63 +261,80 @@ def info_cmd(rec: Path, fmt: str | None) -> None:
     Example:
       calmtrace info recordings/sample/tsst
     """
+    from .analysis import load_config
     from .loader import load
 
+    cfg = load_config(config_file) if config_file else None
     r = load(rec, format=fmt)
-    click.echo(_describe(r, str(rec)))
+    click.echo(_describe(r, str(rec), cfg))
 
 
-def _describe(r: Any, name: str) -> str:
+def _describe(r: Any, name: str, config: Any = None) -> str:
+    import logging
     from datetime import timedelta
+
+    from .analysis import analyze
+
+    def line(key: str, text: str) -> str:
+        return f"  {key:<12} {text}"
 
     lines = [f"{name}"]
     src = r.meta.get("source_format") or ("simulated" if r.meta.get("simulated") else "capture")
-    lines.append(f"  source     {src}{' (SIMULATED)' if r.meta.get('simulated') else ''}")
+    lines.append(line("source", f"{src}{' (SIMULATED)' if r.meta.get('simulated') else ''}"))
     if r.meta.get("replay"):
-        lines.append(f"  replay of  {r.meta.get('replay_of')} at {r.meta.get('virtual_strap_speed')}x")
+        lines.append(line("replay of", f"{r.meta.get('replay_of')} at {r.meta.get('virtual_strap_speed')}x"))
     if r.meta.get("start_unknown"):
-        lines.append("  start      unknown (the file has no date or time; set it with import --start)")
+        lines.append(line("start", "unknown (the file has no date or time; set it with import --start)"))
     else:
-        lines.append(f"  start      {r.start.isoformat()}"
-                     + (f" (local {r.meta['utc_offset']})" if r.meta.get("utc_offset") else "")
-                     + (f"; clock: {r.meta['clock']}" if r.meta.get("clock") else ""))
-    lines.append(f"  duration   {timedelta(seconds=round(r.duration_s))} ({r.duration_s:.1f} s)")
+        lines.append(line("start", f"{r.start.isoformat()}"
+                          + (f" (local {r.meta['utc_offset']})" if r.meta.get("utc_offset") else "")
+                          + (f"; clock: {r.meta['clock']}" if r.meta.get("clock") else "")))
+    lines.append(line("duration", f"{timedelta(seconds=round(r.duration_s))} ({r.duration_s:.1f} s)"))
     n = len(r.beats)
     if n:
         rr = r.rr_ms
-        lines.append(f"  beats      {n} (mean RR {rr.mean():.0f} ms, mean HR {60000 / rr.mean():.0f} bpm)")
+        lines.append(line("beats", f"{n} (mean RR {rr.mean():.0f} ms, mean HR {60000 / rr.mean():.0f} bpm)"))
     else:
-        lines.append("  beats      0 (heart-rate samples only)" if len(r.hr) else "  beats      0")
-    from .signals.clean import clean
-
+        lines.append(line("beats", "0 (heart-rate samples only)" if len(r.hr) else "0"))
+    # the analysis logs its warnings; here they are listed once, in the body
+    lib_log = logging.getLogger("calmtrace")
+    level = lib_log.level
+    lib_log.setLevel(logging.ERROR)
     try:
-        c = clean(r)
+        res = analyze(r, config)
+        c, q = res.recording, res.quality
         flagged = int((c.flags != "ok").sum())
-        lines.append(f"  artefacts  {flagged} beats ({100 * flagged / max(n, 1):.1f}%) flagged by cleaning")
-        for warning in (c.meta.get("cleaning") or {}).get("warnings") or []:
-            lines.append(f"  warning    {warning}")
+        lines.append(line("artefacts", f"{flagged} beats ({q.artifact_pct:.1f}%) flagged by cleaning"))
+        lines.append(line("quality", q.verdict))
         from .signals.rhythm import rhythm_lines
 
-        lines += [f"  rhythm     {line}" for line in rhythm_lines(r, c)]
+        rhythm = rhythm_lines(r, c)
+        lines.append(line("rhythm", rhythm[0]))
+        warnings = list((c.meta.get("cleaning") or {}).get("warnings") or []) + rhythm[1:]
+        for warning in dict.fromkeys(warnings):
+            lines.append(line("warning", warning))
     except CalmtraceError as exc:
-        lines.append(f"  artefacts  not assessed: {exc}")
+        lines.append(line("artefacts", f"not assessed: {exc}"))
+        lines.append(line("quality", f"not assessed: {exc}"))
+    finally:
+        lib_log.setLevel(level)
     gap_total = float(r.gaps["duration_s"].sum()) if len(r.gaps) else 0.0
-    lines.append(f"  gaps       {len(r.gaps)} ({gap_total:.1f} s)")
+    lines.append(line("gaps", f"{len(r.gaps)} ({gap_total:.1f} s)"))
     if len(r.hr):
-        lines.append(f"  hr samples {len(r.hr)}")
+        lines.append(line("hr samples", f"{len(r.hr)}"))
     if r.ecg is not None:
-        lines.append(f"  ecg        {len(r.ecg)} samples")
-    lines.append(f"  events     {len(r.events)}")
+        lines.append(line("ecg", f"{len(r.ecg)} samples"))
+    lines.append(line("events", f"{len(r.events)}"))
     for ev in r.events:
         lines.append(f"    {ev.onset_s:9.1f} s  {ev.duration_s:7.1f} s  {ev.kind:<12} {ev.label}")
     for key in ("device_name", "model", "subject", "source_file"):
         if r.meta.get(key):
-            lines.append(f"  {key:<10} {r.meta[key]}")
+            lines.append(line(key, f"{r.meta[key]}"))
     for change in r.meta.get("clock_changes") or []:
-        lines.append(f"  clock      changed {float(change['step_s']):+.0f} s at {float(change['t_s']):.1f} s "
-                     f"({change.get('clock_before')} -> {change.get('clock_after')})")
+        lines.append(line("clock", f"changed {float(change['step_s']):+.0f} s at {float(change['t_s']):.1f} s "
+                                   f"({change.get('clock_before')} -> {change.get('clock_after')})"))
     for note in r.meta.get("import_notes") or []:
-        lines.append(f"  import     {note}")
+        lines.append(line("import", note))
     return "\n".join(lines)
 
 
@@ -322,8 +367,8 @@ async def _virtual_straps(scenario: str, names: list[str], speed: float, seed: i
 @cli.command("scan")
 @click.option("--timeout", "timeout_s", default=5.0, show_default=True, type=click.FloatRange(min=0.5),
               help="How long to listen, in seconds.")
-@click.option("--simulate", "scenario", default=None, metavar="SCENARIO",
-              help="Scan a virtual strap (no hardware needed), e.g. tsst.")
+@click.option("--simulate", "scenario", default=None, metavar="SCENARIO", cls=_LazyHelpOption,
+              help_fn=lambda: _scenario_help("Scan a virtual strap (no hardware needed) beating"))
 def scan_cmd(timeout_s: float, scenario: str | None) -> None:
     """List nearby straps advertising the Heart Rate Service, strongest first.
 
@@ -363,8 +408,8 @@ def scan_cmd(timeout_s: float, scenario: str | None) -> None:
 @click.option("--duration", "duration_s", default=None, type=click.FloatRange(min=1), help="Stop after this many seconds.")
 @click.option("--no-live", is_flag=True, help="No live view (headless runs); stop with Ctrl-C or --duration.")
 @click.option("--ecg", is_flag=True, help="Also stream ECG (Polar H10) into ecg.csv.")
-@click.option("--simulate", "scenario", default=None, metavar="SCENARIO",
-              help="Capture from a virtual strap beating a simulated session (tsst, breathing, exercise).")
+@click.option("--simulate", "scenario", default=None, metavar="SCENARIO", cls=_LazyHelpOption,
+              help_fn=lambda: _scenario_help("Capture from a virtual strap beating"))
 @click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0.1, max=100),
               help="With --simulate or --replay: run the virtual strap this many times faster than real time.")
 @click.option("--replay", "replay_file", default=None, type=click.Path(path_type=Path),
@@ -383,12 +428,16 @@ def scan_cmd(timeout_s: float, scenario: str | None) -> None:
 @click.option("--token", default=None, metavar="TOKEN", help="With --serve-host: access token the page's address must carry.")
 @click.option("--history", "history", multiple=True, type=click.Path(path_type=Path), metavar="FOLDER",
               help="An earlier capture of the same person (repeat): the forecast says whether recovery is on course.")
+@click.option("--no-script", "no_script", is_flag=True,
+              help="With --simulate: write only your marks, not the scenario's scripted events (by default both "
+                   "are written; the analysis then reports overlapping or duplicate stressors).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None, duration_s: float | None,
                 no_live: bool, ecg: bool, scenario: str | None, speed: float, force: bool,
                 replay_file: Path | None = None, replay_events: Path | None = None,
                 replay_format: str | None = None, pacer_spec: str | None = None, serve_port: int | None = None,
-                serve_host: str = "127.0.0.1", token: str | None = None, history: tuple[Path, ...] = ()) -> None:
+                serve_host: str = "127.0.0.1", token: str | None = None, history: tuple[Path, ...] = (),
+                no_script: bool = False) -> None:
     """Capture beats from a strap into a recording folder, live.
 
     Every notification is written to disk as it arrives; a capture killed at any
@@ -447,7 +496,8 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
         if scenario:
             radio, straps, rec = await _virtual_straps(scenario, names, speed, 1)
             t0 = loop.time()
-            kwargs.update(backend=radio, clock=lambda: (loop.time() - t0) * speed, scripted_events=list(rec.events),
+            kwargs.update(backend=radio, clock=lambda: (loop.time() - t0) * speed,
+                          scripted_events=[] if no_script else list(rec.events),
                           meta={"simulated": True, "scenario": scenario, "virtual_strap_speed": speed})
         if replay is not None:
             radio, run_s = await _start_replay(replay, speed, names[0], kwargs)
@@ -460,8 +510,8 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
                 session, server = await _start_live(cap, pacer, kwargs, serve_port, serve_host, token, speed,
                                                     history_t50)
                 try:
-                    with _LiveView(enabled=live, on_key=lambda k: _on_key(cap, k, stop, session),
-                                   session=session) as view:
+                    with _LiveView(enabled=live, on_key=lambda k, label=None: _on_key(cap, k, stop, session, label),
+                                   session=session, simulated=bool(scenario)) as view:
                         await cap.run(duration, on_update=lambda f: (session.start(), view.update(names[0], f)))
                 finally:
                     session.close()
@@ -469,7 +519,8 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
                         await server.close()
                 stop_task.cancel()
                 return [out]
-            with _LiveView(enabled=live, on_key=lambda k: stop.set() if k == "q" else None) as view:
+            with _LiveView(enabled=live, on_key=lambda k: (stop.set(), "q: finishing")[1] if k == "q"
+                           else f"{k!r}: with several straps only q (finish) is a key", simulated=bool(scenario)) as view:
                 return await capture_many(names, out, duration_s=duration, stop=stop,
                                           on_update=view.update, **kwargs)
         finally:
@@ -553,13 +604,32 @@ async def _start_live(cap: Any, pacer: Any, kwargs: dict[str, Any], serve_port: 
     return session, server
 
 
-def _on_key(cap: Any, key: str, stop: Any, session: Any = None) -> None:
+def _clock_s(t_s: float) -> str:
+    from datetime import timedelta
+
+    return str(timedelta(seconds=int(max(t_s, 0.0))))
+
+
+def _on_key(cap: Any, key: str, stop: Any, session: Any = None, label: str | None = None) -> str:
+    """Act on one key of the live view; returns the confirmation the view shows."""
     if key == "q":
         stop.set()
-    elif key == "p" and session is not None:
+        return "q: finishing - the open marks are closed and the recording is written"
+    if key == "p" and session is not None:
         session.toggle_pacer()
-    elif key in _MARK_KEYS:
-        cap.mark(_MARK_KEYS[key])
+        on = bool((session.snapshot() or {}).get("pacer"))
+        return f"p: pacer {'started' if on else 'stopped'}"
+    if key in _MARK_KEYS:
+        kind = _MARK_KEYS[key]
+        ev = cap.mark(kind, label=label)
+        if ev is None and kind in getattr(cap, "_open", {}):
+            return f"{key}: {kind} opened at {_clock_s(cap.now_s())} (press {key} again to close it)"
+        if ev is None:
+            return f"{key}: {kind} not written (see the log)"
+        span = f"{_clock_s(ev.onset_s)}-{_clock_s(ev.offset_s)}" if ev.duration_s > 0 else _clock_s(ev.onset_s)
+        return f"{key}: {kind} '{ev.label}' written, {span}"
+    keys = "b s r i n " + ("p " if session is not None else "") + "q"
+    return f"{key!r}: not a key here (keys: {keys})"
 
 
 def _live_caption(s: dict) -> str:
@@ -580,15 +650,23 @@ def _live_caption(s: dict) -> str:
 
 
 class _LiveView:
-    """The live terminal view (rich) and single-key marks; a no-op when disabled."""
+    """The live terminal view (rich) and single-key marks; a no-op when disabled.
 
-    def __init__(self, enabled: bool, on_key: Any, session: Any = None) -> None:
+    It fits 80 columns (each strap's figures as label/value pairs, two pairs a line), says
+    SIMULATED for a simulated strap, confirms every key on its last line, and takes a label for a
+    note: ``n``, then the label, then Enter (Esc: a note without a label).
+    """
+
+    def __init__(self, enabled: bool, on_key: Any, session: Any = None, simulated: bool = False) -> None:
         self.enabled = enabled
         self.on_key = on_key
         self.session = session
+        self.simulated = simulated
         self._figures: dict[str, Any] = {}
         self._live = None
         self._term = None
+        self._label: str | None = None       # the note label being typed, or None
+        self.message = "ready: press a key to mark an event"
 
     def __enter__(self) -> "_LiveView":
         if not self.enabled:
@@ -602,10 +680,48 @@ class _LiveView:
         fd = sys.stdin.fileno()
         self._term = (fd, termios.tcgetattr(fd))
         tty.setcbreak(fd)
-        asyncio.get_running_loop().add_reader(fd, lambda: self.on_key(sys.stdin.read(1)))
+        asyncio.get_running_loop().add_reader(fd, lambda: self._read(fd))
         self._live = Live(self._render(), refresh_per_second=4, transient=False)
         self._live.__enter__()
         return self
+
+    def _read(self, fd: int) -> None:
+        """Every key waiting on the terminal (read unbuffered: a buffered read would hold back the
+        keys after the first until the next press)."""
+        import os
+
+        for ch in os.read(fd, 256).decode("utf-8", errors="replace"):
+            self.key(ch)
+
+    def key(self, ch: str) -> None:
+        """One key from the terminal: a note label being typed, or a command."""
+        if self._label is not None:
+            if ch in ("\r", "\n"):
+                label, self._label = self._label.strip(), None
+                self.message = str(self.on_key("n", label or None))
+            elif ch == "\x1b":
+                self._label = None
+                self.message = str(self.on_key("n", None))
+            elif ch in ("\x7f", "\b"):
+                self._label = self._label[:-1]
+            elif ch.isprintable():
+                self._label += ch
+        elif ch == "n" and self._accepts_labels():
+            self._label = ""
+        else:
+            message = self.on_key(ch)
+            if message:
+                self.message = str(message)
+        if self._live is not None:
+            self._live.update(self._render())
+
+    def _accepts_labels(self) -> bool:
+        import inspect
+
+        try:
+            return len(inspect.signature(self.on_key).parameters) >= 2
+        except (TypeError, ValueError):
+            return False
 
     def update(self, name: str, figures: Any) -> None:
         if not self.enabled:
@@ -616,24 +732,43 @@ class _LiveView:
     def _render(self) -> Any:
         from datetime import timedelta
 
+        from rich.console import Group
         from rich.table import Table
-
-        t = Table(title="calmtrace capture   keys: b s r i n (marks), q (finish)", expand=False)
-        for col in ("strap", "state", "elapsed", "HR bpm", "last RR ms", "RMSSD ms", "PNS", "SNS",
-                    "battery", "beats", "gaps", "open marks"):
-            t.add_column(col, justify="right" if col not in ("strap", "state", "open marks") else "left")
+        from rich.text import Text
 
         def f(x: float, fmt: str) -> str:
             return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
 
+        parts: list[Any] = []
+        title = "calmtrace capture" + ("   SIMULATED strap, not a person" if self.simulated else "")
+        parts.append(Text(title, style="bold reverse" if self.simulated else "bold"))
         for name, v in self._figures.items():
-            t.add_row(name, v.state, str(timedelta(seconds=int(v.elapsed_s))), f(v.hr_bpm, ".0f"),
-                      f(v.last_rr_ms, ".0f"), f(v.rmssd_ms, ".1f"), f(v.pns_index, "+.2f"),
-                      f(v.sns_index, "+.2f"), "-" if v.battery_pct is None else f"{v.battery_pct}%",
-                      str(v.n_beats), f"{v.n_gaps} ({v.gap_s:.0f} s)", ", ".join(v.open_marks))
+            t = Table(show_header=False, box=None, padding=(0, 1), expand=False)
+            for _ in range(2):
+                t.add_column(style="dim", no_wrap=True)
+                t.add_column(min_width=22, max_width=24, overflow="ellipsis", no_wrap=True)
+            pairs = [("strap", name), ("state", v.state),
+                     ("elapsed", str(timedelta(seconds=int(v.elapsed_s)))), ("HR", f"{f(v.hr_bpm, '.0f')} bpm"),
+                     ("last RR", f"{f(v.last_rr_ms, '.0f')} ms"), ("RMSSD", f"{f(v.rmssd_ms, '.1f')} ms"),
+                     ("PNS / SNS", f"{f(v.pns_index, '+.2f')} / {f(v.sns_index, '+.2f')}"),
+                     ("battery", "-" if v.battery_pct is None else f"{v.battery_pct}%"),
+                     ("beats", str(v.n_beats)), ("gaps", f"{v.n_gaps} ({v.gap_s:.0f} s)"),
+                     ("open marks", ", ".join(v.open_marks) or "none"), ("", "")]
+            for k in range(0, len(pairs), 2):
+                (a, av), (b, bv) = pairs[k], pairs[k + 1]
+                t.add_row(a, av, b, bv)
+            parts.append(t)
         if self.session is not None:
-            t.caption = _live_caption(self.session.snapshot())
-        return t
+            caption = _live_caption(self.session.snapshot())
+            if caption:
+                parts.append(Text(caption))
+        parts.append(Text("b baseline  s stressor  r recovery  i intervention  n note  "
+                          + ("p pacer  " if self.session is not None else "") + "q finish"))
+        if self._label is not None:
+            parts.append(Text(f"note label: {self._label}_   (Enter: write it, Esc: no label)", style="bold"))
+        else:
+            parts.append(Text(f"> {self.message}", style="bold"))
+        return Group(*parts)
 
     def __exit__(self, *exc: Any) -> None:
         if not self.enabled:
@@ -786,7 +921,7 @@ def breathe_cmd(assess: bool, device: str | None, simulate_person: bool, resonan
               help="An events file (CSV or JSON) to add to the recording's own events.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
               help="A TOML file with [windows], [clean], [hrv] and [recovery] settings (defaults cite their sources).")
-@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
 def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Path | None, fmt: str | None,
@@ -873,14 +1008,14 @@ def report_cmd(recs: tuple[Path, ...], out: Path, config_file: Path | None, forc
     """
     from .analysis import AnalysisConfig, load_config
     from .report import write_trend_report
-    from .report.trend import collect_recordings
+    from .sessions import collect_trend
 
     if out.exists() and not force:
         raise InputError(f"{out}: already exists; choose another --out or add --force")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
-    n = len(collect_recordings(recs))
-    write_trend_report(recs, out, config=cfg)
-    click.echo(f"trend report of {n} sessions -> {out}")
+    trend = collect_trend(recs, cfg)
+    write_trend_report(trend, out)
+    click.echo(f"trend report of {len(trend.results)} sessions -> {out}")
 
 
 # -------------------------------------------------------------------------------------------
@@ -952,7 +1087,7 @@ def batch_cmd(paths: tuple[Path, ...], out: Path, config_file: Path | None, work
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
               help="A TOML file whose [clean] and [hrv] settings apply (as for analyze).")
 @click.option("--raw", is_flag=True, help="Skip artefact cleaning (use the beats exactly as recorded).")
-@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: Path | None,
             events_file: Path | None, psd_method: str, config_file: Path | None, raw: bool, fmt: str | None,
@@ -1132,7 +1267,7 @@ def dyad_cmd(paths: tuple[Path, ...], out: Path, offset_s: float | None, surroga
 @click.option("--epoch", "epoch_s", default=None, type=click.FloatRange(min=10), help="Epoch length in s (default 60).")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
               help="A TOML file with a [day] table (thresholds) and the analyze sections.")
-@click.option("--format", "-f", "fmt", default=None, metavar="NAME", help="Format of REC when it is a file.")
+@click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
 def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | None, epoch_s: float | None,
             config_file: Path | None, fmt: str | None, force: bool) -> None:
@@ -1203,7 +1338,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(0)
     except click.ClickException as exc:
-        where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) else ""
+        # "calmtrace: error: analyze: ...": the program name is said once, by _fail
+        path = exc.ctx.command_path.split(" ", 1) if getattr(exc, "ctx", None) else []
+        where = f"{path[1]}: " if len(path) > 1 else ""
         _fail(f"{where}{exc.format_message()}", EXIT_BAD_INPUT)
     except CalmtraceError as exc:
         _fail(str(exc), EXIT_BAD_INPUT if isinstance(exc, ValueError) else EXIT_FAILURE)

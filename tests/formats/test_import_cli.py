@@ -37,9 +37,9 @@ def test_info_shows_notes_and_an_unknown_start(tmp_path: Path) -> None:
     p.write_text("RR\n" + "\n".join(f"{v / 1000:.3f}".replace(".", ",") for v in RR) + "\n")
     out = run("info", str(p))
     assert out.returncode == 0, out.stderr
-    assert "start      unknown" in out.stdout and "1970" not in out.stdout
+    assert "start        unknown" in out.stdout and "1970" not in out.stdout
     assert any(ln.startswith("  import") and "decimal comma" in ln for ln in out.stdout.splitlines())
-    assert "import     RR unit s" in out.stdout
+    assert "import       RR unit s" in out.stdout
 
 
 def test_import_start_and_unit_are_kept_with_notes(tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_import_start_and_unit_are_kept_with_notes(tmp_path: Path) -> None:
     assert rec.rr_ms.tolist() == RR
     assert any("--start" in n for n in rec.meta["import_notes"])  # the notes survive the folder
     info = run("info", str(out))
-    assert "start      2024-05-01T07:30:00+00:00 (local +02:00)" in info.stdout
+    assert "start        2024-05-01T07:30:00+00:00 (local +02:00)" in info.stdout
 
 
 def test_import_columns_override(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_import_timezone_converts_local_clock(tmp_path: Path) -> None:
     rec = load_folder(out)
     # 02:59:40 before the clock went back is summer time (+02:00): 00:59:40 UTC
     assert rec.start == datetime(2024, 10, 27, 0, 59, 40, tzinfo=timezone.utc)
-    assert "clock      changed -3600 s" in run("info", str(out)).stdout
+    assert "clock        changed -3600 s" in run("info", str(out)).stdout
 
 
 @pytest.mark.parametrize("args,needle", [

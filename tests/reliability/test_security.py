@@ -22,6 +22,7 @@ import calmtrace
 from calmtrace.analysis import analyze
 from calmtrace.events import Event, Events
 from calmtrace.report import write_report, write_trend_report
+from calmtrace.sessions import collect_trend
 from calmtrace.store import save
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -60,7 +61,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     res = analyze(calmtrace.load(folders[0]), source=folders[0])
     assert {e.label for e in res.recording.events} >= set(PAYLOADS)
     return {"session": write_report(res, root / "session.html"),
-            "trend": write_trend_report([root / "sessions"], root / "trend.html")}
+            "trend": write_trend_report(collect_trend([root / "sessions"]), root / "trend.html")}
 
 
 @pytest.fixture(scope="module")

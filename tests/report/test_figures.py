@@ -107,17 +107,20 @@ def test_poincare_counts_pairs_by_phase():
     assert fig.layout.xaxis.title.text == "RRₙ (ms)" and fig.layout.yaxis.title.text == "RRₙ₊₁ (ms)"
 
 
-def test_fitted_curve_reproduces_a_known_exponential():
+def test_fitted_curve_draws_the_written_fit_and_never_refits():
     # windows whose value is exactly 60 + 20 exp(-t / 50) at their centres after t0 = 300 s
     start = np.arange(200.0, 900.0, 5.0)
     centre = start + 30.0
     y = np.where(start >= 300, 60 + 20 * np.exp(-(centre - 300) / 50.0), 80.0)
     w = pd.DataFrame({"start_s": start, "end_s": start + 60, "valid": True, "mean_hr_bpm": y})
     n_fit = int((start >= 300).sum())
-    row = pd.Series({"metric": "mean_hr_bpm", "recovery_start_s": 300.0, "tau_s": 50.0, "fit_n": n_fit})
+    row = pd.Series({"metric": "mean_hr_bpm", "recovery_start_s": 300.0, "tau_s": 50.0, "fit_n": n_fit,
+                     "fit_y_inf": 60.0, "fit_amp": 20.0})
     t = np.array([0.0, 50.0, 200.0])
-    np.testing.assert_allclose(figures.fitted_curve(w, row, t), 60 + 20 * np.exp(-t / 50.0), rtol=1e-9)
+    np.testing.assert_allclose(figures.fitted_curve(w, row, t), 60 + 20 * np.exp(-t / 50.0), rtol=1e-12)
     assert figures.fitted_curve(w, row.drop("tau_s"), t) is None
+    # without the written parameters there is no curve: the figure does not fit one itself
+    assert figures.fitted_curve(w, row.drop(["fit_y_inf", "fit_amp"]), t) is None
 
 
 def test_session_overview_rows_units_and_breaks(gappy_result):

@@ -141,3 +141,33 @@ def test_stressor_without_baseline_says_so():
     page = render_report(res)
     limits = text_of(re.search(r'<div class="limits" id="limits">(.*?)</div>', page, flags=re.S).group(1))
     assert "Heart rate around 'speech': no baseline, so no reactivity and no recovery figures, because:" in limits
+
+
+def test_methods_read_the_config_values_never_defaults(breathing_result):
+    """The report states the values that shaped the result (k_sd once fell back to 1.0 here)."""
+    import dataclasses
+
+    from calmtrace.analysis import analyze
+    from calmtrace.signals.config import LinkConfig, RecoveryConfig
+
+    cfg = dataclasses.replace(breathing_result.config, recovery=RecoveryConfig(k_sd=3.0),
+                              links=LinkConfig(follow_s=90.0))
+    res = analyze(breathing_result.recording, cfg)
+    page = render_report(res)
+    assert "&plusmn;3 baseline SD" in page and "&plusmn;2 baseline SD" not in page
+    assert "1 min 30 s" in page
+    from pathlib import Path
+
+    src = (Path(__file__).resolve().parents[2] / "src" / "calmtrace" / "report" / "html.py").read_text()
+    # no config read with a fallback value of its own
+    assert re.findall(r"_cfg\([^()]*,[^()]*,[^()]*,", src) == []
+
+
+def test_analysis_json_writes_every_stage_config(breathing_result, tmp_path):
+    import json
+
+    breathing_result.write(tmp_path)
+    cfg = json.loads((tmp_path / "analysis.json").read_text())["config"]
+    assert cfg["quality"] == {"max_artifact_pct": 5.0, "max_invalid_windows_pct": 20.0}
+    assert cfg["links"] == {"follow_s": 120.0, "tolerance_s": 10.0}
+    assert cfg["trend"] == {"swc_window": 7, "swc_min_sessions": 3, "swc_factor": 0.5}

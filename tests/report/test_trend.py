@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from calmtrace.errors import InputError
-from calmtrace.report.trend import (
+from calmtrace.report.trend import render_trend_report, trend_summary
+from calmtrace.sessions import (
     SWC_FACTOR,
     SWC_MIN_SESSIONS,
     SWC_WINDOW,
+    build_trend,
     collect_recordings,
-    render_trend_report,
-    trend_summary,
     trend_tables,
 )
 
@@ -102,7 +102,7 @@ def test_summary_names_the_failed_session_and_the_trend(tables):
 
 
 def test_trend_page_is_marked_simulated_and_lists_every_session(weekly_results, messy_result):
-    page = render_trend_report(list(weekly_results) + [messy_result])
+    page = render_trend_report(build_trend(list(weekly_results) + [messy_result]))
     assert "<title>SIMULATED - Trend report: sim-client-01</title>" in page
     rows = re.findall(r'<tr class="(ok|failed)"><td class="num">\d+</td>', page.split('id="sessions-table"')[1]
                       .split("</table>")[0])
@@ -111,9 +111,9 @@ def test_trend_page_is_marked_simulated_and_lists_every_session(weekly_results, 
 
 def test_write_trend_report_from_results_and_from_a_path(weekly_results, weekly_dirs, tmp_path):
     from calmtrace.report import write_trend_report
-    from calmtrace.report.trend import analyze_all
+    from calmtrace.sessions import analyze_all
 
-    p = write_trend_report(weekly_results[:3], tmp_path / "t" / "trend.html")
+    p = write_trend_report(build_trend(weekly_results[:3]), tmp_path / "t" / "trend.html")
     assert p.read_text(encoding="utf-8").count('<tr class="ok">') == 3 + 6   # 3 sessions, 2 stressors each
     (res,) = analyze_all([weekly_dirs[0]])
     assert res.provenance["input_checksum"] == weekly_results[0].provenance["input_checksum"]

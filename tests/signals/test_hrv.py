@@ -158,7 +158,9 @@ def test_default_settings_give_every_column_on_a_clean_day(day):
     win = windowed_hrv(rec, window_s=120.0, step_s=60.0)
     assert list(win.columns) == DESIGN_COLUMNS
     assert win["valid"].all()  # a clean Holter series: no flags, no gaps
-    assert win[DESIGN_COLUMNS[:-1]].notna().all().all()
+    # every figure computed; the artefact share is unknown (never cleaned), said in a note
+    assert win[[c for c in DESIGN_COLUMNS[:-1] if c != "artifact_pct"]].notna().all().all()
+    assert win["artifact_pct"].isna().all() and "not cleaned" in win.attrs["hrv"]["notes"]["artifact_pct"]
     assert win.attrs["hrv"]["window_s"] == 120.0
     assert win.attrs["hrv"]["config"]["interpolation"] == "cubic"
 
@@ -188,9 +190,12 @@ def test_one_window_by_hand_including_stress_pns_and_sns():
     expected = {"n_beats": len(beats), "mean_rr_ms": mean_rr, "sdnn_ms": sdnn, "rmssd_ms": rmssd,
                 "ln_rmssd": math.log(rmssd), "pnn50_pct": pnn50, "sd1_ms": sd1, "sd2_ms": sd2,
                 "mean_hr_bpm": mean_hr, "stress_index": math.sqrt(si),
-                "coverage": min(1.0, sum(beats) / 60000.0), "artifact_pct": 0.0}
+                "coverage": min(1.0, sum(beats) / 60000.0)}
     for name, value in expected.items():
         assert row[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+    # never cleaned: the artefact share is unknown, not 0, and says why
+    assert math.isnan(row["artifact_pct"])
+    assert "not cleaned" in win.attrs["hrv"]["notes"]["artifact_pct"]
 
     # z-scores against Nunan et al. 2010 (mean RR 926 +- 90, RMSSD 42 +- 15, SDNN 50 +- 16 ms),
     # SD1 = RMSSD/sqrt2, SD2^2 = 2 SDNN^2 - SD1^2 (Brennan 2001), HR = 60000/RR; sqrt(SI) from the

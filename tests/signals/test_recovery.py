@@ -75,7 +75,9 @@ def test_analytic_recovery_figures():
     rc = assess(win, [stressor()], RecoveryConfig(metrics=("mean_hr_bpm",)))
     r = one(rc)
     mean_b, sd_b = baseline_stats(win)
-    hw = 2.0 * sd_b                                   # default band: mean +/- 2 SD
+    # default band: mean +/- 2 SD, never narrower than 0.2 x the between-person SD of resting HR
+    # (Hopkins' smallest worthwhile change; HR SD from mean RR 926 +- 90 ms, Nunan et al. 2010)
+    hw = max(2.0 * sd_b, 0.2 * 60000.0 * 90.0 / 926.0 ** 2)
     peak = BASE + AMP
     assert r.baseline_mean == pytest.approx(mean_b) and r.baseline_sd == pytest.approx(sd_b)
     assert r.baseline_n_windows == 49 and r.baseline_source == "span"
@@ -91,6 +93,8 @@ def test_analytic_recovery_figures():
     assert r.t50_s == pytest.approx(t50, abs=0.5)
     assert r.tau_s == pytest.approx(tau, rel=0.01)
     assert r.tau_ci_low_s <= r.tau_s <= r.tau_ci_high_s and r.tau_r2 > 0.999
+    # the fitted curve's other parameters are written, so no figure has to refit
+    assert r.fit_y_inf == pytest.approx(BASE, abs=0.05) and r.fit_amp == pytest.approx(AMP, rel=0.01)
     assert r.fit_n == 1 + int(600 // 5) - 6          # windows wholly after OFF, centre <= OFF + 600
     # percent recovery and AUC over the 600 s horizon
     for ts in (60.0, 120.0, 300.0):
@@ -213,10 +217,10 @@ def test_hold_time_rejects_a_brief_dip():
         return y
 
     win = make_windows(curve)
-    r = one(assess(win, [stressor()], RecoveryConfig(metrics=("mean_hr_bpm",))))
+    r = one(assess(win, [stressor()], RecoveryConfig(metrics=("mean_hr_bpm",), band_floor_share=0.0)))
     mean_b, sd_b = baseline_stats(win)
     assert r.time_to_baseline_s == pytest.approx(tau * math.log(AMP / (mean_b + 2 * sd_b - BASE)), abs=1.0)
-    r0 = one(assess(win, [stressor()], RecoveryConfig(metrics=("mean_hr_bpm",), hold_s=0.0)))
+    r0 = one(assess(win, [stressor()], RecoveryConfig(metrics=("mean_hr_bpm",), hold_s=0.0, band_floor_share=0.0)))
     assert 45.0 <= r0.time_to_baseline_s <= 50.0    # entered with the dip (centres 650..665)
 
 
@@ -369,3 +373,33 @@ def test_end_to_end_with_windowed_hrv():
     assert hr.tau_s == pytest.approx(60.0, rel=0.25)
     assert hr.reactivity == pytest.approx(last["reactivity_bpm"], abs=3.0)
     assert one(rc, "ln_rmssd", last["label"]).reactivity < 0
+
+
+# -- the band floor, and stressors that follow, overlap or repeat each other -------------------------
+def test_band_floor_is_hopkins_swc_of_the_population_sd():
+    from calmtrace.signals.recovery import band_floor
+
+    # 0.2 x between-person SD (Hopkins 2000); HR SD from mean RR 926 +- 90 ms by the delta method
+    assert band_floor("mean_hr_bpm") == pytest.approx(0.2 * 60000.0 * 90.0 / 926.0 ** 2)
+    assert band_floor("ln_rmssd") == pytest.approx(0.2 * 15.0 / 42.0)
+    assert math.isnan(band_floor("dfa_alpha1"))
+    assert math.isnan(band_floor("mean_hr_bpm", RecoveryConfig(band_floor_share=0.0)))
+
+
+def test_consecutive_overlapping_and_duplicate_stressors_are_reported():
+    win = make_windows(lambda t: step_response(t, 60.0), end_s=OFF + 1200)
+    events = [Event(300.0, 300.0, "speech", "stressor"), Event(600.0, 300.0, "arithmetic", "stressor"),
+              Event(600.0, 300.0, "arithmetic again", "stressor"),
+              Event(1000.0, 200.0, "noise", "stressor"), Event(1100.0, 200.0, "alarm", "stressor")]
+    rc = assess(win, events, RecoveryConfig(metrics=("mean_hr_bpm",)))
+    by = {r.event_label: r for r in rc.itertuples(index=False)}
+    assert by["speech"].stressor_relation == "consecutive" and by["speech"].followed_by == "arithmetic"
+    assert by["speech"].note.startswith("followed at once by stressor 'arithmetic'")
+    assert by["arithmetic again"].stressor_relation == "duplicate"
+    assert "duplicate of stressor 'arithmetic'" in by["arithmetic again"].note
+    assert math.isnan(by["arithmetic again"].reactivity)
+    # the first of the duplicates is not cut short by its copy: its next stressor is 'noise'
+    assert "'arithmetic again'" not in by["arithmetic"].note
+    assert by["noise"].stressor_relation == "overlapping" and by["noise"].followed_by == "alarm"
+    assert "overlaps stressor 'alarm'" in by["noise"].note
+    assert by["alarm"].stressor_relation == ""

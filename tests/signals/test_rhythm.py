@@ -254,5 +254,5 @@ def test_calmtrace_info_says_not_sinus_rhythm():
     p = subprocess.run([sys.executable, "-m", "calmtrace", "info", str(path)], capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 0, p.stderr
-    assert "rhythm     sinus in 0 of 49 windows (49 irregular" in p.stdout
-    assert f"rhythm     {NOT_SINUS_MESSAGE}" in p.stdout
+    assert "rhythm       sinus in 0 of 49 windows (49 irregular" in p.stdout
+    assert f"warning      {NOT_SINUS_MESSAGE}" in p.stdout

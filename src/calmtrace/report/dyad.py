@@ -20,7 +20,7 @@ import pandas as pd
 from .. import _version
 from . import dyad_figures as dfig
 from .html import esc, figure_html, fmt, page, write_text_atomic
-from .linking import format_duration
+from ..signals.linking import format_duration
 
 __all__ = ["CAVEATS", "dyad_summary", "render_dyad_report", "write_dyad_report", "dyad_trend_table",
            "render_dyad_trend_report", "write_dyad_trend_report"]

@@ -30,13 +30,17 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..recording import Recording
-from .linking import format_duration, time_to_baseline
+from ..signals import metrics as _metrics
+from ..signals.linking import format_duration, time_to_baseline
 
 __all__ = [
     "OKABE_ITO",
     "KIND_STYLE",
     "METRIC_INFO",
+    "METRIC_STYLE",
+    "metric_info",
     "clock_times",
+    "clock_name",
     "clock_label",
     "plain",
     "window_times_s",
@@ -71,24 +75,33 @@ KIND_STYLE: dict[str, dict[str, str]] = {
     "stressor": {"color": OKABE_ITO["vermillion"], "dash": "solid"},
     "recovery": {"color": OKABE_ITO["sky_blue"], "dash": "dot"},
     "intervention": {"color": OKABE_ITO["reddish_purple"], "dash": "dash"},
-    "note": {"color": _GREY, "dash": "longdash"},
+    # not grey: grey shades gaps (no beats), and a note is not a gap
+    "note": {"color": OKABE_ITO["yellow"], "dash": "longdash"},
 }
 
-#: Display name, unit (for axis titles) and colour/dash/symbol of each Windows metric shown.
-METRIC_INFO: dict[str, dict[str, str]] = {
-    "mean_hr_bpm": {"name": "heart rate", "unit": "bpm", "color": OKABE_ITO["vermillion"],
-                    "dash": "solid", "symbol": "circle"},
-    "ln_rmssd": {"name": "lnRMSSD", "unit": "ln(ms)", "color": OKABE_ITO["blue"],
-                 "dash": "solid", "symbol": "square"},
-    "pns_index": {"name": "PNS index", "unit": "SD units vs. norms", "color": OKABE_ITO["bluish_green"],
-                  "dash": "solid", "symbol": "diamond"},
-    "sns_index": {"name": "SNS index", "unit": "SD units vs. norms", "color": OKABE_ITO["orange"],
-                  "dash": "dash", "symbol": "triangle-up"},
-    "rmssd_ms": {"name": "RMSSD", "unit": "ms", "color": OKABE_ITO["blue"], "dash": "solid", "symbol": "square"},
-    "mean_rr_ms": {"name": "mean RR", "unit": "ms", "color": OKABE_ITO["black"], "dash": "solid", "symbol": "circle"},
-    "stress_index": {"name": "stress index", "unit": "1/s²", "color": OKABE_ITO["orange"], "dash": "dot",
-                     "symbol": "x"},
+#: Colour, dash and marker symbol of each Windows metric drawn (style only: its name and unit
+#: come from the metrics registry, :mod:`calmtrace.signals.metrics`).
+METRIC_STYLE: dict[str, dict[str, str]] = {
+    "mean_hr_bpm": {"color": OKABE_ITO["vermillion"], "dash": "solid", "symbol": "circle"},
+    "ln_rmssd": {"color": OKABE_ITO["blue"], "dash": "solid", "symbol": "square"},
+    "pns_index": {"color": OKABE_ITO["bluish_green"], "dash": "solid", "symbol": "diamond"},
+    "sns_index": {"color": OKABE_ITO["orange"], "dash": "dash", "symbol": "triangle-up"},
+    "rmssd_ms": {"color": OKABE_ITO["blue"], "dash": "solid", "symbol": "square"},
+    "mean_rr_ms": {"color": OKABE_ITO["black"], "dash": "solid", "symbol": "circle"},
+    "stress_index": {"color": OKABE_ITO["orange"], "dash": "dot", "symbol": "x"},
+    "dfa_alpha1": {"color": OKABE_ITO["reddish_purple"], "dash": "dashdot", "symbol": "star"},
 }
+_DEFAULT_STYLE = {"color": OKABE_ITO["black"], "dash": "solid", "symbol": "circle"}
+
+
+def metric_info(metric: str) -> dict[str, str]:
+    """Display name and unit (from the metrics registry) and style of ``metric``."""
+    return {"name": _metrics.label(metric), "unit": _metrics.unit(metric),
+            **METRIC_STYLE.get(metric, _DEFAULT_STYLE)}
+
+
+#: Display name, unit and style of each metric with a style (read from the registry).
+METRIC_INFO: dict[str, dict[str, str]] = {m: metric_info(m) for m in METRIC_STYLE}
 
 #: Marker symbol of each beat flag on the tachogram (``ok`` beats are the line only).
 FLAG_SYMBOL: dict[str, str] = {
@@ -130,8 +143,23 @@ def _utc_offset(recording: Recording) -> timedelta:
     return sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
 
 
+def clock_name(recording: Recording) -> str:
+    """What the recording's clock is: ``"UTC"``, ``"UTC+02:00"``, or ``"device local time, zone
+    unknown"`` when the file gave a local clock time without its offset (the times are then shown
+    as the device showed them, not as UTC)."""
+    if "offset unknown" in str(recording.meta.get("clock", "")) and not recording.meta.get("utc_offset"):
+        return "device local time, zone unknown"
+    off = _utc_offset(recording)
+    if off == timedelta(0):
+        return "UTC"
+    return f"UTC{timezone(off).tzname(None)[3:]}"
+
+
 def clock_label(recording: Recording) -> str:
-    """Axis title of clock time, naming the time zone, e.g. ``"clock time (UTC+02:00)"``."""
+    """Axis title of clock time, naming what the clock is, e.g. ``"clock time (UTC+02:00)"`` or
+    ``"clock time (device local time, zone unknown)"``."""
+    if clock_name(recording) != "UTC" and not clock_name(recording).startswith("UTC"):
+        return f"clock time ({clock_name(recording)})"
     off = _utc_offset(recording)
     if off == timedelta(0):
         return "clock time (UTC)"
@@ -266,10 +294,63 @@ def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     return fig
 
 
+#: Vertical step between label levels above a figure, px.
+LABEL_LEVEL_PX = 18
+#: Plot width, px, assumed when labels are laid out (narrower than the report's figures, so that
+#: labels kept apart at this width are apart on screen and on paper).
+_LABEL_PLOT_PX = 640.0
+#: Width of one character of an 11 px label, px (generous for Helvetica/Arial).
+_LABEL_CHAR_PX = 7.0
+
+
+def label_places(x_s: np.ndarray, texts: list[str], t_lo: float, t_hi: float,
+                 plot_px: float = _LABEL_PLOT_PX) -> list[tuple[float, str, int]]:
+    """Where each event label goes so that none overlaps another or runs off the plot.
+
+    Parameters
+    ----------
+    x_s : array of float
+        The preferred centre of each label, s (an event's middle).
+    texts : list of str
+        The labels.
+    t_lo, t_hi : float
+        The x range of the plot, s.
+    plot_px : float
+        Plot width assumed, px.
+
+    Returns
+    -------
+    list of (x_s, xanchor, level)
+        The anchor point, ``"left"``/``"center"``/``"right"`` (labels near an edge are anchored
+        to it so they are not clipped), and the level (0 = just above the plot; each level is
+        :data:`LABEL_LEVEL_PX` higher), chosen greedily as the lowest free one.
+    """
+    span = max(t_hi - t_lo, 1e-9)
+    s_per_px = span / plot_px
+    taken: list[list[tuple[float, float]]] = []
+    out = []
+    for x, text in zip(x_s, texts):
+        w = (len(text) * _LABEL_CHAR_PX + 8) * s_per_px
+        if x - w / 2 < t_lo:
+            a, b, anchor, at = t_lo, t_lo + w, "left", t_lo
+        elif x + w / 2 > t_hi:
+            a, b, anchor, at = t_hi - w, t_hi, "right", t_hi
+        else:
+            a, b, anchor, at = x - w / 2, x + w / 2, "center", float(x)
+        level = 0
+        while level < len(taken) and any(a < hi and lo < b for lo, hi in taken[level]):
+            level += 1
+        if level == len(taken):
+            taken.append([])
+        taken[level].append((a, b))
+        out.append((at, anchor, level))
+    return out
+
+
 def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
     """Shade every event as a labelled band across all rows; a moment is a vertical line."""
     events = recording.events.df
-    for i, ev in enumerate(events.itertuples(index=False)):
+    for ev in events.itertuples(index=False):
         style = KIND_STYLE.get(ev.kind, KIND_STYLE["note"])
         x0, x1 = clock_times(recording, [ev.onset_s, ev.offset_s])
         x0, x1 = pd.Timestamp(x0), pd.Timestamp(x1)
@@ -281,13 +362,21 @@ def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
             else:
                 fig.add_vline(x=x0, line={"color": style["color"], "width": 2, "dash": style["dash"]},
                               row=row, col=1)
-        # Label once, above the top row; successive labels alternate between two heights so that
-        # the labels of short neighbouring events do not overlap.
+    # Label once, above the top row, each on the lowest level where it overlaps no other label
+    texts = [f"{ev.label} ({ev.kind})" for ev in events.itertuples(index=False)]
+    if not len(events):
+        return
+    t_lo = min(0.0, float(events["onset_s"].min()))
+    t_hi = max(recording.duration_s, float(events["offset_s"].max()))
+    places = label_places(((events["onset_s"] + events["offset_s"]) / 2).to_numpy(float), texts, t_lo, t_hi)
+    for ev, text, (x_s, anchor, level) in zip(events.itertuples(index=False), texts, places):
         fig.add_annotation(
-            x=x0 + (x1 - x0) / 2, y=1.0 + (0.035 if i % 2 else 0.0), xref="x", yref="paper",
-            text=plain(f"{ev.label} ({ev.kind})"), showarrow=False, yanchor="bottom",
+            x=pd.Timestamp(clock_times(recording, [x_s])[0]), y=1.0, yshift=level * LABEL_LEVEL_PX, xref="x",
+            yref="paper", text=plain(text), showarrow=False, yanchor="bottom", xanchor=anchor,
             font={"size": 11, "color": "#000000"}, bgcolor="rgba(255,255,255,0.7)",
         )
+    n_levels = 1 + max(level for _, _, level in places)
+    fig.update_layout(margin={"t": 70 + LABEL_LEVEL_PX * n_levels})
 
 
 def _gap_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
@@ -358,11 +447,11 @@ def session_overview(recording: Recording, windows: pd.DataFrame, recovery: pd.D
     """
     metrics = [m for m in metrics if m in windows.columns]
     n = max(len(metrics), 1)
-    titles = [f"{METRIC_INFO[m]['name']} ({METRIC_INFO[m]['unit']})" for m in metrics]
+    titles = [_metrics.axis_title(m) for m in metrics]
     fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.04)
     spans = _baseline_spans(recovery)
     for row, metric in enumerate(metrics, start=1):
-        info = METRIC_INFO[metric]
+        info = metric_info(metric)
         t, v = series_with_breaks(windows, metric, recording.gaps, window_time)
         x = clock_times(recording, t)
         fig.add_trace(go.Scatter(
@@ -435,16 +524,14 @@ def fitted_curve(windows: pd.DataFrame, row: pd.Series, t_rel_s: np.ndarray,
                  window_time: str = "center") -> np.ndarray | None:
     """The exponential fitted to one recovery, ``y(t) = y_inf + A exp(-t / tau)``, at ``t_rel_s``.
 
-    ``t`` is seconds since the recovery start (``recovery_start_s``). The Recovery table gives
-    ``tau_s`` and ``fit_n`` (see :func:`fit_windows`); when it also has ``fit_y_inf`` and
-    ``fit_amp`` they are used as they are. Otherwise ``y_inf`` and ``A`` are recovered from the
-    fitted windows by linear least squares with ``tau`` fixed, which is where a converged
-    nonlinear least-squares fit has them.
+    ``t`` is seconds since the recovery start (``recovery_start_s``). The parameters are those
+    the recovery assessment fitted and wrote (``fit_y_inf``, ``fit_amp``, ``tau_s``); nothing is
+    refitted here.
 
     Parameters
     ----------
     windows : pandas.DataFrame
-        The Windows table.
+        The Windows table (unused; kept for the signature).
     row : pandas.Series
         One Recovery row.
     t_rel_s : array of float
@@ -454,21 +541,13 @@ def fitted_curve(windows: pd.DataFrame, row: pd.Series, t_rel_s: np.ndarray,
     Returns
     -------
     numpy.ndarray or None
-        None when there is no fit.
+        None when there is no fit (or the row has no fitted parameters).
     """
     tau = float(row.get("tau_s", np.nan))
-    if not math.isfinite(tau) or tau <= 0:
-        return None
-    t_rel = np.asarray(t_rel_s, dtype=float)
     y_inf, amp = float(row.get("fit_y_inf", np.nan)), float(row.get("fit_amp", np.nan))
-    if not (math.isfinite(y_inf) and math.isfinite(amp)):
-        idx = fit_windows(windows, row)
-        if idx.size < 2:
-            return None
-        t_fit = window_times_s(windows, window_time)[idx] - float(row["recovery_start_s"])
-        basis = np.column_stack([np.ones(idx.size), np.exp(-t_fit / tau)])
-        (y_inf, amp), *_ = np.linalg.lstsq(basis, windows[row["metric"]].to_numpy(float)[idx], rcond=None)
-    return y_inf + amp * np.exp(-t_rel / tau)
+    if not (math.isfinite(tau) and tau > 0 and math.isfinite(y_inf) and math.isfinite(amp)):
+        return None
+    return y_inf + amp * np.exp(-np.asarray(t_rel_s, dtype=float) / tau)
 
 
 def recovery_panel(recording: Recording, windows: pd.DataFrame, recovery_rows: pd.DataFrame, *,
@@ -517,8 +596,7 @@ def recovery_panel(recording: Recording, windows: pd.DataFrame, recovery_rows: p
     next_onset = float(later["onset_s"].min()) if len(later) else math.inf
     for i, metric in enumerate(metrics, start=1):
         r = recovery_rows[recovery_rows["metric"] == metric].iloc[0]
-        info = METRIC_INFO.get(metric, {"name": metric, "unit": "", "color": OKABE_ITO["black"],
-                                        "dash": "solid", "symbol": "circle"})
+        info = metric_info(metric)
         t, v = series_with_breaks(windows, metric, recording.gaps, window_time)
         rel = t - t0
         # this recovery ends where the next stressor begins: later windows belong to that one
@@ -546,15 +624,29 @@ def recovery_panel(recording: Recording, windows: pd.DataFrame, recovery_rows: p
             ), row=i, col=1)
         _mark_times(fig, r, i)
         fig.update_yaxes(title_text=f"{info['name']} ({info['unit']})", row=i, col=1)
-    _panel_events(fig, ev, t0, -pre, horizon, n)   # after the traces: plotly skips empty subplots
+    levels = _panel_events(fig, ev, t0, -pre, horizon, n)   # after the traces: plotly skips empty subplots
+    relation = str(first.get("stressor_relation", "") or "")
+    if relation and relation != "nan":
+        # say why the panel has no recovery in it: the table's note on this stressor
+        why = next((p.strip() for p in str(first.get("note", "")).split(";")
+                    if p.strip().startswith(("followed at once", "overlaps", "duplicate"))), relation)
+        head, _, tail = why.partition(": ")
+        fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper",
+                           text=plain(head) + (":<br>" + plain(tail) if tail else ""),
+                           showarrow=False, font={"size": 13, "color": "#000000"},
+                           bgcolor="rgba(255,255,255,0.85)", bordercolor=_GREY)
     fig.update_xaxes(title_text=plain(f"time since the end of '{label}' (s)"), row=n, col=1)
     fig.update_xaxes(range=[-pre, horizon])
-    return _base_layout(fig, title or f"Recovery after '{label}'", height=230 * n + 160)
+    fig = _base_layout(fig, title or f"Recovery after '{label}'", height=230 * n + 160)
+    fig.update_layout(margin={"t": 70 + LABEL_LEVEL_PX * max(levels, 1)})
+    return fig
 
 
 def _panel_events(fig: go.Figure, events: pd.DataFrame, t0_s: float, x_lo: float, x_hi: float,
-                  n_rows: int) -> None:
-    """Shade the events that fall in a recovery panel's span (x relative to ``t0_s``), labelled."""
+                  n_rows: int) -> int:
+    """Shade the events that fall in a recovery panel's span (x relative to ``t0_s``), labelled;
+    returns the number of label levels used."""
+    shown: list[tuple[float, str]] = []
     for e in events.itertuples(index=False):
         if e.kind not in ("stressor", "intervention"):
             continue
@@ -568,10 +660,15 @@ def _panel_events(fig: go.Figure, events: pd.DataFrame, t0_s: float, x_lo: float
                               line={"color": style["color"], "width": 1, "dash": style["dash"]}, row=row, col=1)
             else:
                 fig.add_vline(x=a, line={"color": style["color"], "width": 2, "dash": style["dash"]}, row=row, col=1)
-        clipped = b > x_hi   # a band running off the right edge is labelled from its left end
-        fig.add_annotation(x=max(a, x_lo) if clipped else (max(a, x_lo) + min(b, x_hi)) / 2, y=1.0, xref="x",
-                           yref="paper", yanchor="bottom", xanchor="left" if clipped else "center",
-                           text=plain(f"{e.label} ({e.kind})"), showarrow=False, font={"size": 11})
+        shown.append(((max(a, x_lo) + min(b, x_hi)) / 2, f"{e.label} ({e.kind})"))
+    if not shown:
+        return 0
+    places = label_places(np.array([x for x, _ in shown]), [t for _, t in shown], x_lo, x_hi)
+    for (_, text), (x, anchor, level) in zip(shown, places):
+        fig.add_annotation(x=x, y=1.0, yshift=level * LABEL_LEVEL_PX, xref="x", yref="paper", yanchor="bottom",
+                           xanchor=anchor, text=plain(text), showarrow=False, font={"size": 11},
+                           bgcolor="rgba(255,255,255,0.7)")
+    return 1 + max(level for _, _, level in places)
 
 
 def _mark_times(fig: go.Figure, r: pd.Series, row: int) -> None:
@@ -755,7 +852,7 @@ def trend_figure(sessions: pd.DataFrame, stressors: pd.DataFrame, *,
     Parameters
     ----------
     sessions : pandas.DataFrame
-        One row per session (:func:`calmtrace.report.trend.trend_tables`): ``date``,
+        One row per session (:func:`calmtrace.sessions.trend_tables`): ``date``,
         ``baseline_ln_rmssd``, ``swc_mean``, ``swc_low``, ``swc_high``, ``quality_ok``.
     stressors : pandas.DataFrame
         One row per session and stressor: ``date``, ``label``, ``time_to_baseline_s`` (the

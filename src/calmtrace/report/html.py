@@ -26,27 +26,13 @@ import plotly.offline
 
 from .._version import __version__
 from . import figures
-from .linking import (
-    METRIC_NAMES,
-    event_table,
-    format_duration,
-    intervention_comparison,
-    Censored,
-)
+from ..signals import metrics as _metrics
+from ..signals.linking import Censored, format_duration
 
 __all__ = ["write_report", "render_report", "session_summary", "session_figures", "page", "figure_html",
-           "write_text_atomic", "note_reason", "esc", "fmt", "ARTIFACT_CAUTION_PCT", "INVALID_WINDOWS_CAUTION_PCT"]
+           "write_text_atomic", "note_reason", "esc", "fmt"]
 
 log = logging.getLogger(__name__)
-
-#: Above this share of flagged (corrected) beats the summary says the figures are less certain.
-#: Default 5 %: calmtrace's choice, after the common advice to read HRV from recordings with more
-#: than ~5 % edited beats with caution (Peltola 2012, Front Physiol 3:148, shows that even a few
-#: percent of edited beats bias short-term HRV).
-ARTIFACT_CAUTION_PCT: float = 5.0
-#: Above this share of windows failing the quality minimums the summary says so. Default 20 %:
-#: calmtrace's choice (one window in five missing leaves gaps in every recovery curve).
-INVALID_WINDOWS_CAUTION_PCT: float = 20.0
 
 _CSS = """
 :root { --ink: #000; --muted: #444; --rule: #bbb; }
@@ -157,11 +143,12 @@ def fmt(value: Any, digits: int = 0, unit: str = "") -> str:
 
 
 def _metric_digits(metric: str) -> int:
-    return 0 if metric in ("mean_hr_bpm", "rmssd_ms", "mean_rr_ms", "stress_index") else 2
+    return _metrics.digits(metric)
 
 
-def _cfg(result: Any, section: str, name: str, default: Any) -> Any:
-    return getattr(getattr(getattr(result, "config", None), section, None), name, default)
+def _cfg(result: Any, section: str, name: str) -> Any:
+    """The value of ``[section] name`` that shaped ``result`` (the report never restates a default)."""
+    return getattr(getattr(result.config, section), name)
 
 
 def _clock(result: Any, t_s: float, seconds: bool = False) -> str:
@@ -172,21 +159,18 @@ def _clock(result: Any, t_s: float, seconds: bool = False) -> str:
 
 
 def _quality(result: Any) -> dict[str, Any]:
-    """Data-quality figures of a session, computed from the cleaned beats, gaps and windows."""
-    rec, win = result.recording, result.windows
+    """Data-quality figures of a session for display: the shares and the verdict are
+    ``result.quality`` (:func:`calmtrace.signals.quality.assess_quality`); the rest are counts."""
+    rec, q = result.recording, result.quality
     flags = pd.Series(rec.flags)
-    n = len(flags)
-    n_flagged = int((flags != "ok").sum())
-    n_win = len(win)
-    n_valid = int(win["valid"].sum()) if n_win else 0
     gaps = rec.gaps
     return {
-        "beats": n, "flagged": n_flagged, "artifact_pct": 100.0 * n_flagged / n if n else math.nan,
+        "beats": len(flags), "flagged": int((flags != "ok").sum()), "artifact_pct": q.artifact_pct,
         "by_flag": flags[flags != "ok"].value_counts().to_dict(),
-        "gaps": len(gaps), "gap_s": float(gaps["duration_s"].sum()) if len(gaps) else 0.0,
+        "gaps": len(gaps), "gap_s": q.gap_s,
         "longest_gap_s": float(gaps["duration_s"].max()) if len(gaps) else 0.0,
-        "windows": n_win, "valid_windows": n_valid,
-        "invalid_pct": 100.0 * (n_win - n_valid) / n_win if n_win else math.nan,
+        "windows": q.n_windows, "valid_windows": q.n_valid_windows,
+        "invalid_pct": q.invalid_windows_pct, "ok": q.ok, "verdict": q.verdict,
         "duration_s": rec.duration_s,
     }
 
@@ -202,7 +186,7 @@ _NOTE_TOPICS: dict[str, tuple[str, ...]] = {
     "time to baseline": ("not back in the band", "need a baseline"),
     "half-recovery": ("half-recovered", "no t50"),
     "time constant (tau)": ("tau", "fit"),
-    "usable time constant (tau)": ("tau at the fit bound",),
+    "usable time constant (tau)": ("tau at the fit bound", "fit rejected", "moves away from baseline"),
     "HRR60": ("HRR",),
 }
 _INFO_ONLY = ("baseline shared", "recovery measured from the moment")
@@ -217,8 +201,8 @@ def note_reason(note: str, what: str) -> str:
     mine = [p for p in parts if any(w in p for w in _NOTE_TOPICS[what])]
     general = [p for p in parts if not any(w in p for words in _NOTE_TOPICS.values() for w in words)]
     text = "; ".join(re.sub(r"^no [\w ]+: ", "", p) for p in (general or mine))   # "no tau: 0 valid..."
-    for column, (name, _) in METRIC_NAMES.items():
-        text = text.replace(column, name)
+    for column, m in _metrics.METRICS.items():
+        text = text.replace(column, m.label)
     return text.replace("(data end)", "(the recording ends)")
 
 
@@ -234,7 +218,7 @@ def _missing_reason(result: Any, row: pd.Series, what: str) -> str:
         return reason
     if what == "baseline":
         return "too few valid windows before the stressor to set a baseline"
-    horizon = float(_cfg(result, "recovery", "horizon_s", 600.0))
+    horizon = float(_cfg(result, "recovery", "horizon_s"))
     follow = result.recording.duration_s - float(row["offset_s"])
     if follow < horizon:
         return (f"the recording ends {format_duration(max(follow, 0.0))} after the stressor ended, "
@@ -263,7 +247,7 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
     ``limits`` with their reasons."""
     out = []
     st = table[table["kind"] == "stressor"]
-    ci = f"{round(100 * float(_cfg(result, 'recovery', 'ci_level', 0.95)))}%"
+    ci = f"{round(100 * float(_cfg(result, 'recovery', 'ci_level')))}%"
     for (label, onset), grp in st.groupby(["event", "onset_s"], sort=False):
         first = grp.iloc[0]
         if first["metric"] == "":
@@ -274,7 +258,7 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
         for _, r in grp[grp["metric"].isin(["mean_hr_bpm", "ln_rmssd"])].iterrows():
             metric = r["metric"]
             raw = rec_rows[rec_rows["metric"] == metric].iloc[0]
-            name, unit = METRIC_NAMES.get(metric, (metric, ""))
+            name, unit = _metrics.label(metric), _metrics.unit(metric)
             d = _metric_digits(metric)
             cap = _capital(name)
             if not math.isfinite(r["baseline_mean"]):
@@ -291,24 +275,43 @@ def _stressor_sentences(result: Any, table: pd.DataFrame, limits: list[str]) -> 
             else:
                 s = f"{cap} {during} '{label}': the response could not be measured"
                 missing.append("reactivity")
+            if r["response_in_band"]:
+                # the table's note: the response did not leave the baseline band
+                band = (float(raw["band_high"]) - float(raw["band_low"])) / 2
+                out.append(s + f", a change within the baseline band (±{fmt(band, d, unit)}), the size of the "
+                           "baseline's own fluctuation: there is no recovery from it to time.")
+                continue
             ttb = Censored(float(r["time_to_baseline_s"]), bool(r["ttb_censored"]))
             if ttb.known and not ttb.censored:
                 s += f" and returned to baseline {format_duration(ttb.value_s)} after {ended}"
             elif ttb.known:
                 s += f" and was not back to baseline within {format_duration(ttb.value_s)} after {ended}"
+            elif r["stressor_relation"] in ("consecutive", "overlapping"):
+                nxt = str(raw.get("followed_by", "") or "")
+                how = "followed at once" if r["stressor_relation"] == "consecutive" else "began before it ended"
+                s += f"; '{nxt}' {how}, so there is no recovery from '{label}' alone to measure"
+                missing.append("time to baseline")
             else:
                 s += "; its return to baseline could not be measured"
                 missing.append("time to baseline")
             extra = []
-            if math.isfinite(r["t50_s"]):
+            if math.isfinite(r["t50_s"]) and ttb.known and not ttb.censored and r["t50_s"] > ttb.value_s:
+                band = (float(raw["band_high"]) - float(raw["band_low"])) / 2
+                extra.append(f"half-recovery {format_duration(r['t50_s'])}, later than the return into the baseline "
+                             f"band because the band (±{fmt(band, d, unit)}) is wider than half the response")
+            elif math.isfinite(r["t50_s"]):
                 extra.append(f"half-recovery {format_duration(r['t50_s'])}")
             elif ttb.known and not ttb.censored:
                 missing.append("half-recovery")
-            if math.isfinite(r["tau_s"]) and "tau at the fit bound" in str(raw.get("note", "")):
-                missing.append("usable time constant (tau)")   # a fit stuck at its bound says nothing
+            if math.isfinite(r["tau_s"]) and r["fit_quality"] == "rejected":
+                missing.append("usable time constant (tau)")   # a fit failing its own test says nothing
             elif math.isfinite(r["tau_s"]):
                 tau = f"time constant {format_duration(r['tau_s'])}"
-                if math.isfinite(r["tau_ci_low_s"]) and math.isfinite(r["tau_ci_high_s"]):
+                if r["fit_quality"] == "imprecise":
+                    tau += " (imprecise"
+                    tau += (f": {ci} CI {r['tau_ci_low_s']:.0f}-{r['tau_ci_high_s']:.0f} s)"
+                            if math.isfinite(r["tau_ci_low_s"]) and math.isfinite(r["tau_ci_high_s"]) else ": no interval)")
+                elif math.isfinite(r["tau_ci_low_s"]) and math.isfinite(r["tau_ci_high_s"]):
                     tau += f", {ci} CI {r['tau_ci_low_s']:.0f}-{r['tau_ci_high_s']:.0f} s"
                 extra.append(tau)
             else:
@@ -336,9 +339,10 @@ def session_summary(result: Any, table: pd.DataFrame | None = None,
     ----------
     result : AnalysisResult
     table : pandas.DataFrame, optional
-        From :func:`~calmtrace.report.linking.event_table` (built when omitted).
+        From :func:`~calmtrace.signals.linking.event_table` (``result.events_table`` when omitted).
     comparison : pandas.DataFrame, optional
-        From :func:`~calmtrace.report.linking.intervention_comparison`.
+        From :func:`~calmtrace.signals.linking.intervention_comparison` (``result.interventions``
+        when omitted).
 
     Returns
     -------
@@ -346,9 +350,9 @@ def session_summary(result: Any, table: pd.DataFrame | None = None,
         Sentences, in the order they are shown.
     """
     if table is None:
-        table = event_table(result.recording.events, result.recovery)
+        table = result.events_table
     if comparison is None:
-        comparison = intervention_comparison(table, float(_cfg(result, "recovery", "ci_level", 0.95)))
+        comparison = result.interventions
     rec = result.recording
     q = _quality(result)
     findings: list[str] = []
@@ -363,7 +367,7 @@ def session_summary(result: Any, table: pd.DataFrame | None = None,
             f"{fmt(valid['mean_hr_bpm'].mean(), 0, 'bpm')} and lnRMSSD {fmt(valid['ln_rmssd'].mean(), 2, 'ln(ms)')} "
             f"(mean over the {len(valid)} valid analysis windows).")
     elif len(result.windows) == 0:
-        window_s = float(_cfg(result, "windows", "window_s", 60.0))
+        window_s = float(_cfg(result, "windows", "window_s"))
         limits.append(f"The recording ({format_duration(q['duration_s'])}) is shorter than one "
                       f"{window_s:g}-second analysis window, so no heart-rate variability figure could be "
                       "computed.")
@@ -390,10 +394,11 @@ def session_summary(result: Any, table: pd.DataFrame | None = None,
     if len(linked) and len(comparison) == 0:
         limits.append("An intervention followed a stressor, but there is no stressor without one (or no "
                       "recovery figures for one) to compare it with.")
-    if math.isfinite(q["artifact_pct"]) and q["artifact_pct"] > ARTIFACT_CAUTION_PCT:
+    qc = result.quality.config
+    if math.isfinite(q["artifact_pct"]) and q["artifact_pct"] > qc.max_artifact_pct:
         limits.append(f"{q['artifact_pct']:.1f}% of beats were flagged as artefacts and corrected (more than "
-                      f"{ARTIFACT_CAUTION_PCT:g}%): heart-rate variability figures of this session are less certain.")
-    if math.isfinite(q["invalid_pct"]) and q["invalid_pct"] > INVALID_WINDOWS_CAUTION_PCT:
+                      f"{qc.max_artifact_pct:g}%): heart-rate variability figures of this session are less certain.")
+    if math.isfinite(q["invalid_pct"]) and q["invalid_pct"] > qc.max_invalid_windows_pct:
         limits.append(f"{q['invalid_pct']:.0f}% of the analysis windows failed the quality checks and were left "
                       "out of every figure (the lines break there).")
     for warning in (rec.meta.get("cleaning") or {}).get("warnings") or []:
@@ -413,8 +418,9 @@ def session_summary(result: Any, table: pd.DataFrame | None = None,
 # tables
 # -------------------------------------------------------------------------------------------
 def _event_table_html(result: Any, table: pd.DataFrame) -> str:
-    ci = f"{round(100 * float(_cfg(result, 'recovery', 'ci_level', 0.95)))}%"
-    head = ("<tr><th>event (kind)</th><th>clock time</th><th>linked</th><th>metric</th>"
+    ci = f"{round(100 * float(_cfg(result, 'recovery', 'ci_level')))}%"
+    head = (f"<tr><th>event (kind)</th><th>clock time ({esc(figures.clock_name(result.recording))})</th>"
+            "<th>linked</th><th>metric</th>"
             "<th>baseline mean ± SD</th><th>peak</th><th>reactivity</th><th>time to baseline</th>"
             f"<th>half-recovery</th><th>tau ({ci} CI)</th><th>HRR60</th></tr>")
     body = []
@@ -436,8 +442,10 @@ def _event_table_html(result: Any, table: pd.DataFrame) -> str:
                 tau = fmt(r["tau_s"], 0, "s")
                 if math.isfinite(r["tau_ci_low_s"]):
                     tau += f" ({r['tau_ci_low_s']:.0f}-{r['tau_ci_high_s']:.0f})"
-                if "tau at the fit bound" in r["note"]:
-                    tau += ", at the fit bound: not usable"
+                if r["fit_quality"] == "rejected":
+                    tau += ", fit rejected: not usable"
+                elif r["fit_quality"] == "imprecise":
+                    tau += ", imprecise"
                 hrr = fmt(r["hrr60_bpm"], 0, "bpm") if r["metric"] == "mean_hr_bpm" else ""
                 cells += (f"<td>{esc(r['metric_name'])}</td><td class=\"num\">{esc(base)}</td>"
                           f'<td class="num">{fmt(r["peak"], d, unit)}</td>'
@@ -503,6 +511,7 @@ def _quality_html(q: dict[str, Any], result: Any) -> str:
                  f"<tbody>{gap_rows}</tbody></table>") if len(gaps) else ""
     return (
         '<table id="quality-table"><tbody>'
+        f'<tr><th>quality verdict</th><td id="quality-verdict">{esc(q["verdict"])}</td></tr>'
         f'<tr><th>beats</th><td class="num">{q["beats"]}</td></tr>'
         f'<tr><th>artefact share (beats flagged by cleaning)</th><td class="num">{fmt(q["artifact_pct"], 1, "%")} '
         f'({q["flagged"]} beats; {esc(flag_text)})</td></tr>'
@@ -564,23 +573,21 @@ after those without; within one session this is one case (n = 1 per arm), not a 
 
 
 def _methods_html(result: Any) -> str:
-    from .linking import FOLLOW_S
-
-    band = _cfg(result, "recovery", "band", "sd")
+    band = _cfg(result, "recovery", "band")
     if band == "swc":
-        band_text = (f"the smallest worthwhile change, &plusmn;{_cfg(result, 'recovery', 'swc_factor', 0.5):g} SD "
+        band_text = (f"the smallest worthwhile change, &plusmn;{_cfg(result, 'recovery', 'swc_factor'):g} SD "
                      "(Plews et al. 2012, 2014)")
     else:
-        band_text = f"&plusmn;{_cfg(result, 'recovery', 'k_sd', 1.0):g} baseline SD"
-    if _cfg(result, "recovery", "band_sides", "one") == "one":
+        band_text = f"&plusmn;{_cfg(result, 'recovery', 'k_sd'):g} baseline SD"
+    if _cfg(result, "recovery", "band_sides") == "one":
         band_text += " (only the stress-side edge counts: an overshoot past baseline is recovered)"
     return _METHODS.format(
-        window_s=float(_cfg(result, "windows", "window_s", 60.0)), step_s=float(_cfg(result, "windows", "step_s", 5.0)),
-        baseline_span=format_duration(float(_cfg(result, "recovery", "baseline_span_s", 300.0))),
-        band_text=band_text, hold=format_duration(float(_cfg(result, "recovery", "hold_s", 60.0))),
-        horizon=format_duration(float(_cfg(result, "recovery", "horizon_s", 600.0))),
-        ci=f"{round(100 * float(_cfg(result, 'recovery', 'ci_level', 0.95)))}%",
-        follow=format_duration(FOLLOW_S),
+        window_s=float(_cfg(result, "windows", "window_s")), step_s=float(_cfg(result, "windows", "step_s")),
+        baseline_span=format_duration(float(_cfg(result, "recovery", "baseline_span_s"))),
+        band_text=band_text, hold=format_duration(float(_cfg(result, "recovery", "hold_s"))),
+        horizon=format_duration(float(_cfg(result, "recovery", "horizon_s"))),
+        ci=f"{round(100 * float(_cfg(result, 'recovery', 'ci_level')))}%",
+        follow=format_duration(float(_cfg(result, "links", "follow_s"))),
     )
 
 
@@ -590,8 +597,8 @@ def _methods_html(result: Any) -> str:
 def session_figures(result: Any) -> list[tuple[str, go.Figure, str]]:
     """(id, figure, caption) of every figure of the session report, in page order."""
     rec, win, rcv = result.recording, result.windows, result.recovery
-    wt = str(_cfg(result, "recovery", "window_time", "center"))
-    horizon = float(_cfg(result, "recovery", "horizon_s", 600.0))
+    wt = str(_cfg(result, "recovery", "window_time"))
+    horizon = float(_cfg(result, "recovery", "horizon_s"))
     sim = " [SIMULATED]" if (result.provenance.get("simulated") or rec.meta.get("simulated")) else ""
     out: list[tuple[str, go.Figure, str]] = []
     if len(win):
@@ -618,7 +625,7 @@ def session_figures(result: Any) -> list[tuple[str, go.Figure, str]]:
                 "Every RR interval over clock time. Symbols mark beats the cleaning flagged (by kind); "
                 "grey bands and breaks are gaps without beats."))
     if len(rec.beats) > 2:
-        usable = tuple(_cfg(result, "hrv", "usable_flags", figures.USABLE_FLAGS))
+        usable = tuple(_cfg(result, "hrv", "usable_flags"))
         out.append(("fig-poincare", figures.poincare(rec, rcv, horizon_s=horizon, usable_flags=usable,
                                                      title="Poincaré plot" + sim),
                     "Each RR interval against the next, by phase (beats the cleaning could not use, ectopic, missed "
@@ -631,9 +638,8 @@ def render_report(result: Any, *, title: str | None = None) -> str:
     """The session report of an :class:`~calmtrace.analysis.AnalysisResult` as an HTML string."""
     rec = result.recording
     simulated = bool(result.provenance.get("simulated") or rec.meta.get("simulated"))
-    ci_level = float(_cfg(result, "recovery", "ci_level", 0.95))
-    table = event_table(rec.events, result.recovery)
-    comparison = intervention_comparison(table, ci_level)
+    table = result.events_table
+    comparison = result.interventions
     findings, limits = session_summary(result, table, comparison)
     q = _quality(result)
     subject = rec.meta.get("subject") or rec.meta.get("subject_id") or "unnamed subject"

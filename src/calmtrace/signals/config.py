@@ -1,24 +1,29 @@
-"""Configuration of the signal stages: artefact cleaning and recovery assessment.
+"""Configuration of every analysis stage, in one module.
 
-Each stage has one frozen dataclass holding every parameter that shapes its result. Every default
+Each stage has one frozen dataclass holding every parameter that shapes its result: the window
+grid (:class:`WindowConfig`), artefact cleaning (:class:`CleanConfig`), windowed HRV
+(:class:`HRVConfig`), the rhythm check (:class:`RhythmConfig`), recovery (:class:`RecoveryConfig`),
+the quality verdict (:class:`QualityConfig`), links between interventions and stressors
+(:class:`LinkConfig`) and the trend across sessions (:class:`TrendConfig`). Every default
 names its source; where no published value exists the default is marked as calmtrace's own
 choice, with the reason. Configs are written next to the results they shaped (see
 :func:`calmtrace.signals.recovery.assess_recovery`) and can be built from a TOML table with
 :func:`config_from_mapping`.
-
-(The windowed-HRV configuration, ``HRVConfig``, lives with its stage in :mod:`calmtrace.signals.hrv`.)
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
-from typing import Any, Mapping, TypeVar
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
 
 from ..errors import InputError
+from ..recording import BEAT_FLAGS
+from . import metrics as _metrics
 
-__all__ = ["CleanConfig", "RecoveryConfig", "config_from_mapping", "DEFAULT_DIRECTIONS"]
+__all__ = ["WindowConfig", "CleanConfig", "HRVConfig", "RhythmConfig", "RecoveryConfig", "QualityConfig", "LinkConfig", "TrendConfig", "config_from_mapping", "DEFAULT_DIRECTIONS"]
 
 
 #: The detectors :func:`calmtrace.signals.clean.clean` offers (``CleanConfig.method``).
@@ -195,23 +200,11 @@ class CleanConfig:
 
 
 #: Direction of a stress response per metric: +1 rises under stress (heart rate, sympathetic
-#: indices), -1 falls (vagal indices). Peak = max for +1, min for -1 (Laborde, Mosley & Thayer
-#: 2017: vagally mediated HRV is withdrawn under stress; heart rate rises).
-DEFAULT_DIRECTIONS: tuple[tuple[str, int], ...] = (
-    ("mean_hr_bpm", +1),
-    ("ln_rmssd", -1),
-    ("pns_index", -1),
-    ("sns_index", +1),
-    ("stress_index", +1),
-    ("mean_rr_ms", -1),
-    ("rmssd_ms", -1),
-    ("sdnn_ms", -1),
-    ("pnn50_pct", -1),
-    ("sd1_ms", -1),
-    ("hf_ms2", -1),
-    ("hf_nu", -1),
-    ("lf_hf", +1),
-)
+#: indices), -1 falls (vagal indices), read from the metrics registry
+#: (:mod:`calmtrace.signals.metrics`; Laborde, Mosley & Thayer 2017: vagally mediated HRV is
+#: withdrawn under stress; heart rate rises). Peak = max for +1, min for -1.
+DEFAULT_DIRECTIONS: tuple[tuple[str, int], ...] = tuple(
+    (m.name, m.direction) for m in _metrics.METRICS.values() if m.direction)
 
 BANDS = ("sd", "swc")
 BAND_SIDES = ("one", "two")
@@ -254,6 +247,16 @@ class RecoveryConfig:
         fixing a tolerance); +/- 2 SD holds ~95 % of the baseline windows' own fluctuation if it is
         normal. The SD of overlapping 60 s windows over 5 min is small (0.1-0.3 bpm for heart
         rate in the simulator), so 1 SD left half the simulated recoveries censored by slow drift.
+    band_floor_share : float
+        The ``"sd"`` band is never narrower than this share of the metric's between-person SD in
+        healthy adults at rest (:data:`calmtrace.signals.norms.NORMS`, Nunan et al. 2010). Default
+        0.2: Hopkins' smallest worthwhile change, 0.2 x the between-subject SD (Hopkins 2000,
+        Sports Med 30:1-15; Batterham & Hopkins 2006, Int J Sports Physiol Perform 1:50-57),
+        i.e. +/- 1.3 bpm for heart rate and +/- 0.07 ln(ms) for lnRMSSD. Without it the band of
+        overlapping 60 s windows over 5 min is as narrow as +/- 0.2 bpm, and whether heart rate
+        "returns" within it depends on slow drift more than on the recovery (time to baseline
+        then swings from session to session while the fitted recovery changes steadily). 0 turns
+        the floor off.
     swc_factor : float
         Half-width of the ``"swc"`` band in SDs. Default 0.5 (Plews et al. 2012, 2014: SWC of
         lnRMSSD = 0.5 x SD, after Hopkins' smallest-worthwhile-change reasoning).
@@ -294,6 +297,15 @@ class RecoveryConfig:
         freedom for the t-based interval).
     ci_level : float
         Confidence level of the tau interval. Default 0.95.
+    fit_min_r2 : float
+        The exponential fit passes its quality test only with R² at least this; otherwise (or at
+        a tau bound, or when the curve moves away from baseline) ``fit_quality`` is
+        ``"rejected"`` and the report quotes no tau. Default 0.5, calmtrace's choice: the
+        model explains at least half of the variance of the recovery windows.
+    tau_imprecise_ci_ratio : float
+        A fit whose tau interval is wider than this multiple of tau (or has none) is
+        ``"imprecise"``; the report says so beside the value. Default 1.0, calmtrace's choice:
+        an interval wider than the estimate itself cannot tell a tau from its double.
     """
 
     metrics: tuple[str, ...] = ("mean_hr_bpm", "ln_rmssd", "pns_index")
@@ -303,6 +315,7 @@ class RecoveryConfig:
     min_baseline_windows: int = 5
     band: str = "sd"
     k_sd: float = 2.0
+    band_floor_share: float = 0.2
     swc_factor: float = 0.5
     swc_reference_sd: float | None = None
     band_sides: str = "one"
@@ -315,6 +328,8 @@ class RecoveryConfig:
     tau_bounds_s: tuple[float, float] = (1.0, 3600.0)
     fit_min_points: int = 5
     ci_level: float = 0.95
+    fit_min_r2: float = 0.5
+    tau_imprecise_ci_ratio: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", tuple(str(m) for m in self.metrics))
@@ -330,6 +345,9 @@ class RecoveryConfig:
                   "hrr_lag_s", "hrr_average_s")
         if not math.isfinite(self.hold_s) or self.hold_s < 0:
             raise InputError(f"RecoveryConfig: hold_s must be a number >= 0, got {self.hold_s!r}")
+        if isinstance(self.band_floor_share, bool) or not isinstance(self.band_floor_share, (int, float)) \
+                or not (math.isfinite(self.band_floor_share) and self.band_floor_share >= 0):
+            raise InputError(f"RecoveryConfig: band_floor_share must be a number >= 0, got {self.band_floor_share!r}")
         if self.swc_reference_sd is not None and not (self.swc_reference_sd > 0):
             raise InputError(
                 f"RecoveryConfig: swc_reference_sd must be > 0 or None, got {self.swc_reference_sd!r}")
@@ -338,6 +356,9 @@ class RecoveryConfig:
                 f"RecoveryConfig: tau_bounds_s must be (low, high) with 0 < low < high, got {self.tau_bounds_s!r}")
         if not 0 < self.ci_level < 1:
             raise InputError(f"RecoveryConfig: ci_level must lie between 0 and 1, got {self.ci_level!r}")
+        if not (isinstance(self.fit_min_r2, (int, float)) and -math.inf < self.fit_min_r2 <= 1):
+            raise InputError(f"RecoveryConfig: fit_min_r2 must be a number <= 1, got {self.fit_min_r2!r}")
+        _positive(self, "tau_imprecise_ci_ratio")
         for name in ("min_baseline_windows", "fit_min_points"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 2:
@@ -349,8 +370,398 @@ class RecoveryConfig:
                 raise InputError(f"RecoveryConfig: direction of {m!r} must be +1 or -1, got {d!r}")
 
     def direction(self, metric: str) -> int | None:
-        """Stress direction (+1 or -1) of ``metric``, or None when it has none configured."""
-        return dict(self.directions).get(metric)
+        """Stress direction (+1 or -1) of ``metric``: from ``directions``, else from the metrics
+        registry (:mod:`calmtrace.signals.metrics`), else None (no direction agreed)."""
+        d = dict(self.directions).get(metric)
+        if d is None and metric not in dict(self.directions):
+            d = _metrics.direction(metric) or None
+        return d
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """The thresholds of the one quality verdict of a session (:func:`calmtrace.signals.quality.assess_quality`).
+
+    The session report, the trend report, the cohort table and ``calmtrace info`` all show this
+    verdict; none has a rule of its own.
+
+    Parameters
+    ----------
+    max_artifact_pct : float
+        A session passes with at most this share of beats flagged by cleaning, in %. Default 5 %:
+        Peltola (2012, Front Physiol 3:148) shows that even a few percent of edited beats bias
+        short-term HRV, and Lipponen & Tarvainen (2019) and Kubios treat more than 5 % corrected
+        beats as unreliable.
+    max_invalid_windows_pct : float
+        ...and at most this share of analysis windows failing the validity minimums of windowed
+        HRV (``HRVConfig``) or the rhythm check, in %. Default 20 %: calmtrace's choice (one
+        window in five missing leaves gaps in every recovery curve).
+    """
+
+    max_artifact_pct: float = 5.0
+    max_invalid_windows_pct: float = 20.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_artifact_pct", "max_invalid_windows_pct"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v <= 100):
+                raise InputError(f"QualityConfig: {name} must be a percentage from 0 to 100, got {v!r}")
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """How interventions are linked to the stressors they followed
+    (:func:`calmtrace.signals.linking.link_interventions`).
+
+    Parameters
+    ----------
+    follow_s : float
+        An intervention "follows" a stressor when it begins within this many seconds after the
+        stressor's end (and before the next stressor begins). Default 120 s: calmtrace's choice,
+        the span :attr:`RecoveryConfig.peak_search_s` gives the cardiac response to show itself;
+        an intervention begun later acts on a recovery already under way.
+    tolerance_s : float
+        Slack before the stressor's end, in s, for marks pressed a little early during capture.
+        Default 10 s (calmtrace's choice: a few seconds of reaction time on either mark).
+    """
+
+    follow_s: float = 120.0
+    tolerance_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        _positive(self, "follow_s")
+        if not (isinstance(self.tolerance_s, (int, float)) and math.isfinite(self.tolerance_s)
+                and self.tolerance_s >= 0):
+            raise InputError(f"LinkConfig: tolerance_s must be a number >= 0, got {self.tolerance_s!r}")
+
+
+@dataclass(frozen=True)
+class TrendConfig:
+    """The smallest-worthwhile-change band of a series of sessions (:mod:`calmtrace.sessions`).
+
+    Parameters
+    ----------
+    swc_window : int
+        Sessions in the rolling window of the SWC band. Default 7: Plews et al. (2012, Eur J Appl
+        Physiol 112:3729; 2013, Sports Med 43:773) roll over 7 daily values; here one value is one
+        session.
+    swc_min_sessions : int
+        Fewest earlier quality-checked sessions for a band. Default 3: Plews et al. (2014, Int J
+        Sports Physiol Perform 9:783) found 3 values per week already give a valid rolling mean of
+        lnRMSSD.
+    swc_factor : float
+        Half-width of the band in SDs. Default 0.5 (Plews et al. 2012, 2013, after Hopkins'
+        smallest worthwhile change of 0.5 x the between-day SD).
+    """
+
+    swc_window: int = 7
+    swc_min_sessions: int = 3
+    swc_factor: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("swc_window", "swc_min_sessions"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 2:
+                raise InputError(f"TrendConfig: {name} must be an integer >= 2, got {v!r}")
+        if self.swc_min_sessions > self.swc_window:
+            raise InputError("TrendConfig: swc_min_sessions must not exceed swc_window")
+        _positive(self, "swc_factor")
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """The window grid of the windowed HRV.
+
+    Parameters
+    ----------
+    window_s : float
+        Window length in s. Default 60 s: the ultra-short window in which lnRMSSD agrees with
+        the 5-min criterion (Esco & Flatt 2014; Munoz et al. 2015), short enough to follow a
+        recovery. LF needs longer windows (see ``[hrv] lf_min_window_s``).
+    step_s : float
+        Step between window starts in s. Default 5 s, the time resolution of the recovery curves
+        (Laborde, Mosley & Thayer 2017 recommend reporting the time course, not only means).
+    """
+
+    window_s: float = 60.0
+    step_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name in ("window_s", "step_s"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise InputError(f"[windows] {name} must be a positive number of seconds, got {v!r}")
+
+
+_INTERPOLATION_ORDER = {"linear": 1, "quadratic": 2, "cubic": 3}
+_DETRENDS = ("mean", "linear")
+
+
+@dataclass(frozen=True)
+class HRVConfig:
+    """Every parameter of windowed HRV, each with its source.
+
+    Attributes
+    ----------
+    usable_flags : tuple of str
+        Beat flags whose RR enters the metrics. ``corrected`` and ``interpolated`` beats carry
+        repaired values and are used, as Kubios uses corrected beats (Lipponen & Tarvainen 2019);
+        ``ectopic``, ``missed`` and ``extra`` are excluded.
+    min_window_s : float
+        Shortest window accepted, s. RMSSD from 10 s agrees with 5-min values (Munoz et al. 2015,
+        PLoS One 10:e0138921); lnRMSSD from 60 s is the ultra-short standard of Esco & Flatt 2014.
+    min_beats : int
+        Absolute minimum of usable beats for a valid window: a standard deviation of fewer than
+        ten values is too noisy to report (ten beats is also Munoz et al.'s 10 s at rest).
+    min_beat_share : float
+        Usable beats must be at least this share of those expected at the window's mean HR
+        (``window_s * mean_hr_bpm / 60``); 0.8, the same figure as ``min_coverage``.
+    min_coverage : float
+        Share of the window that usable beats must cover (sum of their RR / window length).
+        0.8: calmtrace's rule, matching the common "at least 80% of the data" criterion for
+        wearable HRV windows; below it a window is mostly interpolation or gap.
+    max_artifact_pct : float
+        Largest number of corrected artefact *events* per 100 beats of the window. 5 %: Kubios
+        guidance that corrected beats should stay below about 5 % of the analysed beats
+        (Tarvainen et al., Kubios HRV user's guide; Lipponen & Tarvainen 2019, J Med Eng Technol
+        43:173, who count "corrected beats", one per artefact). An event is one beat flagged
+        ``corrected``, ``ectopic``, ``missed`` or ``extra``: an ectopic beat moved to the midpoint
+        of its neighbours is one event though it changes two intervals, and the ``interpolated``
+        beat inserted for a missed one belongs to the ``missed`` event of the beat closing its
+        interval (:data:`EVENT_FLAGS`). Counting every touched beat instead made each ectopic
+        event cost three beats and pushed windows with 2 % ectopic events over 5 %.
+    implicit_gap_ms : float
+        When the time between two beats exceeds the later beat's RR by more than this, beats are
+        missing between them: a gap, even if no gap was recorded. 250 ms is shorter than any
+        physiological RR (300 ms = 200 bpm), so a single dropped beat is caught, while timing
+        jitter of a few ms is not.
+    pnn_threshold_ms : float
+        Successive-difference threshold of pNN50, ms (Task Force 1996).
+    hf_min_window_s, lf_min_window_s : float
+        Shortest windows for HF and LF power, s. Task Force 1996: "approximately 1 min is needed
+        to assess the HF components while approximately 2 min are needed to address the LF
+        component" (the rule behind it: at least ten cycles of the band's lowest frequency, which
+        strictly is 67 s for 0.15 Hz and 250 s for 0.04 Hz). Shorter windows get NaN.
+    lf_band_hz, hf_band_hz : tuple of float
+        Band edges in Hz, lower edge included, upper excluded (Task Force 1996).
+    resample_hz : float
+        Rate at which RR is evenly resampled before the FFT, Hz; 4 Hz as Kubios (Tarvainen et
+        al. 2014, Comput Methods Programs Biomed 113:210).
+    interpolation : {"cubic", "quadratic", "linear"}
+        Spline through the usable beats' RR at the beat times. Cubic as Kubios; ``quadratic`` is
+        what neurokit2's ``hrv_frequency`` uses (and the setting under which calmtrace matches it).
+    detrend : {"linear", "mean"}
+        What is removed from each window's resampled RR before the spectrum. ``linear`` removes a
+        straight-line trend, which otherwise leaks into LF (Task Force 1996 asks for stationary
+        segments; Kubios detrends). ``mean`` removes only the mean, as neurokit2 does.
+    stress_bin_ms : float
+        Histogram class width of Baevsky's stress index, ms (Baevsky & Chernikova 2017).
+    dfa_alpha1_beats : (int, int)
+        Box sizes of DFA alpha1, beats: every integer from 4 to 16 (Peng et al. 1995, Chaos 5:82;
+        Kubios). neurokit2 uses (4, 11).
+    dfa_min_window_s : float
+        Shortest window (or span) for DFA alpha1, s: 120 s, the 2-minute windows of the exercise
+        studies that read alpha1 (Rogers et al. 2021, Front Physiol 11:596567). Shorter windows,
+        and windows with a gap between their first and last usable beat, get NaN.
+
+    Notes
+    -----
+    Spectra: Welch's method with a Hann window of half the window's samples, 50% overlap (three
+    segments) and FFT length twice the segment, density scaling, one-sided; band power is the
+    trapezoid integral of the PSD over the band's frequencies. These are neurokit2's
+    ``hrv_frequency(psd_method="welch")`` choices; see docs/metrics.md for the measured agreement.
+    """
+
+    usable_flags: tuple[str, ...] = ("ok", "corrected", "interpolated")
+    min_window_s: float = 10.0
+    min_beats: int = 10
+    min_beat_share: float = 0.8
+    min_coverage: float = 0.8
+    max_artifact_pct: float = 5.0
+    implicit_gap_ms: float = 250.0
+    pnn_threshold_ms: float = 50.0
+    hf_min_window_s: float = 60.0
+    lf_min_window_s: float = 120.0
+    lf_band_hz: tuple[float, float] = (0.04, 0.15)
+    hf_band_hz: tuple[float, float] = (0.15, 0.40)
+    resample_hz: float = 4.0
+    interpolation: str = "cubic"
+    detrend: str = "linear"
+    stress_bin_ms: float = 50.0
+    dfa_alpha1_beats: tuple[int, int] = (4, 16)
+    dfa_min_window_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        self._check_dfa()
+        object.__setattr__(self, "usable_flags", tuple(self.usable_flags))
+        object.__setattr__(self, "lf_band_hz", tuple(float(f) for f in self.lf_band_hz))
+        object.__setattr__(self, "hf_band_hz", tuple(float(f) for f in self.hf_band_hz))
+        unknown = [f for f in self.usable_flags if f not in BEAT_FLAGS]
+        if unknown or not self.usable_flags:
+            raise InputError(
+                f"HRVConfig.usable_flags must be a non-empty selection of {', '.join(BEAT_FLAGS)}, "
+                f"got {list(self.usable_flags)!r}"
+            )
+        if self.interpolation not in _INTERPOLATION_ORDER:
+            raise InputError(
+                f"HRVConfig.interpolation must be one of {', '.join(_INTERPOLATION_ORDER)}, "
+                f"got {self.interpolation!r}"
+            )
+        if self.detrend not in _DETRENDS:
+            raise InputError(f"HRVConfig.detrend must be one of {', '.join(_DETRENDS)}, got {self.detrend!r}")
+        for name in ("min_window_s", "min_beat_share", "min_coverage", "implicit_gap_ms",
+                     "pnn_threshold_ms", "hf_min_window_s", "lf_min_window_s", "resample_hz",
+                     "stress_bin_ms"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise InputError(f"HRVConfig.{name} must be a positive number, got {value!r}")
+        if not (isinstance(self.max_artifact_pct, (int, float)) and 0 <= self.max_artifact_pct <= 100):
+            raise InputError(f"HRVConfig.max_artifact_pct must be within 0-100, got {self.max_artifact_pct!r}")
+        if not (isinstance(self.min_beats, int) and self.min_beats >= 2):
+            raise InputError(f"HRVConfig.min_beats must be an integer >= 2, got {self.min_beats!r}")
+        for name in ("lf_band_hz", "hf_band_hz"):
+            lo, hi = getattr(self, name)
+            if not (0 <= lo < hi <= self.resample_hz / 2):
+                raise InputError(
+                    f"HRVConfig.{name} must satisfy 0 <= low < high <= resample_hz/2 "
+                    f"({self.resample_hz / 2:g} Hz), got ({lo:g}, {hi:g})"
+                )
+
+    def _check_dfa(self) -> None:
+        a1 = tuple(self.dfa_alpha1_beats)
+        object.__setattr__(self, "dfa_alpha1_beats", a1)
+        if len(a1) != 2 or not all(isinstance(b, int) and not isinstance(b, bool) for b in a1) or not 3 <= a1[0] < a1[1]:
+            raise InputError(f"HRVConfig.dfa_alpha1_beats must be (low, high) beats with 3 <= low < high, "
+                             f"got {self.dfa_alpha1_beats!r}")
+        v = self.dfa_min_window_s
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+            raise InputError(f"HRVConfig.dfa_min_window_s must be a positive number, got {v!r}")
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> "HRVConfig":
+        """Build a config from a mapping (e.g. a TOML table), rejecting unknown keys.
+
+        Parameters
+        ----------
+        mapping : mapping of str to value
+            Field names and values; absent fields keep their defaults.
+
+        Raises
+        ------
+        InputError
+            On an unknown key (the message lists the known ones) or a bad value.
+        """
+        return config_from_mapping(cls, mapping, "[hrv]")
+
+    def to_dict(self) -> dict[str, Any]:
+        """All settings as plain JSON-compatible values (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+
+
+@dataclass(frozen=True)
+class RhythmConfig:
+    """Parameters of the rhythm check, each with its source.
+
+    Attributes
+    ----------
+    enabled : bool
+        Run the check (default True).
+    nrmssd_threshold : float
+        Normalised RMSSD (RMSSD / mean RR) above which variability is irregular. Default 0.1
+        (Dash et al. 2009).
+    tpr_range : tuple of float
+        Turning-point ratio range of a random series. Default (0.54, 0.77) (Dash et al. 2009).
+    entropy_threshold : float
+        Normalised Shannon entropy above which the RR histogram is spread out. Default 0.7
+        (Dash et al. 2009).
+    entropy_bins : int
+        Histogram bins for the entropy. Default 16 (Dash et al. 2009).
+    trim_share : float
+        Share of the segment's intervals set aside at each end (longest, shortest) before the
+        statistics. Default 0; Dash et al. (2009) set aside 1/16 at each end (8 of 128), which
+        biases the normalised RMSSD low (see the module docstring).
+    independence_lags : int
+        Autocorrelation lags in the Ljung-Box statistic. Default 10 (calmtrace's choice: longer
+        than a respiratory cycle at rest, 3-6 beats, so respiratory arrhythmia is caught).
+    independence_p : float
+        Significance level below which the Ljung-Box test rejects independence. Default 0.001
+        (calmtrace's choice: each window's segment is tested, so a strict level keeps chance
+        rejections in a truly irregular rhythm rare).
+    segment_beats : int
+        Recorded beats judged for a window: the ``segment_beats`` beats centred on the window's
+        centre (within the gap-free run that holds it). Default 128, Dash et al.'s segment
+        length (longer than a 60 s window at rest, and the length at which their thresholds
+        were set; over 60 s windows alone the statistics are noisier, measured: 27 of 566
+        windows of a sinus recording with strong respiratory arrhythmia called irregular,
+        instead of 3).
+    min_beats : int
+        Fewest gap-free recorded beats for a judgement; fewer gives ``unknown``. Default 32,
+        calmtrace's choice (a quarter of Dash et al.'s segment).
+    min_duration_s : float
+        A non-sinus rhythm is reported only where consecutive windows say so over at least this
+        span of window centres. Default 30 s: the shortest atrial fibrillation episode by the
+        HRS/EHRA/ECAS consensus definition (Calkins et al. 2017, Heart Rhythm 14:e275).
+    bridge_s : float
+        A return to sinus rhythm shorter than this between two non-sinus stretches (from the
+        last non-sinus window's centre to the next one's) is not reported as one: those windows
+        take the label before them. Default 60 s, calmtrace's choice (one analysis window): the
+        statistics of overlapping segments of a truly irregular rhythm cross a threshold by
+        chance now and then (measured: at most 50 s at a time in series with CV 0.10).
+    ectopy_share : float
+        Share of a window's beats flagged ``ectopic`` above which the window is ``ectopy``.
+        Default 0.20, calmtrace's choice: one beat in five; bigeminy (50 %), trigeminy (33 %)
+        and quadrigeminy (25 %) exceed it, while clusters of isolated premature beats in sinus
+        recordings do not (measured: at most 11.5 % in any 60 s window of the healthy 24-hour
+        Holter series and of the wearable-hrv P37 session).
+    """
+
+    enabled: bool = True
+    nrmssd_threshold: float = 0.1
+    tpr_range: tuple[float, float] = (0.54, 0.77)
+    entropy_threshold: float = 0.7
+    entropy_bins: int = 16
+    trim_share: float = 0.0
+    independence_lags: int = 10
+    independence_p: float = 0.001
+    segment_beats: int = 128
+    min_beats: int = 32
+    min_duration_s: float = 30.0
+    bridge_s: float = 60.0
+    ectopy_share: float = 0.20
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tpr_range", tuple(float(x) for x in self.tpr_range))
+        if not isinstance(self.enabled, bool):
+            raise InputError(f"RhythmConfig: enabled must be true or false, got {self.enabled!r}")
+        for name in ("nrmssd_threshold", "entropy_threshold", "ectopy_share"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise InputError(f"RhythmConfig: {name} must be a positive number, got {v!r}")
+        if len(self.tpr_range) != 2 or not 0 <= self.tpr_range[0] < self.tpr_range[1] <= 1:
+            raise InputError(f"RhythmConfig: tpr_range must be (low, high) within 0-1, got {self.tpr_range!r}")
+        if not (isinstance(self.trim_share, (int, float)) and 0 <= self.trim_share < 0.5):
+            raise InputError(f"RhythmConfig: trim_share must lie in 0-0.5, got {self.trim_share!r}")
+        for name in ("min_duration_s", "bridge_s"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise InputError(f"RhythmConfig: {name} must be a number >= 0, got {v!r}")
+        if not (isinstance(self.independence_p, (int, float)) and 0 < self.independence_p < 1):
+            raise InputError(f"RhythmConfig: independence_p must lie between 0 and 1, got {self.independence_p!r}")
+        for name, low in (("entropy_bins", 2), ("min_beats", 8), ("segment_beats", 8), ("independence_lags", 1)):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < low:
+                raise InputError(f"RhythmConfig: {name} must be an integer >= {low}, got {v!r}")
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> "RhythmConfig":
+        """Build a config from a mapping (a TOML ``[rhythm]`` table), rejecting unknown keys."""
+        return config_from_mapping(cls, mapping, "[rhythm]")
+
+    def to_dict(self) -> dict[str, Any]:
+        """All settings as plain values."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 def _positive(cfg: object, *names: str) -> None:

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -36,8 +34,9 @@ import pandas as pd
 from scipy.interpolate import PPoly, make_interp_spline
 
 from ..errors import AnalysisError, InputError
-from ..recording import BEAT_FLAGS, Recording
+from ..recording import Recording
 from . import balance
+from .config import _INTERPOLATION_ORDER, HRVConfig
 
 __all__ = ["HRVConfig", "WINDOW_COLUMNS", "windowed_hrv"]
 
@@ -54,173 +53,8 @@ WINDOW_COLUMNS: tuple[str, ...] = (
 #: ``missed`` event that inserted them), counted by ``artifact_pct``.
 EVENT_FLAGS: tuple[str, ...] = ("corrected", "ectopic", "missed", "extra")
 
-_INTERPOLATION_ORDER = {"linear": 1, "quadratic": 2, "cubic": 3}
-_DETRENDS = ("mean", "linear")
 #: Upper bound on resampled points handled per FFT batch (bounds memory to tens of MB).
 _BATCH_POINTS = 1 << 21
-
-
-@dataclass(frozen=True)
-class HRVConfig:
-    """Every parameter of windowed HRV, each with its source.
-
-    Attributes
-    ----------
-    usable_flags : tuple of str
-        Beat flags whose RR enters the metrics. ``corrected`` and ``interpolated`` beats carry
-        repaired values and are used, as Kubios uses corrected beats (Lipponen & Tarvainen 2019);
-        ``ectopic``, ``missed`` and ``extra`` are excluded.
-    min_window_s : float
-        Shortest window accepted, s. RMSSD from 10 s agrees with 5-min values (Munoz et al. 2015,
-        PLoS One 10:e0138921); lnRMSSD from 60 s is the ultra-short standard of Esco & Flatt 2014.
-    min_beats : int
-        Absolute minimum of usable beats for a valid window: a standard deviation of fewer than
-        ten values is too noisy to report (ten beats is also Munoz et al.'s 10 s at rest).
-    min_beat_share : float
-        Usable beats must be at least this share of those expected at the window's mean HR
-        (``window_s * mean_hr_bpm / 60``); 0.8, the same figure as ``min_coverage``.
-    min_coverage : float
-        Share of the window that usable beats must cover (sum of their RR / window length).
-        0.8: calmtrace's rule, matching the common "at least 80% of the data" criterion for
-        wearable HRV windows; below it a window is mostly interpolation or gap.
-    max_artifact_pct : float
-        Largest number of corrected artefact *events* per 100 beats of the window. 5 %: Kubios
-        guidance that corrected beats should stay below about 5 % of the analysed beats
-        (Tarvainen et al., Kubios HRV user's guide; Lipponen & Tarvainen 2019, J Med Eng Technol
-        43:173, who count "corrected beats", one per artefact). An event is one beat flagged
-        ``corrected``, ``ectopic``, ``missed`` or ``extra``: an ectopic beat moved to the midpoint
-        of its neighbours is one event though it changes two intervals, and the ``interpolated``
-        beat inserted for a missed one belongs to the ``missed`` event of the beat closing its
-        interval (:data:`EVENT_FLAGS`). Counting every touched beat instead made each ectopic
-        event cost three beats and pushed windows with 2 % ectopic events over 5 %.
-    implicit_gap_ms : float
-        When the time between two beats exceeds the later beat's RR by more than this, beats are
-        missing between them: a gap, even if no gap was recorded. 250 ms is shorter than any
-        physiological RR (300 ms = 200 bpm), so a single dropped beat is caught, while timing
-        jitter of a few ms is not.
-    pnn_threshold_ms : float
-        Successive-difference threshold of pNN50, ms (Task Force 1996).
-    hf_min_window_s, lf_min_window_s : float
-        Shortest windows for HF and LF power, s. Task Force 1996: "approximately 1 min is needed
-        to assess the HF components while approximately 2 min are needed to address the LF
-        component" (the rule behind it: at least ten cycles of the band's lowest frequency, which
-        strictly is 67 s for 0.15 Hz and 250 s for 0.04 Hz). Shorter windows get NaN.
-    lf_band_hz, hf_band_hz : tuple of float
-        Band edges in Hz, lower edge included, upper excluded (Task Force 1996).
-    resample_hz : float
-        Rate at which RR is evenly resampled before the FFT, Hz; 4 Hz as Kubios (Tarvainen et
-        al. 2014, Comput Methods Programs Biomed 113:210).
-    interpolation : {"cubic", "quadratic", "linear"}
-        Spline through the usable beats' RR at the beat times. Cubic as Kubios; ``quadratic`` is
-        what neurokit2's ``hrv_frequency`` uses (and the setting under which calmtrace matches it).
-    detrend : {"linear", "mean"}
-        What is removed from each window's resampled RR before the spectrum. ``linear`` removes a
-        straight-line trend, which otherwise leaks into LF (Task Force 1996 asks for stationary
-        segments; Kubios detrends). ``mean`` removes only the mean, as neurokit2 does.
-    stress_bin_ms : float
-        Histogram class width of Baevsky's stress index, ms (Baevsky & Chernikova 2017).
-    dfa_alpha1_beats : (int, int)
-        Box sizes of DFA alpha1, beats: every integer from 4 to 16 (Peng et al. 1995, Chaos 5:82;
-        Kubios). neurokit2 uses (4, 11).
-    dfa_min_window_s : float
-        Shortest window (or span) for DFA alpha1, s: 120 s, the 2-minute windows of the exercise
-        studies that read alpha1 (Rogers et al. 2021, Front Physiol 11:596567). Shorter windows,
-        and windows with a gap between their first and last usable beat, get NaN.
-
-    Notes
-    -----
-    Spectra: Welch's method with a Hann window of half the window's samples, 50% overlap (three
-    segments) and FFT length twice the segment, density scaling, one-sided; band power is the
-    trapezoid integral of the PSD over the band's frequencies. These are neurokit2's
-    ``hrv_frequency(psd_method="welch")`` choices; see docs/metrics.md for the measured agreement.
-    """
-
-    usable_flags: tuple[str, ...] = ("ok", "corrected", "interpolated")
-    min_window_s: float = 10.0
-    min_beats: int = 10
-    min_beat_share: float = 0.8
-    min_coverage: float = 0.8
-    max_artifact_pct: float = 5.0
-    implicit_gap_ms: float = 250.0
-    pnn_threshold_ms: float = 50.0
-    hf_min_window_s: float = 60.0
-    lf_min_window_s: float = 120.0
-    lf_band_hz: tuple[float, float] = (0.04, 0.15)
-    hf_band_hz: tuple[float, float] = (0.15, 0.40)
-    resample_hz: float = 4.0
-    interpolation: str = "cubic"
-    detrend: str = "linear"
-    stress_bin_ms: float = 50.0
-    dfa_alpha1_beats: tuple[int, int] = (4, 16)
-    dfa_min_window_s: float = 120.0
-
-    def __post_init__(self) -> None:
-        self._check_dfa()
-        object.__setattr__(self, "usable_flags", tuple(self.usable_flags))
-        object.__setattr__(self, "lf_band_hz", tuple(float(f) for f in self.lf_band_hz))
-        object.__setattr__(self, "hf_band_hz", tuple(float(f) for f in self.hf_band_hz))
-        unknown = [f for f in self.usable_flags if f not in BEAT_FLAGS]
-        if unknown or not self.usable_flags:
-            raise InputError(
-                f"HRVConfig.usable_flags must be a non-empty selection of {', '.join(BEAT_FLAGS)}, "
-                f"got {list(self.usable_flags)!r}"
-            )
-        if self.interpolation not in _INTERPOLATION_ORDER:
-            raise InputError(
-                f"HRVConfig.interpolation must be one of {', '.join(_INTERPOLATION_ORDER)}, "
-                f"got {self.interpolation!r}"
-            )
-        if self.detrend not in _DETRENDS:
-            raise InputError(f"HRVConfig.detrend must be one of {', '.join(_DETRENDS)}, got {self.detrend!r}")
-        for name in ("min_window_s", "min_beat_share", "min_coverage", "implicit_gap_ms",
-                     "pnn_threshold_ms", "hf_min_window_s", "lf_min_window_s", "resample_hz",
-                     "stress_bin_ms"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise InputError(f"HRVConfig.{name} must be a positive number, got {value!r}")
-        if not (isinstance(self.max_artifact_pct, (int, float)) and 0 <= self.max_artifact_pct <= 100):
-            raise InputError(f"HRVConfig.max_artifact_pct must be within 0-100, got {self.max_artifact_pct!r}")
-        if not (isinstance(self.min_beats, int) and self.min_beats >= 2):
-            raise InputError(f"HRVConfig.min_beats must be an integer >= 2, got {self.min_beats!r}")
-        for name in ("lf_band_hz", "hf_band_hz"):
-            lo, hi = getattr(self, name)
-            if not (0 <= lo < hi <= self.resample_hz / 2):
-                raise InputError(
-                    f"HRVConfig.{name} must satisfy 0 <= low < high <= resample_hz/2 "
-                    f"({self.resample_hz / 2:g} Hz), got ({lo:g}, {hi:g})"
-                )
-
-    def _check_dfa(self) -> None:
-        a1 = tuple(self.dfa_alpha1_beats)
-        object.__setattr__(self, "dfa_alpha1_beats", a1)
-        if len(a1) != 2 or not all(isinstance(b, int) and not isinstance(b, bool) for b in a1) or not 3 <= a1[0] < a1[1]:
-            raise InputError(f"HRVConfig.dfa_alpha1_beats must be (low, high) beats with 3 <= low < high, "
-                             f"got {self.dfa_alpha1_beats!r}")
-        v = self.dfa_min_window_s
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
-            raise InputError(f"HRVConfig.dfa_min_window_s must be a positive number, got {v!r}")
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any]) -> "HRVConfig":
-        """Build a config from a mapping (e.g. a TOML table), rejecting unknown keys.
-
-        Parameters
-        ----------
-        mapping : mapping of str to value
-            Field names and values; absent fields keep their defaults.
-
-        Raises
-        ------
-        InputError
-            On an unknown key (the message lists the known ones) or a bad value.
-        """
-        from .config import config_from_mapping
-
-        return config_from_mapping(cls, mapping, "[hrv]")
-
-    def to_dict(self) -> dict[str, Any]:
-        """All settings as plain JSON-compatible values (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 # -- public entry point ------------------------------------------------------------------------
@@ -333,22 +167,30 @@ def windowed_hrv(recording: Recording, window_s: float = 60.0, step_s: float = 5
     out["dfa_alpha1"] = _windowed_dfa_alpha1(rr, usable, brk, lo, hi, window_s, cfg)
 
     n = out["n_beats"]
+    # A recording never cleaned has every beat flagged ok because nothing was looked for: its
+    # artefact share is unknown (NaN with a note), not 0; validity then rests on the other minimums.
+    uncleaned = "cleaning" not in recording.meta and bool(np.all(np.asarray(recording.flags) == "ok"))
     with np.errstate(invalid="ignore"):
         expected = window_s * out["mean_hr_bpm"] / 60.0
         out["valid"] = (
             (n >= cfg.min_beats)
             & (n >= cfg.min_beat_share * expected)
             & (out["coverage"] >= cfg.min_coverage)
-            & (out["artifact_pct"] <= cfg.max_artifact_pct)
+            & ((out["artifact_pct"] <= cfg.max_artifact_pct) | uncleaned)
         )
+    if uncleaned:
+        out["artifact_pct"] = np.full(n_windows, np.nan)
     table = pd.DataFrame({c: out[c] for c in WINDOW_COLUMNS})
     table.attrs["hrv"] = {"window_s": window_s, "step_s": step_s, "config": cfg.to_dict(),
                           "notes": {}, "warnings": []}
+    if uncleaned:
+        table.attrs["hrv"]["notes"]["artifact_pct"] = (
+            "not assessed: the recording was not cleaned (calmtrace.clean finds and flags artefacts)")
     n_zero = int(zero_var.sum())
     if n_zero:
         reason = ("undefined (0/0): the window's RR intervals are all identical, so LF = HF = 0 ms2 "
                   "(zero variability)")
-        table.attrs["hrv"]["notes"] = {"lf_hf": reason, "hf_nu": reason}
+        table.attrs["hrv"]["notes"].update({"lf_hf": reason, "hf_nu": reason})
         table.attrs["hrv"]["warnings"].append(
             f"zero variability: {n_zero} of {n_windows} windows have identical RR intervals; LF = HF = 0 "
             "and LF/HF, HF n.u. are undefined there (a paced rhythm or a synthetic series, not an "

@@ -42,6 +42,7 @@ from scipy import integrate, optimize, stats
 from ..errors import InputError
 from ..events import Events
 from .config import RecoveryConfig
+from .norms import NORMS
 
 __all__ = ["assess_recovery", "recovery_columns"]
 
@@ -49,23 +50,27 @@ log = logging.getLogger(__name__)
 
 _TOL_S = 1e-6
 _HR_METRIC = "mean_hr_bpm"
+#: Two stressors whose onsets and ends agree within this many seconds are one stressor logged twice.
+_DUP_TOL_S = 1.0
 
 _BASE_COLUMNS: list[tuple[str, str]] = [
     ("event_label", "object"), ("onset_s", "float64"), ("offset_s", "float64"),
     ("recovery_start_s", "float64"), ("metric", "object"), ("direction", "float64"),
     ("baseline_source", "object"), ("baseline_start_s", "float64"), ("baseline_end_s", "float64"),
     ("baseline_n_windows", "int64"), ("baseline_mean", "float64"), ("baseline_sd", "float64"),
-    ("band", "object"), ("band_low", "float64"), ("band_high", "float64"),
+    ("band", "object"), ("band_low", "float64"), ("band_high", "float64"), ("band_floor", "float64"),
     ("peak", "float64"), ("peak_time_s", "float64"), ("reactivity", "float64"),
-    ("recovered", "bool"), ("time_to_baseline_s", "float64"), ("censored_at_s", "float64"),
+    ("response_in_band", "bool"), ("recovered", "bool"), ("time_to_baseline_s", "float64"), ("censored_at_s", "float64"),
     ("t50_s", "float64"), ("tau_s", "float64"), ("tau_ci_low_s", "float64"),
-    ("tau_ci_high_s", "float64"), ("tau_r2", "float64"), ("fit_n", "int64"),
+    ("tau_ci_high_s", "float64"), ("tau_r2", "float64"), ("fit_quality", "object"), ("fit_n", "int64"),
+    ("fit_y_inf", "float64"), ("fit_amp", "float64"),
     ("hrr60_bpm", "float64"), ("hrr60_source", "object"),
 ]
 _TAIL_COLUMNS: list[tuple[str, str]] = [
-    ("auc_metric_s", "float64"), ("auc_span_s", "float64"), ("note", "object"),
+    ("auc_metric_s", "float64"), ("auc_span_s", "float64"), ("stressor_relation", "object"),
+    ("followed_by", "object"), ("note", "object"),
     ("window_s", "float64"), ("step_s", "float64"), ("window_time", "object"),
-    ("k_sd", "float64"), ("swc_factor", "float64"), ("band_sides", "object"), ("hold_s", "float64"),
+    ("k_sd", "float64"), ("band_floor_share", "float64"), ("swc_factor", "float64"), ("band_sides", "object"), ("hold_s", "float64"),
     ("horizon_s", "float64"), ("baseline_span_s", "float64"), ("peak_search_s", "float64"),
     ("hrr_lag_s", "float64"),
 ]
@@ -134,12 +139,25 @@ def assess_recovery(
 
     rows = []
     spans: list[tuple[float, float, str, str]] = []
+    relations = stressor_relations(stressors, geometry[0] if math.isfinite(geometry[0]) else 0.0)
     for k, st in stressors.iterrows():
-        nxt = stressors.iloc[k + 1] if k + 1 < len(stressors) else None
+        rel = relations[k]
+        nxt = stressors.iloc[rel["next"]] if rel["next"] is not None else None
         prev = stressors.iloc[k - 1] if k > 0 else None
         spans.append(_baseline_span(st, prev, spans[-1] if spans else None, baselines, cfg))
         for metric in cfg.metrics:
-            row = _assess(st, nxt, spans[-1], win, t_win, metric, cfg, beats, geometry)
+            if rel["relation"] == "duplicate":
+                row = {c: math.nan for c, _ in _BASE_COLUMNS}
+                row.update(event_label=st["label"], onset_s=float(st["onset_s"]), offset_s=float(st["offset_s"]),
+                           metric=metric, recovered=False, fit_n=0, baseline_n_windows=0, note=[rel["note"]])
+                for c in ("baseline_source", "band", "hrr60_source"):
+                    row[c] = ""
+            else:
+                row = _assess(st, nxt, spans[-1], win, t_win, metric, cfg, beats, geometry)
+                if rel["note"]:
+                    row["note"].insert(0, rel["note"])
+            row["stressor_relation"] = rel["relation"]
+            row["followed_by"] = rel["followed_by"]
             rows.append(row)
     out = _table(rows, cfg, geometry)
     log.info("assessed recovery: %d stressors x %d metrics", len(stressors), len(cfg.metrics))
@@ -164,8 +182,85 @@ def _check_windows(windows: pd.DataFrame) -> pd.DataFrame:
     return win.sort_values("start_s", kind="stable").reset_index(drop=True)
 
 
+def stressor_relations(stressors: pd.DataFrame, window_s: float) -> list[dict]:
+    """How each stressor stands to the others: alone, followed at once, overlapping, or a duplicate.
+
+    Parameters
+    ----------
+    stressors : pandas.DataFrame
+        Stressor events sorted by onset (``label``, ``onset_s``, ``offset_s``).
+    window_s : float
+        Analysis window length (s): a stressor whose successor begins less than one window after
+        it ends is "consecutive" (no window lies in between, so no recovery from it alone).
+
+    Returns
+    -------
+    list of dict
+        Per stressor: ``relation`` ("", "consecutive", "overlapping" or "duplicate"),
+        ``followed_by`` (the label of the stressor that cuts its recovery short, or ""), ``next``
+        (index of the next stressor that is not a duplicate of it, or None) and ``note``.
+    """
+    on = stressors["onset_s"].to_numpy(float)
+    off = stressors["offset_s"].to_numpy(float)
+    lab = [str(x) for x in stressors["label"]]
+    n = len(on)
+    dup_of = [None] * n
+    for k in range(n):
+        for j in range(k):
+            if dup_of[j] is None and abs(on[j] - on[k]) <= _DUP_TOL_S and abs(off[j] - off[k]) <= _DUP_TOL_S:
+                dup_of[k] = j
+                break
+    out = []
+    for k in range(n):
+        if dup_of[k] is not None:
+            j = dup_of[k]
+            out.append({"relation": "duplicate", "followed_by": "", "next": None,
+                        "note": f"duplicate of stressor {lab[j]!r} (same onset and end, {on[j]:g}-{off[j]:g} s): "
+                                "assessed once, under the first"})
+            continue
+        nxt = next((j for j in range(k + 1, n) if dup_of[j] is None), None)
+        rel, by, note = "", "", ""
+        if nxt is not None:
+            gap = on[nxt] - off[k]
+            if gap < -_DUP_TOL_S:
+                rel, by = "overlapping", lab[nxt]
+                note = (f"overlaps stressor {lab[nxt]!r}, which begins at {on[nxt]:g} s, before this one ends at "
+                        f"{off[k]:g} s: no recovery from this stressor alone can be measured")
+            elif gap < window_s:
+                rel, by = "consecutive", lab[nxt]
+                note = (f"followed at once by stressor {lab[nxt]!r} ({max(gap, 0.0):g} s after it ends): no recovery "
+                        f"from this stressor alone can be measured; the recovery after {lab[nxt]!r} covers both")
+        out.append({"relation": rel, "followed_by": by, "next": nxt, "note": note})
+    return out
+
+
+def band_floor(metric: str, config: RecoveryConfig | None = None) -> float:
+    """Least half-width of the ``"sd"`` baseline band of ``metric``, in its unit (NaN: no floor).
+
+    ``config.band_floor_share`` x the between-person SD of the metric in healthy adults at rest
+    (:data:`calmtrace.signals.norms.NORMS`, Nunan et al. 2010): Hopkins' smallest worthwhile
+    change (0.2 x between-subject SD; Hopkins 2000, Sports Med 30:1-15; Batterham & Hopkins 2006).
+    For lnRMSSD the SD of ln(RMSSD) is taken by the delta method, SD(RMSSD) / mean(RMSSD).
+    A metric without a norm has no floor.
+    """
+    cfg = config or RecoveryConfig()
+    if cfg.band_floor_share <= 0:
+        return math.nan
+    if metric == "ln_rmssd":
+        sd = NORMS["rmssd_ms"].sd / NORMS["rmssd_ms"].mean
+    elif metric in NORMS:
+        sd = NORMS[metric].sd
+    else:
+        return math.nan
+    return cfg.band_floor_share * sd
+
+
 def _geometry(win: pd.DataFrame) -> tuple[float, float]:
-    """Window length and step (s), inferred from the table (NaN where undefined)."""
+    """Window length and step (s): as windowed HRV recorded them (``attrs["hrv"]``), else
+    inferred from the table for a Windows table from elsewhere (NaN where undefined)."""
+    rec = win.attrs.get("hrv") or {}
+    if "window_s" in rec and "step_s" in rec:
+        return float(rec["window_s"]), float(rec["step_s"])
     if len(win) == 0:
         return math.nan, math.nan
     window_s = float(np.median(win["end_s"] - win["start_s"]))
@@ -204,12 +299,21 @@ def _assess(st, nxt, span, win, t_win, metric, cfg, beats, geometry) -> dict:
     if math.isfinite(base_sd):
         ref_sd = cfg.swc_reference_sd if (cfg.band == "swc" and cfg.swc_reference_sd) else base_sd
         half_width = (cfg.k_sd if cfg.band == "sd" else cfg.swc_factor) * ref_sd
+        floor = band_floor(metric, cfg)
+        row["band_floor"] = floor
+        if cfg.band == "sd" and math.isfinite(floor) and half_width < floor:
+            half_width = floor
         row["band_low"], row["band_high"] = base_mean - half_width, base_mean + half_width
 
     # peak and the start of recovery
     t0 = _peak(row, notes, onset, dur, usable & before_next, t_win, y_all, direction, cfg)
     reactivity = row.get("peak", math.nan) - base_mean
     row["reactivity"] = reactivity
+    if math.isfinite(reactivity) and math.isfinite(half_width) and direction * reactivity <= half_width:
+        # the response is no larger than the baseline's own fluctuation: nothing to recover from
+        row["response_in_band"] = True
+        notes.append(f"the response (reactivity {reactivity:.3g}) did not leave the baseline band "
+                     f"(+/- {half_width:.3g}): there is no recovery to time")
 
     # the recovery series: valid windows after t0, before the next stressor, within the horizon
     series = usable & before_next
@@ -409,7 +513,8 @@ def _exp_model(t, y_inf, amp, tau):
 
 
 def _fit_tau(row, notes, t, y, direction, cfg, geometry) -> None:
-    """Fit y = y_inf + A exp(-t/tau); write tau_s, its CI, R² and fit_n into ``row``."""
+    """Fit y = y_inf + A exp(-t/tau); write tau_s, its CI, R², fit_y_inf, fit_amp and fit_n into
+    ``row`` (t in s since the recovery start)."""
     n = t.size
     window_s, step_s = geometry
     row["fit_n"] = int(n)
@@ -439,6 +544,8 @@ def _fit_tau(row, notes, t, y, direction, cfg, geometry) -> None:
     resid = y - _exp_model(t, *popt)
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     row["tau_s"] = tau
+    # the fitted curve's other parameters, so that a figure draws this fit and never refits
+    row["fit_y_inf"], row["fit_amp"] = y_inf, amp
     row["tau_r2"] = 1.0 - float(np.sum(resid ** 2)) / ss_tot if ss_tot > 0 else math.nan
     # Overlapping windows share most of their beats, so their residuals are correlated and the
     # plain covariance is too small: scale it by the windows per independent window
@@ -452,10 +559,24 @@ def _fit_tau(row, notes, t, y, direction, cfg, geometry) -> None:
         row["tau_ci_low_s"], row["tau_ci_high_s"] = max(0.0, tau - q * se), tau + q * se
     else:
         notes.append("tau confidence interval undefined (singular fit covariance)")
-    if tau <= lo * 1.001 or tau >= hi * 0.999:
+    rejected = []
+    if tau <= lo * 1.01 or tau >= hi * 0.99:
         notes.append(f"tau at the fit bound ({lo:g}-{hi:g} s)")
+        rejected.append("at bound")
     if direction * amp < 0:
         notes.append("fitted curve moves away from baseline, not towards it")
+        rejected.append("away")
+    r2 = row["tau_r2"]
+    if not (math.isfinite(r2) and r2 >= cfg.fit_min_r2):
+        notes.append(f"exponential fit rejected: R² {r2:.2f} below {cfg.fit_min_r2:g}")
+        rejected.append("r2")
+    lo_ci, hi_ci = row.get("tau_ci_low_s", math.nan), row.get("tau_ci_high_s", math.nan)
+    if rejected:
+        row["fit_quality"] = "rejected"
+    elif not (math.isfinite(lo_ci) and math.isfinite(hi_ci)) or hi_ci - lo_ci > cfg.tau_imprecise_ci_ratio * tau:
+        row["fit_quality"] = "imprecise"
+    else:
+        row["fit_quality"] = "ok"
 
 
 def _hrr(row, notes, t0, limit, beats, t_series, hr_series, window_s, cfg) -> None:
@@ -489,7 +610,7 @@ def _table(rows: list[dict], cfg: RecoveryConfig, geometry: tuple[float, float])
     dtypes = dict(_BASE_COLUMNS) | {_pct_column(t): "float64" for t in cfg.recovery_pct_times_s} | dict(_TAIL_COLUMNS)
     cols = recovery_columns(cfg)
     params = {"window_s": geometry[0], "step_s": geometry[1], "window_time": cfg.window_time,
-              "k_sd": cfg.k_sd, "swc_factor": cfg.swc_factor, "band_sides": cfg.band_sides,
+              "k_sd": cfg.k_sd, "band_floor_share": cfg.band_floor_share, "swc_factor": cfg.swc_factor, "band_sides": cfg.band_sides,
               "hold_s": cfg.hold_s, "horizon_s": cfg.horizon_s, "baseline_span_s": cfg.baseline_span_s,
               "peak_search_s": cfg.peak_search_s, "hrr_lag_s": cfg.hrr_lag_s}
     data = {}

@@ -41,16 +41,14 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from ..errors import InputError
 from ..recording import Recording
+from .config import RhythmConfig
 
 __all__ = ["RhythmConfig", "RHYTHMS", "NOT_SINUS", "windowed_rhythm", "rhythm_features", "summarise", "rhythm_lines"]
 
@@ -62,112 +60,6 @@ RHYTHMS: tuple[str, ...] = ("sinus", "irregular", "ectopy", "unknown")
 NOT_SINUS: tuple[str, ...] = ("irregular", "ectopy")
 #: What the summary, ``info`` and the report say about such windows.
 NOT_SINUS_MESSAGE = "not sinus rhythm: HRV is not a measure of autonomic modulation here"
-
-
-@dataclass(frozen=True)
-class RhythmConfig:
-    """Parameters of the rhythm check, each with its source.
-
-    Attributes
-    ----------
-    enabled : bool
-        Run the check (default True).
-    nrmssd_threshold : float
-        Normalised RMSSD (RMSSD / mean RR) above which variability is irregular. Default 0.1
-        (Dash et al. 2009).
-    tpr_range : tuple of float
-        Turning-point ratio range of a random series. Default (0.54, 0.77) (Dash et al. 2009).
-    entropy_threshold : float
-        Normalised Shannon entropy above which the RR histogram is spread out. Default 0.7
-        (Dash et al. 2009).
-    entropy_bins : int
-        Histogram bins for the entropy. Default 16 (Dash et al. 2009).
-    trim_share : float
-        Share of the segment's intervals set aside at each end (longest, shortest) before the
-        statistics. Default 0; Dash et al. (2009) set aside 1/16 at each end (8 of 128), which
-        biases the normalised RMSSD low (see the module docstring).
-    independence_lags : int
-        Autocorrelation lags in the Ljung-Box statistic. Default 10 (calmtrace's choice: longer
-        than a respiratory cycle at rest, 3-6 beats, so respiratory arrhythmia is caught).
-    independence_p : float
-        Significance level below which the Ljung-Box test rejects independence. Default 0.001
-        (calmtrace's choice: each window's segment is tested, so a strict level keeps chance
-        rejections in a truly irregular rhythm rare).
-    segment_beats : int
-        Recorded beats judged for a window: the ``segment_beats`` beats centred on the window's
-        centre (within the gap-free run that holds it). Default 128, Dash et al.'s segment
-        length (longer than a 60 s window at rest, and the length at which their thresholds
-        were set; over 60 s windows alone the statistics are noisier, measured: 27 of 566
-        windows of a sinus recording with strong respiratory arrhythmia called irregular,
-        instead of 3).
-    min_beats : int
-        Fewest gap-free recorded beats for a judgement; fewer gives ``unknown``. Default 32,
-        calmtrace's choice (a quarter of Dash et al.'s segment).
-    min_duration_s : float
-        A non-sinus rhythm is reported only where consecutive windows say so over at least this
-        span of window centres. Default 30 s: the shortest atrial fibrillation episode by the
-        HRS/EHRA/ECAS consensus definition (Calkins et al. 2017, Heart Rhythm 14:e275).
-    bridge_s : float
-        A return to sinus rhythm shorter than this between two non-sinus stretches (from the
-        last non-sinus window's centre to the next one's) is not reported as one: those windows
-        take the label before them. Default 60 s, calmtrace's choice (one analysis window): the
-        statistics of overlapping segments of a truly irregular rhythm cross a threshold by
-        chance now and then (measured: at most 50 s at a time in series with CV 0.10).
-    ectopy_share : float
-        Share of a window's beats flagged ``ectopic`` above which the window is ``ectopy``.
-        Default 0.20, calmtrace's choice: one beat in five; bigeminy (50 %), trigeminy (33 %)
-        and quadrigeminy (25 %) exceed it, while clusters of isolated premature beats in sinus
-        recordings do not (measured: at most 11.5 % in any 60 s window of the healthy 24-hour
-        Holter series and of the wearable-hrv P37 session).
-    """
-
-    enabled: bool = True
-    nrmssd_threshold: float = 0.1
-    tpr_range: tuple[float, float] = (0.54, 0.77)
-    entropy_threshold: float = 0.7
-    entropy_bins: int = 16
-    trim_share: float = 0.0
-    independence_lags: int = 10
-    independence_p: float = 0.001
-    segment_beats: int = 128
-    min_beats: int = 32
-    min_duration_s: float = 30.0
-    bridge_s: float = 60.0
-    ectopy_share: float = 0.20
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tpr_range", tuple(float(x) for x in self.tpr_range))
-        if not isinstance(self.enabled, bool):
-            raise InputError(f"RhythmConfig: enabled must be true or false, got {self.enabled!r}")
-        for name in ("nrmssd_threshold", "entropy_threshold", "ectopy_share"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise InputError(f"RhythmConfig: {name} must be a positive number, got {v!r}")
-        if len(self.tpr_range) != 2 or not 0 <= self.tpr_range[0] < self.tpr_range[1] <= 1:
-            raise InputError(f"RhythmConfig: tpr_range must be (low, high) within 0-1, got {self.tpr_range!r}")
-        if not (isinstance(self.trim_share, (int, float)) and 0 <= self.trim_share < 0.5):
-            raise InputError(f"RhythmConfig: trim_share must lie in 0-0.5, got {self.trim_share!r}")
-        for name in ("min_duration_s", "bridge_s"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise InputError(f"RhythmConfig: {name} must be a number >= 0, got {v!r}")
-        if not (isinstance(self.independence_p, (int, float)) and 0 < self.independence_p < 1):
-            raise InputError(f"RhythmConfig: independence_p must lie between 0 and 1, got {self.independence_p!r}")
-        for name, low in (("entropy_bins", 2), ("min_beats", 8), ("segment_beats", 8), ("independence_lags", 1)):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < low:
-                raise InputError(f"RhythmConfig: {name} must be an integer >= {low}, got {v!r}")
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any]) -> "RhythmConfig":
-        """Build a config from a mapping (a TOML ``[rhythm]`` table), rejecting unknown keys."""
-        from .config import config_from_mapping
-
-        return config_from_mapping(cls, mapping, "[rhythm]")
-
-    def to_dict(self) -> dict[str, Any]:
-        """All settings as plain values."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 def rhythm_features(rr_ms: np.ndarray, config: RhythmConfig | None = None) -> dict[str, float]:

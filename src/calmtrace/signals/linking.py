@@ -1,5 +1,8 @@
 """Events linked to recovery: the event table and the intervention comparison of a session.
 
+This is analysis, not rendering: :func:`calmtrace.analyze` builds both tables with its
+``[links]`` settings (:class:`~calmtrace.signals.config.LinkConfig`), and the report shows them.
+
 :func:`event_table` lists every event of a session; a stressor's rows carry the recovery figures
 measured after it (one row per assessed metric: baseline, reactivity, time-to-baseline or "not
 back within N min", half-recovery, tau with its confidence interval, HRR60).
@@ -23,11 +26,12 @@ import pandas as pd
 from scipy import stats
 
 from ..events import Events
+from . import metrics as _metrics
+from .config import LinkConfig
 
 __all__ = [
     "FOLLOW_S",
     "LINK_TOLERANCE_S",
-    "METRIC_NAMES",
     "link_interventions",
     "event_table",
     "intervention_comparison",
@@ -36,25 +40,9 @@ __all__ = [
     "ttb_text",
 ]
 
-#: An intervention "follows" a stressor when it begins within this many seconds after the
-#: stressor's end (and before the next stressor begins). Default 120 s: calmtrace's choice, the
-#: same span :attr:`RecoveryConfig.peak_search_s` gives the cardiac response to show itself; an
-#: intervention begun later acts on a recovery already under way.
-FOLLOW_S: float = 120.0
-#: Slack before the stressor's end, in s, for marks pressed a little early during capture.
-#: Default 10 s (calmtrace's choice: a few seconds of reaction time on either mark).
-LINK_TOLERANCE_S: float = 10.0
-
-#: Display name and unit of the metrics the Recovery table assesses.
-METRIC_NAMES: dict[str, tuple[str, str]] = {
-    "mean_hr_bpm": ("heart rate", "bpm"),
-    "ln_rmssd": ("lnRMSSD", "ln(ms)"),
-    "pns_index": ("PNS index", "SD units"),
-    "sns_index": ("SNS index", "SD units"),
-    "stress_index": ("stress index", "1/s²"),
-    "rmssd_ms": ("RMSSD", "ms"),
-    "mean_rr_ms": ("mean RR", "ms"),
-}
+#: The defaults of :class:`~calmtrace.signals.config.LinkConfig` (their sources are there).
+FOLLOW_S: float = LinkConfig().follow_s
+LINK_TOLERANCE_S: float = LinkConfig().tolerance_s
 
 
 def format_duration(seconds: float) -> str:
@@ -199,7 +187,8 @@ EVENT_TABLE_COLUMNS: tuple[str, ...] = (
     "event", "kind", "onset_s", "offset_s", "duration_s", "linked",
     "metric", "metric_name", "unit", "baseline_mean", "baseline_sd", "baseline_start_s", "baseline_end_s",
     "peak", "reactivity", "time_to_baseline_s", "recovered", "ttb_censored", "time_to_baseline", "t50_s",
-    "tau_s", "tau_ci_low_s", "tau_ci_high_s", "tau_r2", "hrr60_bpm", "note",
+    "tau_s", "tau_ci_low_s", "tau_ci_high_s", "tau_r2", "fit_quality", "response_in_band", "stressor_relation",
+    "hrr60_bpm", "note",
 )
 
 
@@ -211,7 +200,8 @@ def _rows_of(recovery: pd.DataFrame, label: str, onset_s: float) -> pd.DataFrame
 
 
 def event_table(events: Events, recovery: pd.DataFrame | None,
-                metrics: Iterable[str] | None = None, follow_s: float = FOLLOW_S) -> pd.DataFrame:
+                metrics: Iterable[str] | None = None, follow_s: float = FOLLOW_S,
+                tolerance_s: float = LINK_TOLERANCE_S) -> pd.DataFrame:
     """Every event of a session, with the recovery figures of each stressor.
 
     Parameters
@@ -221,8 +211,8 @@ def event_table(events: Events, recovery: pd.DataFrame | None,
         The Recovery table (one row per stressor and metric).
     metrics : iterable of str, optional
         Metrics to include, in this order; default every metric of ``recovery``.
-    follow_s : float
-        See :func:`link_interventions`.
+    follow_s, tolerance_s : float
+        See :func:`link_interventions` (``LinkConfig.follow_s``, ``LinkConfig.tolerance_s``).
 
     Returns
     -------
@@ -232,7 +222,7 @@ def event_table(events: Events, recovery: pd.DataFrame | None,
         stressor without Recovery rows has one row whose ``note`` says so. ``linked`` names the
         intervention(s) that followed a stressor, or the stressor an intervention followed.
     """
-    links = link_interventions(events, follow_s)
+    links = link_interventions(events, follow_s, tolerance_s)
     rec = recovery if recovery is not None else pd.DataFrame()
     wanted = list(metrics) if metrics is not None else (list(dict.fromkeys(rec["metric"])) if len(rec) else [])
     out: list[dict] = []
@@ -251,7 +241,7 @@ def event_table(events: Events, recovery: pd.DataFrame | None,
             order = {m: i for i, m in enumerate(wanted)}
             rows = rows.assign(_o=rows["metric"].map(order)).sort_values("_o")
             for _, r in rows.iterrows():
-                name, unit = METRIC_NAMES.get(r["metric"], (r["metric"], ""))
+                name, unit = _metrics.label(r["metric"]), _metrics.unit(r["metric"])
                 ttb = time_to_baseline(r)
                 out.append({
                     **base, "metric": r["metric"], "metric_name": name, "unit": unit,
@@ -262,6 +252,10 @@ def event_table(events: Events, recovery: pd.DataFrame | None,
                     "time_to_baseline": ttb_text(r), "t50_s": _num(r, "t50_s"), "tau_s": _num(r, "tau_s"),
                     "tau_ci_low_s": _num(r, "tau_ci_low_s"), "tau_ci_high_s": _num(r, "tau_ci_high_s"),
                     "tau_r2": _num(r, "tau_r2"), "hrr60_bpm": _num(r, "hrr60_bpm"),
+                    "fit_quality": str(r.get("fit_quality", "") or "") if not pd.isna(r.get("fit_quality", "")) else "",
+                    "response_in_band": bool(_flag(r, "response_in_band")),
+                    "stressor_relation": (str(r.get("stressor_relation", "") or "")
+                                          if not pd.isna(r.get("stressor_relation", "")) else ""),
                     "note": str(r.get("note", "") or "") if not pd.isna(r.get("note", "")) else "",
                 })
         else:
@@ -274,7 +268,8 @@ def event_table(events: Events, recovery: pd.DataFrame | None,
                     base["linked"] = f"began {when} '{lk['stressor'].iloc[0]}'"
             out.append(base)
     table = pd.DataFrame(out, columns=list(EVENT_TABLE_COLUMNS))
-    for c in ("linked", "note", "metric", "metric_name", "unit", "time_to_baseline"):
+    for c in ("linked", "note", "metric", "metric_name", "unit", "time_to_baseline", "fit_quality",
+              "stressor_relation"):
         # element-wise: under pandas 3 fillna("") on an all-NaN float column is an error
         table[c] = pd.Series(["" if pd.isna(v) else str(v) for v in table[c]], index=table.index, dtype=object)
     return table

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from calmtrace.events import Event, Events
-from calmtrace.report.linking import (
+from calmtrace.signals.linking import (
     FOLLOW_S,
     event_table,
     format_duration,
@@ -144,6 +144,15 @@ def test_no_comparison_without_a_stressor_lacking_an_intervention():
     ev = Events([Event(300, 300, "A", "stressor"), Event(600, 300, "breathing", "intervention")])
     t = event_table(ev, recovery_rows(hr_row("A", 300, 600, recovered=True, time_to_baseline_s=100.0)))
     assert len(intervention_comparison(t)) == 0
+
+
+@pytest.fixture(scope="module")
+def breathing_result():
+    """Two stressors; paced breathing right after the first, none after the second."""
+    from calmtrace.analysis import analyze
+    from calmtrace.signals.simulate import simulate
+
+    return analyze(simulate("breathing", seed=2))
 
 
 def test_comparison_on_a_real_breathing_session(breathing_result):

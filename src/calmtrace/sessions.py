@@ -1,0 +1,266 @@
+"""Many sessions of one person: collection, the quality of each, and the trend statistics.
+
+This is the analysis layer of the trend report (:mod:`calmtrace.report.trend` only renders what
+is built here). :func:`collect_trend` expands paths into recordings, analyses them, and builds a
+:class:`SessionTrend`: one row per session (date, the one quality verdict of
+:func:`calmtrace.signals.quality.assess_quality`, baseline lnRMSSD and its smallest-worthwhile-
+change band) and one row per session and stressor (heart-rate recovery figures).
+
+The SWC band (Plews et al. 2012, Eur J Appl Physiol 112:3729-41; Plews et al. 2013, Sports Med
+43:773-81; Plews et al. 2014, Int J Sports Physiol Perform 9:783-90): the rolling mean of baseline
+lnRMSSD over the last ``TrendConfig.swc_window`` quality-checked sessions *before* a session,
++/- ``TrendConfig.swc_factor`` x their SD. A session's value outside that band is a worthwhile
+change from the recent norm. The band is built from earlier sessions only, so a value is never
+judged against a band it helped to make.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .analysis import analyze
+from .errors import InputError
+from .loader import load
+from .signals.config import TrendConfig
+from .signals.linking import format_duration, time_to_baseline
+from .signals.quality import Quality, assess_quality
+
+__all__ = ["SessionTrend", "collect_recordings", "analyze_all", "trend_tables", "build_trend", "collect_trend",
+           "SESSION_COLUMNS", "STRESSOR_COLUMNS", "SWC_WINDOW", "SWC_MIN_SESSIONS", "SWC_FACTOR"]
+
+log = logging.getLogger(__name__)
+
+#: The defaults of :class:`~calmtrace.signals.config.TrendConfig` (sources there).
+SWC_WINDOW: int = TrendConfig().swc_window
+SWC_MIN_SESSIONS: int = TrendConfig().swc_min_sessions
+SWC_FACTOR: float = TrendConfig().swc_factor
+
+SESSION_COLUMNS: tuple[str, ...] = (
+    "session", "date", "subject", "source", "simulated", "duration_s", "artifact_pct", "invalid_pct", "gap_s",
+    "baseline_ln_rmssd", "baseline_source", "baseline_hr_bpm", "quality_ok", "quality_issues",
+    "swc_mean", "swc_low", "swc_high", "swc_n", "vs_swc",
+)
+STRESSOR_COLUMNS: tuple[str, ...] = (
+    "session", "date", "label", "onset_s", "quality_ok", "reactivity_bpm", "time_to_baseline_s", "recovered",
+    "ttb_censored", "time_to_baseline", "t50_s", "tau_s", "tau_ci_low_s", "tau_ci_high_s", "hrr60_bpm",
+    "ln_rmssd_time_to_baseline", "note",
+)
+
+
+@dataclass
+class SessionTrend:
+    """What the trend report renders.
+
+    Attributes
+    ----------
+    results : list of AnalysisResult
+        The sessions, by start time.
+    sessions, stressors : pandas.DataFrame
+        :func:`trend_tables` of ``results``.
+    config : TrendConfig
+        The SWC band's parameters (written in the report's methods).
+    quality : list of Quality
+        Each session's verdict, in the order of ``results``.
+    """
+
+    results: list
+    sessions: pd.DataFrame
+    stressors: pd.DataFrame
+    config: TrendConfig = field(default_factory=TrendConfig)
+    quality: list = field(default_factory=list)
+
+
+def _trend_config(results: Sequence[Any]) -> TrendConfig:
+    for r in results:
+        t = getattr(getattr(r, "config", None), "trend", None)
+        if isinstance(t, TrendConfig):
+            return t
+    return TrendConfig()
+
+
+def build_trend(results: Sequence[Any], config: TrendConfig | None = None) -> SessionTrend:
+    """A :class:`SessionTrend` of analysed sessions (sorted by start time)."""
+    ordered = sorted(results, key=lambda r: r.recording.start)
+    cfg = config or _trend_config(ordered)
+    sessions, stressors = trend_tables(ordered, cfg)
+    return SessionTrend(ordered, sessions, stressors, cfg, [_quality(r) for r in ordered])
+
+
+def collect_trend(items: Iterable[Any], config: Any = None) -> SessionTrend:
+    """Analyse ``items`` (results, recordings, folders; see :func:`analyze_all`) into a trend.
+
+    Parameters
+    ----------
+    items : iterable of AnalysisResult or path-like
+    config : AnalysisConfig, optional
+        For the recordings analysed here, and its ``[trend]`` section for the SWC band.
+    """
+    results = analyze_all(items, config)
+    return build_trend(results, getattr(config, "trend", None))
+
+
+# -------------------------------------------------------------------------------------------
+# inputs
+# -------------------------------------------------------------------------------------------
+def collect_recordings(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand the paths given on the command line into recordings.
+
+    A recording folder (it has ``recording.json``) or a file is taken as it is; any other folder
+    stands for the recording folders directly inside it (sorted by name), e.g.
+    ``recordings/sample/weekly`` for ``week-01`` ... ``week-08``.
+
+    Raises
+    ------
+    InputError
+        When a path does not exist or a folder holds no recording folder.
+    """
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise InputError(f"{p}: no such file or folder")
+        if p.is_dir() and not (p / "recording.json").exists():
+            inner = sorted(q for q in p.iterdir() if q.is_dir() and (q / "recording.json").exists())
+            if not inner:
+                raise InputError(f"{p}: neither a recording folder nor a folder of recording folders")
+            out += inner
+        else:
+            out.append(p)
+    return out
+
+
+def analyze_all(items: Iterable[Any], config: Any = None) -> list[Any]:
+    """Analysis results of ``items``: AnalysisResults as they are, paths loaded and analysed."""
+    results, paths = [], []
+    for item in items:
+        if hasattr(item, "recovery") and hasattr(item, "windows"):
+            results.append(item)
+        else:
+            paths.append(item)
+    for p in collect_recordings(paths) if paths else []:
+        log.info("analysing %s for the trend report", p)
+        results.append(analyze(load(p), config, source=p))
+    return results
+
+
+# -------------------------------------------------------------------------------------------
+# tables
+# -------------------------------------------------------------------------------------------
+def _baseline_ln_rmssd(result: Any) -> tuple[float, str]:
+    """A session's baseline lnRMSSD and where it came from.
+
+    The baseline the recovery assessment used for the first stressor (so the trend and the
+    session report agree); without one, the mean over valid windows wholly inside the
+    session's baseline events.
+    """
+    rc = result.recovery
+    if len(rc) and "ln_rmssd" in set(rc["metric"]):
+        row = rc[rc["metric"] == "ln_rmssd"].sort_values("onset_s").iloc[0]
+        if math.isfinite(float(row["baseline_mean"])):
+            return float(row["baseline_mean"]), f"baseline of '{row['event_label']}'"
+    win, ev = result.windows, result.recording.events.df
+    base = ev[(ev["kind"] == "baseline") & (ev["duration_s"] > 0)]
+    if len(win) and len(base):
+        inside = np.zeros(len(win), dtype=bool)
+        for b in base.itertuples(index=False):
+            inside |= (win["start_s"].to_numpy(float) >= b.onset_s) & (win["end_s"].to_numpy(float) <= b.offset_s)
+        v = win.loc[inside & win["valid"].to_numpy(bool), "ln_rmssd"]
+        if len(v):
+            return float(v.mean()), "baseline events"
+    return math.nan, ""
+
+
+def _quality(result: Any) -> Quality:
+    """The session's one verdict (computed by analyze; assessed here for older results)."""
+    q = getattr(result, "quality", None)
+    if q is None:
+        cfg = getattr(getattr(result, "config", None), "quality", None)
+        q = assess_quality(result.recording, result.windows, cfg)
+    return q
+
+
+def _swc(values: np.ndarray, ok: np.ndarray, cfg: TrendConfig) -> pd.DataFrame:
+    """Rolling SWC band of each session from the quality-checked sessions before it."""
+    rows = []
+    for k in range(len(values)):
+        prior = [values[j] for j in range(k) if ok[j] and math.isfinite(values[j])][-cfg.swc_window:]
+        if len(prior) < cfg.swc_min_sessions:
+            rows.append((math.nan, math.nan, math.nan, len(prior), ""))
+            continue
+        m, sd = float(np.mean(prior)), float(np.std(prior, ddof=1))
+        lo, hi = m - cfg.swc_factor * sd, m + cfg.swc_factor * sd
+        v = values[k]
+        where = "" if not math.isfinite(v) else ("above" if v > hi else "below" if v < lo else "within")
+        rows.append((m, lo, hi, len(prior), where))
+    return pd.DataFrame(rows, columns=["swc_mean", "swc_low", "swc_high", "swc_n", "vs_swc"])
+
+
+def trend_tables(results: Sequence[Any], config: TrendConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The session table and the stressor table of a series of analysed sessions.
+
+    Parameters
+    ----------
+    results : sequence of AnalysisResult
+        Sessions of one subject, in any order (sorted here by start time).
+    config : TrendConfig, optional
+        The SWC band; default the ``[trend]`` section of the first session's config.
+
+    Returns
+    -------
+    (sessions, stressors) : two pandas.DataFrame
+        ``sessions``: columns :data:`SESSION_COLUMNS`, one row per session (``session`` is its
+        1-based rank by date; ``date`` its start, UTC). ``stressors``: columns
+        :data:`STRESSOR_COLUMNS`, one row per session and stressor, heart-rate figures.
+    """
+    ordered = sorted(results, key=lambda r: r.recording.start)
+    cfg = config or _trend_config(ordered)
+    srows, trows = [], []
+    for k, res in enumerate(ordered, start=1):
+        rec = res.recording
+        base, base_src = _baseline_ln_rmssd(res)
+        q = _quality(res)
+        art, inv, gap_s, issues = q.artifact_pct, q.invalid_windows_pct, q.gap_s, list(q.issues)
+        rc = res.recovery
+        hr = rc[rc["metric"] == "mean_hr_bpm"] if len(rc) else rc
+        base_hr = float(hr["baseline_mean"].iloc[0]) if len(hr) else math.nan
+        srows.append({
+            "session": k, "date": pd.Timestamp(rec.start), "subject": rec.meta.get("subject", ""),
+            "source": str(res.provenance.get("source") or rec.meta.get("source_file") or ""),
+            "simulated": bool(res.provenance.get("simulated") or rec.meta.get("simulated")),
+            "duration_s": rec.duration_s, "artifact_pct": art, "invalid_pct": inv, "gap_s": gap_s,
+            "baseline_ln_rmssd": base, "baseline_source": base_src, "baseline_hr_bpm": base_hr,
+            "quality_ok": not issues, "quality_issues": "; ".join(issues),
+        })
+        ln = rc[rc["metric"] == "ln_rmssd"] if len(rc) else rc
+        for _, r in hr.iterrows():
+            ttb = time_to_baseline(r)
+            lr = ln[(ln["event_label"] == r["event_label"]) & np.isclose(ln["onset_s"], r["onset_s"])]
+            ln_text = ""
+            if len(lr):
+                c = time_to_baseline(lr.iloc[0])
+                ln_text = "n/a" if not c.known else (("not within " if c.censored else "") + format_duration(c.value_s))
+            trows.append({
+                "session": k, "date": pd.Timestamp(rec.start), "label": r["event_label"], "onset_s": float(r["onset_s"]),
+                "quality_ok": not issues, "reactivity_bpm": float(r["reactivity"]),
+                "time_to_baseline_s": ttb.value_s, "recovered": bool(r["recovered"]), "ttb_censored": ttb.censored,
+                "time_to_baseline": "n/a" if not ttb.known else (("not within " if ttb.censored else "")
+                                                                 + format_duration(ttb.value_s)),
+                "t50_s": float(r["t50_s"]), "tau_s": float(r["tau_s"]), "tau_ci_low_s": float(r["tau_ci_low_s"]),
+                "tau_ci_high_s": float(r["tau_ci_high_s"]), "hrr60_bpm": float(r["hrr60_bpm"]),
+                "ln_rmssd_time_to_baseline": ln_text, "note": str(r.get("note", "") or ""),
+            })
+    sessions = pd.DataFrame(srows, columns=[c for c in SESSION_COLUMNS if c not in
+                                            ("swc_mean", "swc_low", "swc_high", "swc_n", "vs_swc")])
+    if len(sessions):
+        band = _swc(sessions["baseline_ln_rmssd"].to_numpy(float), sessions["quality_ok"].to_numpy(bool), cfg)
+        sessions = pd.concat([sessions, band], axis=1)
+    else:
+        sessions = pd.DataFrame(columns=list(SESSION_COLUMNS))
+    return sessions, pd.DataFrame(trows, columns=list(STRESSOR_COLUMNS))
