@@ -499,6 +499,10 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
             kwargs.update(backend=radio, clock=lambda: (loop.time() - t0) * speed,
                           scripted_events=[] if no_script else list(rec.events),
                           meta={"simulated": True, "scenario": scenario, "virtual_strap_speed": speed})
+            # the scenario's heart stops at its end: so does the capture (a few strap seconds
+            # later, for the last notification), unless --duration ends it sooner
+            run_s = rec.duration_s + 3.0
+            duration = run_s if duration is None else min(duration, run_s)
         if replay is not None:
             radio, run_s = await _start_replay(replay, speed, names[0], kwargs)
             duration = run_s if duration is None else min(duration, run_s)
@@ -1279,7 +1283,8 @@ def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | Non
 
     \b
     Example:
-      calmtrace day recordings/week --out results/week
+      calmtrace simulate rest --out results/rest
+      calmtrace day results/rest --out results/rest-day
       calmtrace day hr.txt --acc Polar_H10_ACC.txt --events diary.txt --out results/day1
     """
     import dataclasses

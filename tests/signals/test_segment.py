@@ -418,3 +418,13 @@ def test_hrv_analysis_documented_values_where_definitions_match():
     assert row["sdsd_ms"] == pytest.approx(19.519367520775713 * math.sqrt(m / (m - 1)), rel=1e-12)
     assert math.sqrt(2 * row["sdnn_ms"] ** 2 - row["sd1_ms"] ** 2) == pytest.approx(59.38670497373513, rel=1e-12)
     assert row["sd2_ms"] == pytest.approx(59.38670497373513, rel=1e-3)
+
+
+def test_zero_variability_span_has_zero_power_and_undefined_ratios():
+    # the kind of ../shared/cases/constant-rr: 400 identical intervals of 800 ms
+    rr = np.full(400, 800.0)
+    for method in ("welch", "lomb"):
+        row = hrv(_rec(rr), config=SegmentConfig(psd_method=method)).iloc[0]
+        assert row["lf_ms2"] == 0.0 and row["hf_ms2"] == 0.0, method
+        assert np.isnan(row["lf_hf"]) and np.isnan(row["hf_nu"]) and np.isnan(row["lf_nu"]), method
+        assert "zero variability" in row["notes"], method

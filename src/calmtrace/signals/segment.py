@@ -487,6 +487,16 @@ def _spectral(p: _Prepared, lo: int, hi: int, tx: np.ndarray, x: np.ndarray, dur
                 else float(np.trapz(power[sel], freq[sel]))
             row[f"{name}_ms2"] = value
             row[f"{name}_peak_hz"] = float(freq[sel][int(np.argmax(power[sel]))])
+    if x.size >= 2 and float(np.ptp(x)) == 0.0:
+        # zero variability (every usable RR identical: a paced or synthetic series): the spectrum is
+        # exactly zero, not the float noise of the interpolation (1e-28 ms2); the ratios are 0/0
+        for name in ("vlf", "lf", "hf"):
+            if row.get(f"{name}_ms2") == row.get(f"{name}_ms2"):
+                row[f"{name}_ms2"] = 0.0
+                row[f"{name}_peak_hz"] = math.nan
+        nan(["lf_hf", "lf_nu", "hf_nu"], "undefined (0/0): every RR interval of the span is identical, "
+            "so LF = HF = 0 ms2 (zero variability: a paced or synthetic series, not an autonomic state)")
+        return
     lf, hf = row["lf_ms2"], row["hf_ms2"]
     if lf == lf and hf == hf:
         row["lf_hf"] = float(balance.lf_hf(np.array([lf]), np.array([hf]))[0])
