@@ -1123,9 +1123,14 @@ def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: 
     if by_event and (start is not None or end is not None):
         raise InputError("--by-event takes the spans from the events; leave out --start and --end")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
-    r = load(rec, format=fmt, events=events_file)
-    if not raw:
-        r = clean(r, cfg.clean)
+    recorded = load(rec, format=fmt, events=events_file)
+    cleaned = clean(recorded, cfg.clean)
+    r = recorded if raw else cleaned
+    from .signals.rhythm import rhythm_lines
+
+    # the rhythm is judged as analyze and info judge it, whatever the span: a rhythm that is not
+    # sinus is logged as a warning ("not sinus rhythm: HRV is not a measure of ..."), shown on stderr
+    rhythm_lines(recorded, cleaned, cfg.windows.window_s, cfg.windows.step_s, cfg.rhythm)
     seg = SegmentConfig(hrv=cfg.hrv, psd_method=psd_method)
     if by_event:
         table = hrv_by_event(r, seg)

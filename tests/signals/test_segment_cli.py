@@ -85,3 +85,23 @@ def test_p37_by_event_table(tmp_path):
     n_events = sum(1 for ln in events.read_text().splitlines() if ln.endswith(",start"))
     assert (tab["kind"] != "inter-event").sum() == n_events
     assert {"mean_hr_bpm_delta", "rmssd_ms_delta_pct", "notes"} <= set(tab.columns)
+
+
+def test_hrv_of_an_irregular_rhythm_says_it_is_not_sinus(tmp_path):
+    # the kind of ../shared/cases/atrial-fibrillation: RR independent from beat to beat, CV 0.14
+    rng = np.random.default_rng(12)
+    rr = rng.normal(700.0, 0.14 * 700.0, 420).clip(350, 1400)
+    path = tmp_path / "irregular.txt"
+    path.write_text("\n".join(f"{v:.0f}" for v in rr) + "\n", encoding="utf-8")
+    for extra in ([], ["--raw"]):
+        p = subprocess.run([sys.executable, "-m", "calmtrace", "hrv", str(path), *extra],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        assert "not sinus rhythm" in p.stderr, (extra, p.stderr)
+
+
+def test_hrv_of_a_sinus_recording_raises_no_rhythm_warning():
+    p = subprocess.run([sys.executable, "-m", "calmtrace", "hrv", str(Path(__file__).parents[2] / "recordings" / "sample" / "tsst")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "not sinus" not in p.stderr
