@@ -56,7 +56,7 @@ def test_batch_on_a_real_dask_cluster_matches_serial(cohort_dir: Path, tmp_path:
 
     serial = run_batch([cohort_dir], serial=True)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+                      dashboard_address="127.0.0.1:0") as cluster:
         out = tmp_path / "out"
         p = subprocess.run([sys.executable, "-m", "calmtrace", "batch", str(cohort_dir), "--out", str(out),
                             "--scheduler", cluster.scheduler_address], capture_output=True, text=True, timeout=600)

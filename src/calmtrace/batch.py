@@ -415,7 +415,7 @@ def run_batch(
         else:
             n = workers or os.cpu_count() or 1
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, host="127.0.0.1", silence_logs=_silence_level())
+                                   dashboard_address="127.0.0.1:0", host="127.0.0.1", silence_logs=_silence_level())
             client = Client(cluster)
         outcomes: list[Any] = [None] * total
         lost: str | None = None

@@ -165,7 +165,7 @@ def test_a_worker_killed_on_an_input_costs_only_its_own_rows(cohort: Path, seria
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None, silence_logs=50)
+                               dashboard_address="127.0.0.1:0", silence_logs=50)
     victims: dict[str, list[str]] = {}
 
     def progress(done: int, total: int) -> None:
