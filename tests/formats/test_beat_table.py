@@ -172,3 +172,11 @@ def test_a_zero_or_missing_interval_is_a_removed_beat_not_a_refusal(tmp_path, te
     assert (rec.t_s + 0.2).tolist() == pytest.approx([1.0, 1.8, 3.4, 4.2])
     assert len(rec.gaps) == 1 and rec.gaps["duration_s"].iloc[0] == pytest.approx(0.8)
     assert any("removed beat" in n for n in rec.meta["import_notes"])
+
+
+def test_a_time_column_with_no_time_on_any_row_is_one_line(tmp_path):
+    # found by fuzzing: a third column named like a time column, empty on every row
+    p = tmp_path / "t.txt"
+    p.write_text("ime;rr;T\n2024-05-01T09:30:00.800+02:00;800\n2024-05-01T09:30:01.700+02:00;900\n", encoding="utf-8")
+    with pytest.raises(FormatError, match="no time on any row"):
+        formats.read(p, format="beat-table")

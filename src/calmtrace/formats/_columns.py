@@ -181,7 +181,9 @@ def _time_values(grid: Grid, i: int, name: str, meta: dict) -> tuple[np.ndarray,
     stamps: list[datetime | None] = []
     for (n, _), t in zip(grid.rows, texts):
         stamps.append(None if t.lower() in MISSING else device_datetime(t, grid.path, n, name))
-    ref = next(s for s in stamps if s is not None)
+    ref = next((s for s in stamps if s is not None), None)
+    if ref is None:
+        raise FormatError(f"{grid.path}: the time column {name!r} has no time on any row")
     meta.update(clock_meta(ref))
     secs = np.array([np.nan if s is None else (s - ref).total_seconds() for s in stamps])
     frac = [len(t.split(".")[-1]) for t in texts if "." in t[-7:]]
