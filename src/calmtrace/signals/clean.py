@@ -121,7 +121,8 @@ import pandas as pd
 
 from ..recording import Recording
 from . import kubios
-from .config import CleanConfig
+from .config import CleanConfig, RhythmConfig
+from .rhythm import NOT_SINUS_MESSAGE, judge as judge_rhythm, rhythm_words
 
 __all__ = ["clean", "artifact_share", "ARTIFACT_CLASSES", "FLAG_OF_CLASS"]
 
@@ -133,8 +134,17 @@ ARTIFACT_CLASSES: tuple[str, ...] = kubios.ARTIFACT_CLASSES
 FLAG_OF_CLASS: dict[str, str] = {"ectopic": "ectopic", "longshort": "corrected", "missed": "missed", "extra": "extra"}
 
 
-def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
+def clean(recording: Recording, config: CleanConfig | None = None, rhythm: RhythmConfig | None = None) -> Recording:
     """Detect and correct RR artefacts; return a copy with per-beat flags.
+
+    Before anything is corrected, the rhythm is judged on the RR as recorded
+    (:func:`calmtrace.signals.rhythm.judge`, the analysis grid of 60 s windows every 5 s). Where it
+    is irregular (atrial-fibrillation-like: RR independent from beat to beat), short intervals are
+    not ectopic beats: those stretches are left as recorded (no beat moved, inserted, removed or
+    flagged there), their premature-looking beats are not counted as ectopy, and the warning says
+    "irregular rhythm (possible atrial fibrillation), not ectopy". The final judgement (irregular
+    stretches and persistent ectopy among the cleaned beats) is kept in ``meta["rhythm"]``, so that
+    later steps (span HRV) know the rhythm the recorded beats were in.
 
     Parameters
     ----------
@@ -142,14 +152,17 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
         The recording; its ``beats`` (``t_s`` in s, ``rr_ms`` in ms) and ``gaps`` are used.
     config : CleanConfig, optional
         Detection parameters; :class:`CleanConfig` defaults (Lipponen & Tarvainen 2019).
+    rhythm : RhythmConfig, optional
+        Thresholds of the rhythm check; :class:`RhythmConfig` defaults.
 
     Returns
     -------
     Recording
         A copy whose beats have corrected ``t_s``/``rr_ms`` and a ``flag`` per beat (see the module
-        docstring for exactly what each flag means), and whose ``meta["cleaning"]`` records the
-        method, the parameters, the count of each flag, the ectopy figures (``ectopy``) and any
-        ``warnings``.
+        docstring for exactly what each flag means), whose ``meta["cleaning"]`` records the
+        method, the parameters, the count of each flag, the ectopy figures (``ectopy``), the
+        irregular stretches left as recorded (``irregular_spans``) and any ``warnings``, and whose
+        ``meta["rhythm"]`` holds the rhythm judgement (:func:`calmtrace.signals.rhythm.judge`).
 
     Examples
     --------
@@ -159,6 +172,7 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
     0.012
     """
     cfg = config or CleanConfig()
+    rcfg = rhythm or RhythmConfig()
 
     b = recording.beats
     t = b["t_s"].to_numpy(dtype=float)
@@ -166,10 +180,25 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
     flags = b["flag"].to_numpy(dtype=object).copy()
     too_long = rr > cfg.max_rr_ms
     flags[too_long & (flags == "ok")] = "missed"
+    # irregular stretches, judged on the recorded RR: an irregular rhythm is not ectopy, and no
+    # correction can tell its short intervals from premature beats
+    before = judge_rhythm(recording, recording, config=rcfg, log_warnings=False)
+    irregular = [(float(sp["start_s"]), float(sp["end_s"])) for sp in before["spans"] if sp["rhythm"] == "irregular"]
+    if irregular and t.size:            # a stretch that reaches the grid's first or last window reaches the edge
+        grid_end = (before["n_windows"] - 1) * before["step_s"] + before["window_s"]
+        irregular = [(min(a, float(t[0])) if a <= 0.0 else a, max(z, float(t[-1])) if z >= grid_end else z)
+                     for a, z in irregular]
+    in_irregular = np.zeros(t.size, dtype=bool)
+    for a, z in irregular:
+        in_irregular |= (t >= a) & (t <= z)
 
     parts = []
     premature = flagged = 0
-    for lo, hi in _segments(t, rr, too_long, recording.gaps, cfg.implicit_gap_ms):
+    for lo, hi in _segments(t, rr, too_long, recording.gaps, cfg.implicit_gap_ms, in_irregular):
+        if in_irregular[lo]:
+            parts.append((t[lo:hi], rr[lo:hi], flags[lo:hi]))
+            log.info("beats %d-%d: irregular rhythm, left as recorded", lo, hi - 1)
+            continue
         if hi - lo < cfg.min_segment_beats or too_long[lo]:
             parts.append((t[lo:hi], rr[lo:hi], flags[lo:hi]))
             if not too_long[lo]:
@@ -199,8 +228,19 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
     else:
         beats = b.copy()
     counts = {f: int(n) for f, n in beats["flag"].value_counts().items()}
-    share = premature / len(b) if len(b) else 0.0
+    n_judged = int((~in_irregular).sum())       # premature beats are counted outside irregular stretches
+    share = premature / n_judged if n_judged else 0.0
     cautions: list[str] = []
+    if irregular:
+        irr_s = sum(z - a for a, z in irregular)
+        where = ", ".join(f"{a:.0f}-{z:.0f} s" for a, z in irregular[:5])
+        more = f" and {len(irregular) - 5} more" if len(irregular) > 5 else ""
+        cautions.append(
+            f"irregular rhythm (possible atrial fibrillation), not ectopy: {rhythm_words(rcfg)['irregular']} "
+            f"over {irr_s:.0f} s ({where}{more}); {int(in_irregular.sum())} beats there left as recorded "
+            f"(no ectopy correction); {NOT_SINUS_MESSAGE}"
+        )
+        log.warning(cautions[-1])
     if share > cfg.ectopy_warn_share:
         cautions.append(
             f"persistent ectopy: {share:.0%} of beats are premature (more than "
@@ -222,11 +262,17 @@ def clean(recording: Recording, config: CleanConfig | None = None) -> Recording:
             "premature_beats": int(premature),
             "share": share,
             "flagged_by_screen": int(flagged),
+            "beats_judged": n_judged,
         },
+        "irregular_spans": [{"start_s": a, "end_s": z} for a, z in irregular],
         "warnings": cautions,
     }
     log.info("cleaned %d beats -> %d: %s", len(b), len(beats), counts)
-    return recording.replace(beats=beats, meta=meta)
+    cleaned = recording.replace(beats=beats, meta=meta)
+    # the rhythm as span HRV will need it: irregularity on the recorded RR, ectopy on the flags
+    meta["rhythm"] = judge_rhythm(recording, cleaned, config=rcfg, log_warnings=False)
+    meta["rhythm"]["judged_on"] = "recorded RR (irregularity) and the cleaned beats' ectopic flags (ectopy)"
+    return cleaned.replace(meta=meta)
 
 
 def artifact_share(recording: Recording | pd.DataFrame) -> float:
@@ -286,13 +332,14 @@ def _flag_premature(t_premature: np.ndarray, t: np.ndarray, flags: np.ndarray) -
 
 # -- segments -------------------------------------------------------------------------------------
 def _segments(t: np.ndarray, rr: np.ndarray, too_long: np.ndarray, gaps: pd.DataFrame,
-              implicit_gap_ms: float) -> list[tuple[int, int]]:
+              implicit_gap_ms: float, irregular: np.ndarray | None = None) -> list[tuple[int, int]]:
     """Index ranges [lo, hi) of contiguous beats between gaps and over-long RR intervals.
 
     A break falls before beat k when a gap row overlaps the stretch between beat k-1 and beat k
     (``onset_s < t[k]`` and ``onset_s + duration_s >= t[k-1]``), when the beats are further apart
-    than ``rr[k]`` by more than ``implicit_gap_ms`` (beats missing in between), and on both sides
-    of a beat whose RR is too long (that beat forms a one-beat range of its own).
+    than ``rr[k]`` by more than ``implicit_gap_ms`` (beats missing in between), on both sides
+    of a beat whose RR is too long (that beat forms a one-beat range of its own), and where an
+    irregular-rhythm stretch (``irregular``, a mask over the beats) begins or ends.
     """
     n = len(t)
     if n == 0:
@@ -304,6 +351,8 @@ def _segments(t: np.ndarray, rr: np.ndarray, too_long: np.ndarray, gaps: pd.Data
         breaks[1:] |= (g0 < t[1:]) & (g0 + d >= t[:-1])
     breaks |= too_long
     breaks[1:] |= too_long[:-1]
+    if irregular is not None and n > 1:
+        breaks[1:] |= irregular[1:] != irregular[:-1]
     starts = np.flatnonzero(breaks)
     ends = np.append(starts[1:], n)
     return list(zip(starts.tolist(), ends.tolist()))
