@@ -82,7 +82,7 @@ def rhythm_words(config: RhythmConfig | None = None) -> dict[str, str]:
         ``{"irregular": ..., "ectopy": ...}``.
     """
     cfg = config or RhythmConfig()
-    return {"irregular": "irregularly irregular RR (atrial-fibrillation-like; Dash et al. 2009)",
+    return {"irregular": "irregularly irregular RR (atrial-fibrillation-like, Dash et al. 2009)",
             "ectopy": f"persistent ectopy (more than {cfg.ectopy_share:.0%} of beats premature)"}
 
 

@@ -36,7 +36,8 @@ from .config import PSD_METHODS, SegmentConfig
 from .hrv import _INTERPOLATION_ORDER, HRVConfig, _breaks
 from .nonlinear import dfa, dfa_scales, sample_entropy
 
-__all__ = ["SegmentConfig", "SEGMENT_METRICS", "SPAN_COLUMNS", "hrv", "hrv_by_event", "PSD_METHODS", "mean_hr_bpm"]
+__all__ = ["SegmentConfig", "SEGMENT_METRICS", "SPAN_COLUMNS", "hrv", "hrv_by_event", "PSD_METHODS", "mean_hr_bpm",
+           "whole_recording_rate"]
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,29 @@ def mean_hr_bpm(rr_ms: np.ndarray) -> float:
     """
     x = np.asarray(rr_ms, dtype=float)
     return float(np.mean(60000.0 / x)) if x.size else math.nan
+
+
+def whole_recording_rate(recording: Recording, config: HRVConfig | None = None) -> tuple[int, float, float]:
+    """Usable beats, mean RR (ms) and mean HR (bpm) of a whole recording, as :func:`hrv` gives them.
+
+    ``calmtrace info`` shows these, so that it and ``calmtrace hrv`` never show two mean heart
+    rates for one file.
+
+    Parameters
+    ----------
+    recording : Recording
+        Usually cleaned; beats whose flag is in ``config.usable_flags`` count.
+    config : HRVConfig, optional
+        Beat rules; defaults when omitted.
+
+    Returns
+    -------
+    (int, float, float)
+        Usable beats, mean RR in ms (NaN without beats) and :func:`mean_hr_bpm` in bpm.
+    """
+    h = config if config is not None else HRVConfig()
+    x = recording.rr_ms[np.isin(recording.flags, h.usable_flags)]
+    return int(x.size), (float(x.mean()) if x.size else math.nan), mean_hr_bpm(x)
 
 
 # -- helpers -------------------------------------------------------------------------------------
