@@ -428,3 +428,23 @@ def test_zero_variability_span_has_zero_power_and_undefined_ratios():
         assert row["lf_ms2"] == 0.0 and row["hf_ms2"] == 0.0, method
         assert np.isnan(row["lf_hf"]) and np.isnan(row["hf_nu"]) and np.isnan(row["lf_nu"]), method
         assert "zero variability" in row["notes"], method
+
+
+def test_windows_spans_and_info_share_one_mean_hr_definition():
+    # the registry's definition: the mean of the instantaneous heart rates 60000 / RR
+    from calmtrace.signals import metrics
+    from calmtrace.signals.segment import mean_hr_bpm, whole_recording_rate
+
+    assert "not 60000 / mean RR" in metrics.metric("mean_hr_bpm").source
+    rng = np.random.default_rng(8)
+    rr = 850 + 120 * np.sin(np.arange(700) * 0.4) + rng.normal(0, 30, 700)
+    rec = _rec(rr)
+    win = windowed_hrv(rec, window_s=60.0, step_s=30.0)
+    t = rec.t_s
+    for w in win.itertuples(index=False):
+        inside = rr[(t >= w.start_s) & (t < w.end_s)]
+        assert w.mean_hr_bpm == pytest.approx(sum(60000.0 / v for v in inside) / inside.size, rel=1e-10)
+        assert hrv(rec, w.start_s, w.end_s).iloc[0]["mean_hr_bpm"] == pytest.approx(w.mean_hr_bpm, rel=1e-10)
+    n, mean_rr, mean_hr = whole_recording_rate(rec)
+    assert (n, mean_rr, mean_hr) == (700, pytest.approx(rr.mean(), rel=1e-12), mean_hr_bpm(rr))
+    assert mean_hr == hrv(rec).iloc[0]["mean_hr_bpm"]

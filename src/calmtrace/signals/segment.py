@@ -334,7 +334,7 @@ def _span_row(p: _Prepared, lo: int, hi: int, start: float, end: float, cfg: Seg
     time_cols = ["mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "ln_rmssd", "pnn50_pct", "sdsd_ms",
                  "sd1_ms", "sd2_ms", "stress_index"]
     if duration < h.min_window_s:
-        nan(["all metrics"], f"span {duration:.4g} s < {h.min_window_s:g} s (HRVConfig.min_window_s)")
+        nan(["all metrics"], f"span {duration:.4g} s < {h.min_window_s:g} s ([hrv] min_window_s)")
         row["notes"] = "; ".join(notes)
         return row
     if n < 2:
@@ -396,7 +396,7 @@ def _span_row(p: _Prepared, lo: int, hi: int, start: float, end: float, cfg: Seg
             if row["sampen"] != row["sampen"]:
                 nan(["sampen"], "no template matches (undefined)")
     else:
-        nan(["sampen"], f"{n} usable beats < {cfg.sampen_min_beats} (SegmentConfig.sampen_min_beats)")
+        nan(["sampen"], f"{n} usable beats < {cfg.sampen_min_beats} ([segment] sampen_min_beats)")
     _dfa_columns(p, lo, hi, x, duration, cfg, row, nan)
     row["notes"] = "; ".join(notes)
     return row
@@ -419,7 +419,7 @@ def _dfa_columns(p: _Prepared, lo: int, hi: int, x: np.ndarray, duration: float,
         nan(["dfa_alpha1", "dfa_alpha2"], "a gap inside the span (the profile would join beats across it)")
         return
     if duration < cfg.hrv.dfa_min_window_s:
-        nan(["dfa_alpha1"], f"span {duration:.4g} s < {cfg.hrv.dfa_min_window_s:g} s (HRVConfig.dfa_min_window_s)")
+        nan(["dfa_alpha1"], f"span {duration:.4g} s < {cfg.hrv.dfa_min_window_s:g} s ([hrv] dfa_min_window_s)")
     elif s1.size < 2 or n <= s1.max():
         nan(["dfa_alpha1"], f"{n} usable beats, more than the largest box ({int(s1.max()) if s1.size else '-'}) needed")
     else:
@@ -428,7 +428,7 @@ def _dfa_columns(p: _Prepared, lo: int, hi: int, x: np.ndarray, duration: float,
     need = cfg.dfa_min_beats_per_box * (s2.max() if s2.size else cfg.dfa_alpha2_beats[0] + 1)
     if s2.size < 2 or n < need:
         nan(["dfa_alpha2"], f"{n} usable beats < {need:g} ({cfg.dfa_min_beats_per_box:g} x the largest box, "
-                            "SegmentConfig.dfa_min_beats_per_box)")
+                            "[segment] dfa_min_beats_per_box)")
     else:
         row["dfa_alpha2"] = dfa(x, s2)
 
@@ -438,11 +438,12 @@ def _spectral(p: _Prepared, lo: int, hi: int, tx: np.ndarray, x: np.ndarray, dur
     h = cfg.hrv
     bands = {"vlf": (cfg.vlf_band_hz, cfg.vlf_min_span_s), "lf": (h.lf_band_hz, h.lf_min_window_s),
              "hf": (h.hf_band_hz, h.hf_min_window_s)}
+    setting = {"vlf": "[segment] vlf_min_span_s", "lf": "[hrv] lf_min_window_s", "hf": "[hrv] hf_min_window_s"}
     stretch = float(tx[-1] - tx[0])
     wanted = []
     for name, (_, need) in bands.items():
         if duration < need:
-            nan([f"{name}_ms2", f"{name}_peak_hz"], f"span {duration:.4g} s < {need:g} s")
+            nan([f"{name}_ms2", f"{name}_peak_hz"], f"span {duration:.4g} s < {need:g} s ({setting[name]})")
         elif stretch < h.min_coverage * need:
             nan([f"{name}_ms2", f"{name}_peak_hz"],
                 f"usable beats span {stretch:.4g} s < {h.min_coverage:g} x {need:g} s")
