@@ -122,7 +122,7 @@ import pandas as pd
 from ..recording import Recording
 from . import kubios
 from .config import CleanConfig, RhythmConfig
-from .rhythm import NOT_SINUS_MESSAGE, judge as judge_rhythm, rhythm_words
+from .rhythm import NOT_SINUS_MESSAGE, _judge as judge_rhythm, rhythm_words
 
 __all__ = ["clean", "artifact_share", "ARTIFACT_CLASSES", "FLAG_OF_CLASS"]
 
@@ -186,7 +186,7 @@ def clean(recording: Recording, config: CleanConfig | None = None, rhythm: Rhyth
     flags[too_long & (flags == "ok")] = "missed"
     # irregular stretches, judged on the recorded RR: an irregular rhythm is not ectopy, and no
     # correction can tell its short intervals from premature beats
-    before = judge_rhythm(recording, recording, config=rcfg, log_warnings=False)
+    before, pre = judge_rhythm(recording, recording, config=rcfg, log_warnings=False)
     irregular = [(float(sp["start_s"]), float(sp["end_s"])) for sp in before["spans"] if sp["rhythm"] == "irregular"]
     if irregular and t.size:            # a stretch that reaches the grid's first or last window reaches the edge
         grid_end = (before["n_windows"] - 1) * before["step_s"] + before["window_s"]
@@ -276,7 +276,7 @@ def clean(recording: Recording, config: CleanConfig | None = None, rhythm: Rhyth
     log.info("cleaned %d beats -> %d: %s", len(b), len(beats), counts)
     cleaned = recording.replace(beats=beats, meta=meta)
     # the rhythm as span HRV will need it: irregularity on the recorded RR, ectopy on the flags
-    meta["rhythm"] = judge_rhythm(recording, cleaned, config=rcfg, log_warnings=False)
+    meta["rhythm"] = judge_rhythm(recording, cleaned, config=rcfg, log_warnings=False, _pre=pre)[0]
     meta["rhythm"]["judged_on"] = "recorded RR (irregularity) and the cleaned beats' ectopic flags (ectopy)"
     return cleaned.replace(meta=meta)
 

@@ -210,6 +210,13 @@ def windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFra
         ``rr_entropy`` (Dash et al.'s statistics of the window's recorded RR; NaN for
         ``unknown``) and ``ectopic_share`` (0-1).
     """
+    return _windowed_rhythm(recorded, cleaned, windows, config)[0]
+
+
+def _windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFrame,
+                     config: RhythmConfig | None = None, _pre: tuple | None = None) -> tuple[pd.DataFrame, Any]:
+    """:func:`windowed_rhythm`, and its per-window irregularity judgement and features, which a
+    second call on the same recorded beats and windows (``_pre``) reuses instead of recomputing."""
     cfg = config or RhythmConfig()
     start = windows["start_s"].to_numpy(dtype=float)
     end = windows["end_s"].to_numpy(dtype=float)
@@ -219,10 +226,10 @@ def windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFra
     if n_win == 0 or not cfg.enabled:
         if not cfg.enabled:
             out["rhythm"] = "sinus"
-        return out
+        return out, None
     t, rr = recorded.t_s, recorded.rr_ms
     if t.size == 0:
-        return out
+        return out, None
     # runs of consecutive recorded beats: a break where beats are missing in between or a gap row
     brk = np.zeros(t.size, dtype=bool)
     if t.size > 1:
@@ -255,7 +262,10 @@ def windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFra
         share = np.where(n_clean > 0, (ect[chi] - ect[clo]) / n_clean, np.nan)
     irregular = np.full(n_win, np.nan)
     full = has & (seg_b - seg_a == cfg.segment_beats)
-    if full.any() and cfg.trim_share == 0 and cfg.segment_beats >= cfg.min_beats:
+    if _pre is not None:               # the same recorded beats and windows, judged before
+        irregular, feats = _pre
+        rest = np.zeros(0, dtype=np.int64)
+    elif full.any() and cfg.trim_share == 0 and cfg.segment_beats >= cfg.min_beats:
         f = _features_of_segments(rr, seg_a[full], cfg)
         feats[full] = np.column_stack([f["nrmssd"], f["tpr"], f["entropy"]])
         irregular[full] = f["irregular"]
@@ -276,7 +286,7 @@ def windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFra
     out["nrmssd"], out["tpr"], out["rr_entropy"] = feats[:, 0], feats[:, 1], feats[:, 2]
     out["ectopic_share"] = share
     log.info("rhythm: %s", out["rhythm"].value_counts().to_dict())
-    return out
+    return out, (irregular, feats)
 
 
 def _bridge(rhythm: np.ndarray, centre_s: np.ndarray, bridge_s: float) -> np.ndarray:
@@ -392,13 +402,25 @@ def judge(recorded: Recording, cleaned: Recording, window_s: float = 60.0, step_
     dict
         :func:`describe_windows` of the grid.
     """
+    return _judge(recorded, cleaned, window_s, step_s, config, log_warnings=log_warnings)[0]
+
+
+def _judge(recorded: Recording, cleaned: Recording, window_s: float = 60.0, step_s: float = 5.0,
+           config: RhythmConfig | None = None, *, log_warnings: bool = True,
+           _pre: tuple | None = None) -> tuple[dict[str, Any], Any]:
+    """:func:`judge`, and the irregularity judgement a second call on the same beats can reuse."""
     cfg = config or RhythmConfig()
     dur = recorded.duration_s if len(recorded.beats) else 0.0
     n = int(math.floor((dur - window_s) / step_s + 1e-9)) + 1 if dur >= window_s else 0
     start = np.arange(n) * step_s
     grid = pd.DataFrame({"start_s": start, "end_s": start + window_s})
-    r = windowed_rhythm(recorded, cleaned, grid, cfg)["rhythm"] if n else pd.Series([], dtype=object)
-    return describe_windows(grid, r, cfg, window_s, step_s, log_warnings=log_warnings)
+    pre = None
+    if n:
+        win, pre = _windowed_rhythm(recorded, cleaned, grid, cfg, _pre)
+        r = win["rhythm"]
+    else:
+        r = pd.Series([], dtype=object)
+    return describe_windows(grid, r, cfg, window_s, step_s, log_warnings=log_warnings), pre
 
 
 def describe_windows(windows: pd.DataFrame, rhythm: pd.Series | np.ndarray, config: RhythmConfig | None,
