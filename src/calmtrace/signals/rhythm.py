@@ -35,6 +35,13 @@ column; :func:`summarise` the spans and the warning, "not sinus rhythm: HRV is n
 autonomic modulation here", which :func:`calmtrace.analyze` writes into the summary,
 ``meta["rhythm"]`` (shown by ``calmtrace info`` and the report) and uses to invalidate those
 windows for every autonomic metric.
+
+The same rule serves the other steps, from here: :func:`judge` judges a whole recording on the
+analysis grid; :func:`calmtrace.signals.clean.clean` judges before it corrects (an irregular
+rhythm is not ectopy) and keeps the judgement in ``meta["rhythm"]``; :func:`span_rhythm` reads the
+rhythm of any span from it, for :func:`calmtrace.hrv` and :func:`calmtrace.hrv_by_event`, which give
+NaN for every metric but :data:`RATE_METRICS` where it is not sinus. :func:`rhythm_words` is what
+each rhythm is called, everywhere.
 """
 
 from __future__ import annotations
