@@ -7,7 +7,9 @@ computed there, in the analysis layer; this module computes nothing.
 For each session: the baseline lnRMSSD, with the smallest-worthwhile-change (SWC) band of the
 sessions before it; and per stressor, heart rate's time to baseline, half-recovery, time constant
 and reactivity. Sessions that fail the quality checks stay in the tables and the figure, marked,
-and are left out of the SWC band; they are never dropped.
+and are left out of the SWC band; they are never dropped. Sessions with a day analysis add two
+panels (:mod:`calmtrace.report.trend_day`): the daily stress/recovery balance and overnight lnRMSSD
+with the same SWC band over nights.
 
 The SWC band (Plews et al. 2012, Eur J Appl Physiol 112:3729-41; Plews et al. 2013, Sports Med
 43:773-81; Plews et al. 2014, Int J Sports Physiol Perform 9:783-90): the rolling mean of

@@ -461,7 +461,7 @@ class TrendConfig:
         lnRMSSD and heart rate in the trend (else NaN with the reason). Default 50 %, calmtrace's own.
 
     The overnight lnRMSSD band of the trend reuses ``swc_window``, ``swc_min_sessions`` and
-    ``swc_factor``, one value per night (Plews et al. 2012, 2013 roll over nightly/morning values).
+    ``swc_factor``, one value per night (Plews et al. 2012, 2013 roll over one morning value a day).
     """
 
     swc_window: int = 7
