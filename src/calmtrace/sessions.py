@@ -60,9 +60,10 @@ STRESSOR_COLUMNS: tuple[str, ...] = (
 )
 #: Columns of the trend's calendar days (:func:`day_trend_tables`).
 TREND_DAY_COLUMNS: tuple[str, ...] = ("session", *DAY_COLUMNS)
+_NIGHT_COLUMNS_SESSION: tuple[str, ...] = ("session", *NIGHT_COLUMNS)
 #: Columns of the trend's nights (:func:`day_trend_tables`): a night's columns, then its SWC band.
 TREND_NIGHT_COLUMNS: tuple[str, ...] = (
-    "session", *NIGHT_COLUMNS, "band_mean", "band_low", "band_high", "band_n", "vs_band", "band_note",
+    *_NIGHT_COLUMNS_SESSION, "band_mean", "band_low", "band_high", "band_n", "vs_band", "band_note",
 )
 
 
@@ -340,25 +341,24 @@ def day_trend_tables(results: Sequence[Any], config: TrendConfig | None = None
     """
     ordered = sorted(results, key=lambda r: r.recording.start)
     cfg = config or _trend_config(ordered)
-    day_parts, night_parts, notes = [], [], []
+    day_parts: list[dict] = []
+    night_parts: list[tuple[pd.Timestamp, dict]] = []
+    notes: list[str] = []
     for k, res in enumerate(ordered, start=1):
         day = getattr(res, "day", None)
         if day is None:
             notes.append(f"Session {k} ({pd.Timestamp(res.recording.start):%Y-%m-%d}) has no day analysis: "
                          f"{_no_day_reason(res)}.")
             continue
-        d = calendar_days(day, res.recording, cfg)
-        d.insert(0, "session", k)
-        day_parts.append(d)
-        n = nights(day, res.recording, cfg)
-        n.insert(0, "session", k)
-        n["_t"] = [pd.Timestamp(res.recording.start) + pd.Timedelta(seconds=float(o)) for o in n["onset_s"]]
-        night_parts.append(n)
-    days = (pd.concat(day_parts, ignore_index=True) if day_parts
-            else pd.DataFrame(columns=list(TREND_DAY_COLUMNS)))
-    if night_parts and sum(len(n) for n in night_parts):
-        nt = pd.concat([n for n in night_parts if len(n)], ignore_index=True)
-        nt = nt.sort_values("_t", kind="stable").drop(columns="_t").reset_index(drop=True)
+        day_parts += [{"session": k, **row} for row in calendar_days(day, res.recording, cfg).to_dict("records")]
+        start = pd.Timestamp(res.recording.start)
+        night_parts += [(start + pd.Timedelta(seconds=float(row["onset_s"])), {"session": k, **row})
+                        for row in nights(day, res.recording, cfg).to_dict("records")]
+    # rows, not frames, are joined: no concatenation of all-NaN columns (pandas 2 and 3 alike)
+    days = pd.DataFrame(day_parts, columns=list(TREND_DAY_COLUMNS))
+    if night_parts:
+        night_parts.sort(key=lambda tr: tr[0])
+        nt = pd.DataFrame([row for _, row in night_parts], columns=list(_NIGHT_COLUMNS_SESSION))
         values = nt["ln_rmssd"].to_numpy(float)
         band = _swc(values, np.isfinite(values), cfg)
         band.columns = ["band_mean", "band_low", "band_high", "band_n", "vs_band"]
