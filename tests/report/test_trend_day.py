@@ -18,6 +18,7 @@ from calmtrace.analysis import analyze
 from calmtrace.report.trend import render_trend_report, write_trend_report
 from calmtrace.report.trend_day import balance_figure, overnight_figure
 from calmtrace.sessions import build_trend
+from calmtrace.signals.config import TrendConfig
 from calmtrace.signals.day_sim import DAY_START, simulate_day
 from calmtrace.signals.simulate import simulate
 
@@ -50,14 +51,23 @@ def test_overnight_figure_draws_the_nights_and_their_band(day_trend):
     nt = day_trend.nights
     fig = overnight_figure(nt)
     by_name = {t.name: t for t in fig.data if t.name}
-    np.testing.assert_array_equal(np.asarray(by_name["mean of the earlier nights"].y, float), nt["band_mean"].to_numpy(float))
-    np.testing.assert_array_equal(np.asarray(by_name["smallest worthwhile change of the earlier nights"].y, float),
-                                  nt["band_low"].to_numpy(float))
-    # three nights, none with three earlier ones: all drawn as "no band yet"
+    # three nights, none with three earlier ones: all drawn as "no band yet", and no band
     assert len(nt) == 3 and nt["band_mean"].isna().all()
+    assert set(by_name) == {"night no band yet"}
     marks = by_name["night no band yet"]
     assert list(marks.x) == nt["night"].tolist()
     assert np.asarray(marks.y, float) == pytest.approx(nt["ln_rmssd"].to_numpy(float))
+    # with a band from two earlier nights ([trend] swc_min_sessions = 2) the third night has one
+    nt2 = build_trend(day_trend.results, TrendConfig(swc_min_sessions=2)).nights
+    by_name = {t.name: t for t in overnight_figure(nt2).data if t.name}
+    mean = by_name["mean of the earlier nights (bars: the band)"]
+    np.testing.assert_array_equal(np.asarray(mean.y, float), nt2["band_mean"].to_numpy(float))
+    np.testing.assert_allclose(np.asarray(mean.error_y.array, float)[2], nt2["band_high"].iloc[2] - nt2["band_mean"].iloc[2])
+    np.testing.assert_array_equal(np.asarray(by_name["smallest worthwhile change of the earlier nights"].y, float),
+                                  nt2["band_low"].to_numpy(float))
+    where = nt2["vs_band"].iloc[2]
+    assert where in ("above", "below", "within")
+    assert list(by_name[f"night {where} the band"].x) == [nt2["night"].iloc[2]]
 
 
 def test_report_section_tables_and_notes(day_trend):

@@ -96,14 +96,8 @@ def overnight_figure(nights: pd.DataFrame, *, title: str = "Overnight lnRMSSD") 
     """
     fig = go.Figure()
     x = _x(nights, "night")
-    fig.add_trace(go.Scatter(x=x, y=nights["band_high"].to_numpy(float), mode="lines", line={"width": 0},
-                             showlegend=False, hoverinfo="skip", connectgaps=False))
-    fig.add_trace(go.Scatter(x=x, y=nights["band_low"].to_numpy(float), mode="lines", line={"width": 0},
-                             fill="tonexty", fillcolor="rgba(0,158,115,0.2)", connectgaps=False,
-                             name="smallest worthwhile change of the earlier nights"))
-    fig.add_trace(go.Scatter(x=x, y=nights["band_mean"].to_numpy(float), mode="lines", connectgaps=False,
-                             name="mean of the earlier nights",
-                             line={"color": figures.OKABE_ITO["bluish_green"], "dash": "dash"}))
+    if nights["band_mean"].notna().any():
+        _band(fig, x, nights)
     y = nights["ln_rmssd"].to_numpy(float)
     fig.add_trace(go.Scatter(x=x, y=y, mode="lines", connectgaps=False, showlegend=False, hoverinfo="skip",
                              line={"color": figures.OKABE_ITO["sky_blue"], "width": 1}))
@@ -118,6 +112,24 @@ def overnight_figure(nights: pd.DataFrame, *, title: str = "Overnight lnRMSSD") 
     fig.update_yaxes(title_text=f"overnight {_metrics.axis_title('ln_rmssd')}")
     fig.update_xaxes(type="category", title_text="night (date it ends, recording's clock)")
     return figures._base_layout(fig, title, height=480)
+
+
+def _band(fig: go.Figure, x: list[str], nights: pd.DataFrame) -> None:
+    """The SWC band (shaded) and the mean of the earlier nights (dashed)."""
+    fig.add_trace(go.Scatter(x=x, y=nights["band_high"].to_numpy(float), mode="lines", line={"width": 0},
+                             showlegend=False, hoverinfo="skip", connectgaps=False))
+    fig.add_trace(go.Scatter(x=x, y=nights["band_low"].to_numpy(float), mode="lines", line={"width": 0},
+                             fill="tonexty", fillcolor="rgba(0,158,115,0.2)", connectgaps=False,
+                             name="smallest worthwhile change of the earlier nights"))
+    mean = nights["band_mean"].to_numpy(float)
+    # the half-width as error bars too, so that a band of a single night (no area to shade) shows
+    fig.add_trace(go.Scatter(x=x, y=mean, mode="lines+markers", connectgaps=False,
+                             name="mean of the earlier nights (bars: the band)",
+                             line={"color": figures.OKABE_ITO["bluish_green"], "dash": "dash"},
+                             marker={"symbol": "line-ew-open", "size": 10, "color": figures.OKABE_ITO["bluish_green"]},
+                             error_y={"type": "data", "array": nights["band_high"].to_numpy(float) - mean,
+                                      "arrayminus": mean - nights["band_low"].to_numpy(float),
+                                      "color": figures.OKABE_ITO["bluish_green"], "width": 6}))
 
 
 def day_trend_limits(trend: Any) -> list[str]:

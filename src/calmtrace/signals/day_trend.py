@@ -203,7 +203,7 @@ def nights(day: Any, recording: Recording, config: TrendConfig | None = None) ->
         inside = (mid >= o) & (mid < first_end)
         pct = float(100.0 * valid[inside].mean()) if inside.any() else math.nan
         if offset is None:
-            label, date, on_txt, end_txt = f"night {k}", "", f"{o / 3600:.2f} h", f"{e / 3600:.2f} h"
+            label, date, on_txt, end_txt = f"night {k}", "", f"start + {o / 3600:.1f} h", f"start + {e / 3600:.1f} h"
         else:
             t = _local_times(recording, offset, np.array([o, e]))
             date = t[1].strftime("%Y-%m-%d")
