@@ -13,7 +13,8 @@ was being written.
 
 Polar PMD frames (ECG and acceleration share the data characteristic; byte 0 tells them apart) are
 placed on the capture clock by :class:`~calmtrace.devices.polar.EcgClock`: exact spacing from the
-sensor timestamps, offset from the earliest arrival. Acceleration goes to ``acc.csv``
+sensor timestamps, offset from the earliest arrival (for acceleration, reached by steps of at most
+half a sample per frame, so that the times in ``acc.csv`` never go backwards). Acceleration goes to ``acc.csv``
 (``t_s,x_mg,y_mg,z_mg``, one block per frame, created with the first frame), which
 ``calmtrace day`` reads beside the beats. A malformed frame is logged and skipped.
 
@@ -245,7 +246,8 @@ class Capture:
         self.live = LiveFigures()
         self._recent: deque[tuple[float, float]] = deque()
         self._ecg_clock = EcgClock()
-        self._acc_clock = EcgClock(self.acc_fs_hz)
+        # at most half a sample earlier per frame: acceleration times stay in order in acc.csv
+        self._acc_clock = EcgClock(self.acc_fs_hz, max_slew_s=0.5 / self.acc_fs_hz)
         self._open: dict[str, tuple[float, str]] = {}
         self._stop = asyncio.Event()
         self.strap: Strap | None = None

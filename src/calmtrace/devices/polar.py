@@ -266,16 +266,29 @@ def parse_start_request(
 
 
 class EcgClock:
-    """Place ECG samples on the host clock.
+    """Place ECG (or ACC) samples on the host clock.
 
     The sensor timestamps give exact spacing; the offset to the host clock is the running
     minimum of ``arrival - sensor time of the last sample`` over the frames seen (a frame leaves
     the strap after its last sample, never before), so it only ever moves earlier.
+
+    Parameters
+    ----------
+    fs_hz : float
+        Sample rate, Hz.
+    max_slew_s : float, optional
+        The most the offset may move earlier from one frame to the next, s. None (ECG): at once to
+        the new minimum. With half a sample period (what a capture uses for acceleration), a frame
+        never starts before the previous one ended, so times written line by line stay in order
+        even when the first frames came late (a connection still settling); the offset then
+        reaches the running minimum over a few frames instead of at once.
     """
 
-    def __init__(self, fs_hz: float = ECG_FS_HZ) -> None:
+    def __init__(self, fs_hz: float = ECG_FS_HZ, max_slew_s: float | None = None) -> None:
         self.fs_hz = fs_hz
+        self.max_slew_s = max_slew_s
         self._offset_s: float | None = None
+        self._min_s: float | None = None
 
     def place(self, arrival_t_s: float, frame: EcgFrame) -> list[float]:
         """Host times (s, the arrival clock) of the samples in ``frame``."""
@@ -283,8 +296,14 @@ class EcgClock:
         if not sensor:
             return []
         candidate = arrival_t_s - sensor[-1]
-        if self._offset_s is None or candidate < self._offset_s:
-            self._offset_s = candidate
+        if self._offset_s is None:
+            self._offset_s = self._min_s = candidate
+        else:
+            self._min_s = min(self._min_s, candidate)
+            step = self._offset_s - self._min_s
+            if self.max_slew_s is not None:
+                step = min(step, self.max_slew_s)
+            self._offset_s -= step
         return [s + self._offset_s for s in sensor]
 
 

@@ -32,7 +32,8 @@ recording's did (``calmtrace capture --replay``).
 
 Faults on demand: :meth:`VirtualStrap.drop_link` (the link is lost; the strap stays silent for a
 while), :meth:`VirtualStrap.stall` (the link stays up but nothing more is notified on it),
-:meth:`VirtualStrap.inject_malformed` (a bad 0x2A37 payload). The strap keeps books:
+:meth:`VirtualStrap.inject_malformed` (a bad 0x2A37 payload), :meth:`VirtualStrap.inject_malformed_pmd`
+(a bad PMD data frame). The strap keeps books:
 :attr:`VirtualStrap.sent` (every notification handed to a subscribed link) and
 :attr:`VirtualStrap.unsent` (beats that happened while nobody could hear them).
 
@@ -334,6 +335,7 @@ class VirtualStrap:
         self._ecg_targets: set[Connection] = set()
         self._acc_targets: set[Connection] = set()
         self._malformed: list[bytes] = []
+        self._pmd_malformed: list[bytes] = []
         self._hr_bpm = 0
         self._closed = asyncio.Event()
         self._down_until = 0.0                # loop time before which the strap won't advertise
@@ -586,6 +588,11 @@ class VirtualStrap:
         """Send ``payload`` as an extra 0x2A37 notification before the next regular one."""
         self._malformed.append(bytes(payload))
 
+    def inject_malformed_pmd(self, payload: bytes) -> None:
+        """Send ``payload`` as an extra PMD data notification to the ACC listeners before the next
+        ACC frame (it is not counted in :attr:`acc_sent`)."""
+        self._pmd_malformed.append(bytes(payload))
+
     # -- Polar Measurement Data --------------------------------------------------------------------
     def _on_pmd_write(self, connection: Connection, value: bytes) -> None:
         value = bytes(value)
@@ -723,6 +730,8 @@ class VirtualStrap:
             k += len(frame_samples)
             last_ns = clock_ns + round(((k - 1) / fs) * 1e9)
             frame = encode_acc_frame(last_ns, frame_samples)
+            while self._pmd_malformed:
+                await self._send(self._acc_targets, self._pmd_data, self._pmd_malformed.pop(0))
             if await self._send(self._acc_targets, self._pmd_data, frame):
                 self.acc_sent.append(frame)
             else:
