@@ -117,6 +117,8 @@ def test_the_straps_acc_lands_in_acc_csv_with_its_true_times_through_drops(tmp_p
     # on the beats' clock: the capture spans the same strap seconds as its beats
     assert rec.t_s[0] - 2.0 < acc["t_s"].iloc[0] < rec.t_s[-1] and acc["t_s"].iloc[-1] <= rec.duration_s + 1.0
     assert any("malformed ACC frame" in r.getMessage() for r in caplog.records)
+    print(f"\nACC capture: {len(strap.acc_sent)} frames sent, {len(strap.acc_unsent)} unsent, {len(acc)} samples "
+          f"on disk; time error {err.min():.2e} to {err.max():.2e} s")
 
 
 def test_a_strap_without_an_accelerometer_warns_once_and_its_beats_are_captured(tmp_path: Path, caplog) -> None:
@@ -154,12 +156,15 @@ def test_a_strap_without_an_accelerometer_warns_once_and_its_beats_are_captured(
     assert len(rec.beats) == len(strap.beats) - len(strap.unsent) >= 70
 
 
-def test_cli_non_polar_warning_is_one_line_and_acc_options_need_acc(tmp_path: Path) -> None:
+def test_cli_acc_options_are_checked_in_one_line(tmp_path: Path) -> None:
     p = _cli("capture", "--simulate", "tsst", "--acc-hz", "50", "--no-live", "--out", str(tmp_path / "x"))
     assert p.returncode == 2 and "--acc-hz and --acc-range apply only to --acc" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
     p = _cli("capture", "--simulate", "tsst", "--acc", "--acc-hz", "30", "--no-live", "--out", str(tmp_path / "x"))
     assert p.returncode == 2 and "30" in p.stderr
+    calmtrace.save(calmtrace.simulate("rest", seed=1), tmp_path / "rest")
+    p = _cli("capture", "--replay", str(tmp_path / "rest"), "--acc", "--no-live", "--out", str(tmp_path / "x"))
+    assert p.returncode == 2 and "a replay has no movement to stream" in p.stderr and not (tmp_path / "x").exists()
 
 
 def test_scan_without_bluez_says_so_in_one_line() -> None:

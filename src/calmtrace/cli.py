@@ -536,6 +536,8 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
         raise InputError("--speed applies only to --simulate and --replay")
     if (acc_hz or acc_range) and not acc:
         raise InputError("--acc-hz and --acc-range apply only to --acc")
+    if acc and replay is not None:
+        raise InputError("--acc works with a strap or --simulate; a replay has no movement to stream")
     acc_fs_hz, acc_range_g = int(acc_hz or 25), int(acc_range or 8)
     if out is None:
         from datetime import datetime
