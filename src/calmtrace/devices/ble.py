@@ -3,14 +3,16 @@
 :func:`scan` lists straps advertising the Heart Rate Service. :class:`Strap` connects to one
 (by address or by advertised name), reads its metadata (battery, body sensor location, Device
 Information strings), subscribes to Heart Rate Measurement (0x2A37) and, on request, Polar ECG
-and acceleration (one warning, and heart rate alone, on a strap without them), and from then on **keeps the link up by itself**: when the link drops, or when no notification
+and acceleration (one warning, and heart rate alone, on a strap without them), and from then on
+**keeps the link up by itself**: when the link drops, or when no notification
 has come for ``stall_timeout_s`` (a link that is up but silent, seen on BlueZ), it reconnects
 with exponential backoff. Straps dropping every few minutes on BlueZ is the common case, so this
 path is the main one, not an afterthought.
 
 Everything the strap says comes out, in order, as events from :meth:`Strap.events` (or the
 ``on_event`` callback): :class:`Notification` (arrival time on the caller's clock, source
-``"hrs"`` or ``"pmd"`` (ECG and ACC frames alike; byte 0 tells them apart), the raw payload) and :class:`StateChange` (``connecting``,
+``"hrs"`` or ``"pmd"`` (ECG and ACC frames alike; byte 0 tells them apart), the raw payload) and
+:class:`StateChange` (``connecting``,
 ``connected``, ``disconnected``, ``stalled``, ``reconnecting``, ``failed``, ``closed``). The
 adapter does not parse payloads: a capture stores them raw and feeds them to
 :class:`~calmtrace.devices.timeline.Timeline`, telling it about ``disconnected`` and ``stalled``

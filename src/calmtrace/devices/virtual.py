@@ -601,7 +601,8 @@ class VirtualStrap:
         params = b""
         targets = {MEASUREMENT_ECG: self._ecg_targets, MEASUREMENT_ACC: self._acc_targets}.get(mtype)
         if op == OP_START:
-            status = self._start_acc(connection, value) if mtype == MEASUREMENT_ACC else self._start_ecg(connection, value)
+            start = self._start_acc if mtype == MEASUREMENT_ACC else self._start_ecg
+            status = start(connection, value)
         elif op == OP_STOP:
             status = 2 if targets is None else (0 if connection in targets else 6)
             if targets is not None:
