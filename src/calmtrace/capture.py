@@ -245,9 +245,9 @@ class Capture:
         self.storage_error: OSError | None = None
         self.live = LiveFigures()
         self._recent: deque[tuple[float, float]] = deque()
+        # each clock moves at most half a sample earlier per frame: times stay in order on disk
         self._ecg_clock = EcgClock()
-        # at most half a sample earlier per frame: acceleration times stay in order in acc.csv
-        self._acc_clock = EcgClock(self.acc_fs_hz, max_slew_s=0.5 / self.acc_fs_hz)
+        self._acc_clock = EcgClock(self.acc_fs_hz)
         self._open: dict[str, tuple[float, str]] = {}
         self._stop = asyncio.Event()
         self.strap: Strap | None = None

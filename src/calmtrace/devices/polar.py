@@ -277,16 +277,15 @@ class EcgClock:
     fs_hz : float
         Sample rate, Hz.
     max_slew_s : float, optional
-        The most the offset may move earlier from one frame to the next, s. None (ECG): at once to
-        the new minimum. With half a sample period (what a capture uses for acceleration), a frame
-        never starts before the previous one ended, so times written line by line stay in order
-        even when the first frames came late (a connection still settling); the offset then
-        reaches the running minimum over a few frames instead of at once.
+        The most the offset may move earlier from one frame to the next, s. Default half a sample
+        period: a frame never starts before the previous one ended, so times written line by line
+        stay in order even when the first frames came late (a connection still settling); the
+        offset then reaches the running minimum over a few frames instead of at once.
     """
 
     def __init__(self, fs_hz: float = ECG_FS_HZ, max_slew_s: float | None = None) -> None:
         self.fs_hz = fs_hz
-        self.max_slew_s = max_slew_s
+        self.max_slew_s = 0.5 / fs_hz if max_slew_s is None else max_slew_s
         self._offset_s: float | None = None
         self._min_s: float | None = None
 
@@ -301,8 +300,7 @@ class EcgClock:
         else:
             self._min_s = min(self._min_s, candidate)
             step = self._offset_s - self._min_s
-            if self.max_slew_s is not None:
-                step = min(step, self.max_slew_s)
+            step = min(step, self.max_slew_s)
             self._offset_s -= step
         return [s + self._offset_s for s in sensor]
 
