@@ -334,6 +334,9 @@ def _describe(r: Any, name: str, config: Any = None) -> str:
         lines.append(line("hr samples", f"{len(r.hr)}"))
     if r.ecg is not None:
         lines.append(line("ecg", f"{len(r.ecg)} samples"))
+    acc_stats = _acc_line(Path(name), r.meta)
+    if acc_stats:
+        lines.append(line("acc", acc_stats))
     lines.append(line("events", f"{len(r.events)}"))
     for ev in r.events:
         lines.append(f"    {ev.onset_s:9.1f} s  {ev.duration_s:7.1f} s  {ev.kind:<12} {ev.label}")
@@ -348,14 +351,62 @@ def _describe(r: Any, name: str, config: Any = None) -> str:
     return "\n".join(lines)
 
 
+def _acc_line(folder: Path, meta: dict) -> str | None:
+    """The ``acc`` line of ``info`` for a folder with an acc.csv (None without one)."""
+    from .store import acc_file_stats
+
+    stats = acc_file_stats(folder) if folder.is_dir() else None
+    if stats is None:
+        return None
+    n = int(stats["n_samples"])
+    text = f"acc.csv: {n} samples"
+    if meta.get("acc_fs_hz"):
+        text += f" at {meta['acc_fs_hz']} Hz" + (f", range {meta['acc_range_g']} g" if meta.get("acc_range_g") else "")
+    elif n > 1 and stats["last_t_s"] > stats["first_t_s"]:
+        text += f" at about {(n - 1) / (stats['last_t_s'] - stats['first_t_s']):.3g} Hz"
+    if n:
+        text += f", {stats['first_t_s']:.1f}-{stats['last_t_s']:.1f} s"
+    return text
+
+
 # -------------------------------------------------------------------------------------------
 # scan and capture
 # -------------------------------------------------------------------------------------------
 _MARK_KEYS = {"b": "baseline", "s": "stressor", "r": "recovery", "i": "intervention", "n": "note"}
 
 
-async def _virtual_straps(scenario: str, names: list[str], speed: float, seed: int):
-    """Start one virtual strap per name, beating the simulator's RR; returns (radio, straps, rec)."""
+def _scenario_movement(rec: Any, fs_hz: int, seed: int) -> list[tuple[int, int, int]]:
+    """Chest acceleration (x, y, z mg at ``fs_hz``, sample k at strap time k / fs_hz) for a simulated
+    session: seated throughout, fidgeting at a desk during stressors, running during the exercise
+    scenario's effort (the movement model of :func:`calmtrace.signals.day_sim.simulate_acc`)."""
+    import pandas as pd
+
+    from .signals.day_sim import simulate_acc
+
+    shift = float(rec.t_s[0] - rec.rr_ms[0] / 1000.0)       # strap time 0 on the recording's clock
+    total = float(rec.duration_s) + 10.0
+    rows, t = [], 0.0
+    for ev in sorted(rec.events, key=lambda e: e.onset_s):
+        onset, end = max(ev.onset_s - shift, t), min(ev.offset_s - shift, total)
+        if end <= onset:
+            continue
+        if onset > t:
+            rows.append((t, onset - t, "sit"))
+        move = "desk" if ev.kind == "stressor" else "sit"
+        if ev.kind == "stressor" and rec.meta.get("scenario") == "exercise":
+            move = "run"
+        rows.append((onset, end - onset, move))
+        t = end
+    if t < total:
+        rows.append((t, total - t, "sit"))
+    blocks = pd.DataFrame(rows, columns=["onset_s", "duration_s", "movement"])
+    acc = simulate_acc(blocks, total, float(fs_hz), seed)
+    return list(zip(acc["x_mg"].tolist(), acc["y_mg"].tolist(), acc["z_mg"].tolist()))
+
+
+async def _virtual_straps(scenario: str, names: list[str], speed: float, seed: int, acc_fs_hz: int | None = None):
+    """Start one virtual strap per name, beating the simulator's RR (and, with ``acc_fs_hz``, moving
+    as the scenario has it); returns (radio, straps, rec)."""
     from .devices.virtual import VirtualRadio, VirtualStrap
     from .signals.simulate import ecg_from_beats, simulate
 
@@ -367,8 +418,9 @@ async def _virtual_straps(scenario: str, names: list[str], speed: float, seed: i
         rec = rec or rec_k
         # the strap's heart starts with the recording's first RR interval, at t = 0
         ecg = ecg_from_beats(rec_k.t_s - rec_k.t_s[0] + rec_k.rr_ms[0] / 1000.0)
-        strap = VirtualStrap(radio, rec_k.rr_ms.tolist(), ecg_uv=ecg.tolist(), speed=speed, name=name[:22],
-                             address=f"C0:CA:17:0A:1B:{0x2C + k:02X}")
+        movement = _scenario_movement(rec_k, acc_fs_hz, seed + k) if acc_fs_hz else None
+        strap = VirtualStrap(radio, rec_k.rr_ms.tolist(), ecg_uv=ecg.tolist(), acc_mg=movement, speed=speed,
+                             name=name[:22], address=f"C0:CA:17:0A:1B:{0x2C + k:02X}")
         await strap.start()
         straps.append(strap)
     return radio, straps, rec
@@ -442,12 +494,18 @@ def scan_cmd(timeout_s: float, scenario: str | None) -> None:
               help="With --simulate: write only your marks, not the scenario's scripted events (by default both "
                    "are written; the analysis then reports overlapping or duplicate stressors).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option("--acc", is_flag=True, help="Also stream the accelerometer (Polar H10) into acc.csv, for `calmtrace day`.")
+@click.option("--acc-hz", "acc_hz", default=None, type=click.Choice(["25", "50", "100", "200"]),
+              help="With --acc: sample rate in Hz (default 25).")
+@click.option("--acc-range", "acc_range", default=None, type=click.Choice(["2", "4", "8"]),
+              help="With --acc: range in g (default 8).")
 def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None, duration_s: float | None,
                 no_live: bool, ecg: bool, scenario: str | None, speed: float, force: bool,
                 replay_file: Path | None = None, replay_events: Path | None = None,
                 replay_format: str | None = None, pacer_spec: str | None = None, serve_port: int | None = None,
                 serve_host: str = "127.0.0.1", token: str | None = None, history: tuple[Path, ...] = (),
-                no_script: bool = False) -> None:
+                no_script: bool = False, acc: bool = False, acc_hz: str | None = None,
+                acc_range: str | None = None) -> None:
     """Capture beats from a strap into a recording folder, live.
 
     Every notification is written to disk as it arrives; a capture killed at any
@@ -466,6 +524,11 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
       calmtrace capture -d "Polar H10 A" -d "Polar H10 B" --out couple-1
       calmtrace capture --replay session.txt --replay-events events.csv --speed 20 --out replay-1
       calmtrace capture --simulate tsst --pacer 6,1:1.5 --serve
+      calmtrace capture --simulate exercise --speed 10 --acc --out moving
+
+    With --acc a Polar strap also streams its accelerometer into acc.csv (on the
+    beats' clock), which `calmtrace day` uses to tell movement from stress; a strap
+    without one is warned of once and its beats are captured all the same.
 
     After a stressor ends, the recovery forecast (t50 and time to baseline, with an
     80 % band) is shown from 60 s of recovery on and written to forecast.csv in the
@@ -481,6 +544,11 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
         raise InputError("name a strap with --device (see `calmtrace scan`) or try one with --simulate tsst")
     if speed != 1.0 and not scenario and replay is None:
         raise InputError("--speed applies only to --simulate and --replay")
+    if (acc_hz or acc_range) and not acc:
+        raise InputError("--acc-hz and --acc-range apply only to --acc")
+    if acc and replay is not None:
+        raise InputError("--acc works with a strap or --simulate; a replay has no movement to stream")
+    acc_fs_hz, acc_range_g = int(acc_hz or 25), int(acc_range or 8)
     if out is None:
         from datetime import datetime
 
@@ -503,8 +571,10 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
         radio = None
         names = list(devices) or ["Polar H10 0A1B2C3D"]
         kwargs: dict[str, Any] = {"subject": subject, "ecg": ecg, "force": force}
+        if acc:
+            kwargs.update(acc=True, acc_fs_hz=acc_fs_hz, acc_range_g=acc_range_g)
         if scenario:
-            radio, straps, rec = await _virtual_straps(scenario, names, speed, 1)
+            radio, straps, rec = await _virtual_straps(scenario, names, speed, 1, acc_fs_hz if acc else None)
             t0 = loop.time()
             kwargs.update(backend=radio, clock=lambda: (loop.time() - t0) * speed,
                           scripted_events=[] if no_script else list(rec.events),

@@ -452,11 +452,23 @@ class TrendConfig:
     swc_factor : float
         Half-width of the band in SDs. Default 0.5 (Plews et al. 2012, 2013, after Hopkins'
         smallest worthwhile change of 0.5 x the between-day SD).
+    balance_min_waking_min : float
+        Fewest measured waking minutes in a calendar day for its stress/recovery balance (else NaN
+        with the reason). Default 60 min, calmtrace's own: below an hour a few epochs swing the
+        shares by many percent.
+    night_min_measured_pct : float
+        Fewest measured epochs, in percent of the first hours of a night's sleep, for its overnight
+        lnRMSSD and heart rate in the trend (else NaN with the reason). Default 50 %, calmtrace's own.
+
+    The overnight lnRMSSD band of the trend reuses ``swc_window``, ``swc_min_sessions`` and
+    ``swc_factor``, one value per night (Plews et al. 2012, 2013 roll over one morning value a day).
     """
 
     swc_window: int = 7
     swc_min_sessions: int = 3
     swc_factor: float = 0.5
+    balance_min_waking_min: float = 60.0
+    night_min_measured_pct: float = 50.0
 
     def __post_init__(self) -> None:
         for name in ("swc_window", "swc_min_sessions"):
@@ -465,7 +477,10 @@ class TrendConfig:
                 raise InputError(f"TrendConfig: {name} must be an integer >= 2, got {v!r}")
         if self.swc_min_sessions > self.swc_window:
             raise InputError("TrendConfig: swc_min_sessions must not exceed swc_window")
-        _positive(self, "swc_factor")
+        _positive(self, "swc_factor", "balance_min_waking_min")
+        v = self.night_min_measured_pct
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 100:
+            raise InputError(f"TrendConfig: night_min_measured_pct must be a number from 0 to 100, got {v!r}")
 
 
 @dataclass(frozen=True)
