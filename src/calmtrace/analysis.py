@@ -7,7 +7,8 @@
 
 Every parameter lives in one :class:`AnalysisConfig` (with the cited defaults of the stage it
 belongs to), can be read from a TOML file with sections ``[windows]``, ``[clean]``, ``[hrv]``,
-``[recovery]``, ``[rhythm]``, ``[quality]``, ``[links]`` and ``[trend]``, and is written next to the results.
+``[recovery]``, ``[rhythm]``, ``[segment]``, ``[quality]``, ``[links]`` and ``[trend]``, and is written next to
+the results.
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ from .errors import AnalysisError, InputError
 from .recording import Recording
 from .signals.clean import clean
 from .signals.config import (CleanConfig, HRVConfig, LinkConfig, QualityConfig, RecoveryConfig, RhythmConfig,
-                             TrendConfig, WindowConfig, config_from_mapping)
+                             SegmentConfig, TrendConfig, WindowConfig, config_from_mapping)
 from .signals.linking import event_table, intervention_comparison
 from .signals.quality import Quality, assess_quality
 from .signals.hrv import WINDOW_COLUMNS, windowed_hrv
 from .signals.recovery import assess_recovery
-from .signals.segment import SegmentConfig, hrv_by_event
-from .signals.rhythm import NOT_SINUS, summarise as summarise_rhythm, windowed_rhythm
+from .signals.segment import hrv_by_event
+from .signals.rhythm import NOT_SINUS, describe_windows, windowed_rhythm
 from .store import write_spreadsheet_csv
 
 __all__ = ["AnalysisConfig", "AnalysisResult", "analyze", "load_config", "checksum"]
@@ -73,6 +74,11 @@ class AnalysisConfig:
         How interventions are linked to the stressors they followed.
     trend : TrendConfig
         The smallest-worthwhile-change band across sessions (Plews et al. 2012-2014).
+    segment : SegmentConfig
+        HRV of spans and phases (``phases.csv``, ``calmtrace hrv``): spectrum method, VLF band and
+        span, SampEn and DFA alpha2 settings. Its beat rules and rhythm check are the ``hrv`` and
+        ``rhythm`` sections' (kept equal to them here); the ``[segment]`` table holds the rest
+        (:data:`calmtrace.signals.config.SEGMENT_SETTINGS`).
     """
 
     windows: WindowConfig = field(default_factory=WindowConfig)
@@ -83,10 +89,25 @@ class AnalysisConfig:
     quality: QualityConfig = field(default_factory=QualityConfig)
     links: LinkConfig = field(default_factory=LinkConfig)
     trend: TrendConfig = field(default_factory=TrendConfig)
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+
+    def __post_init__(self) -> None:
+        seg = self.segment
+        if not isinstance(seg, SegmentConfig):
+            raise InputError(f"AnalysisConfig.segment must be a SegmentConfig, got {type(seg).__name__}")
+        default = SegmentConfig()
+        for name in ("hrv", "rhythm"):
+            mine, ours = getattr(seg, name), getattr(self, name)
+            if mine != ours and mine != getattr(default, name):
+                raise InputError(f"AnalysisConfig.segment.{name} differs from AnalysisConfig.{name}: span HRV takes "
+                                 f"its {name} settings from the [{name}] section; set them there")
+        if seg.hrv != self.hrv or seg.rhythm != self.rhythm:
+            object.__setattr__(self, "segment", dataclasses.replace(seg, hrv=self.hrv, rhythm=self.rhythm))
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The config as plain data, for JSON and TOML."""
-        return {name: _plain(dataclasses.asdict(getattr(self, name))) for name in _SECTIONS}
+        return {name: _plain(self.segment.section_dict() if name == "segment"
+                             else dataclasses.asdict(getattr(self, name))) for name in _SECTIONS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> "AnalysisConfig":
@@ -99,11 +120,16 @@ class AnalysisConfig:
             if name not in _SECTIONS:
                 raise InputError(f"{source}: unknown section [{name}]; expected one of "
                                  + ", ".join(f"[{n}]" for n in _SECTIONS))
+            if name == "segment":
+                continue
             parts[name] = config_from_mapping(type(getattr(defaults, name)), value, f"{source}: [{name}]")
+        if "segment" in data:
+            parts["segment"] = SegmentConfig.from_section(data["segment"], f"{source}: [segment]",
+                                                          hrv=parts.get("hrv"), rhythm=parts.get("rhythm"))
         return cls(**parts)
 
 
-_SECTIONS = ("windows", "clean", "hrv", "recovery", "rhythm", "quality", "links", "trend")
+_SECTIONS = ("windows", "clean", "hrv", "recovery", "rhythm", "segment", "quality", "links", "trend")
 
 
 def _plain(d: Any) -> Any:
@@ -164,7 +190,8 @@ class AnalysisResult:
     phases : pandas.DataFrame
         HRV of each event and of the spans between events, with the change from the session's
         baseline (:func:`calmtrace.signals.segment.hrv_by_event` on the cleaned recording with the
-        ``[hrv]`` settings); empty when the recording has no event with a duration.
+        ``[segment]`` settings, and the ``[hrv]`` and ``[rhythm]`` ones), each with its rhythm; empty
+        when the recording has no event with a duration.
     quality : Quality
         The session's one quality verdict (:func:`calmtrace.signals.quality.assess_quality`).
     events_table : pandas.DataFrame
@@ -369,7 +396,7 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
             "(a strap that sent heart rate without RR intervals gives HR samples only)"
         )
     tick("clean", 0.0)
-    cleaned = clean(recording, cfg.clean)
+    cleaned = clean(recording, cfg.clean, cfg.rhythm)
     tick("windows", 0.3)
     if cleaned.duration_s < cfg.windows.window_s:
         # too short for one window: an explicit empty table, said in the summary, not an error,
@@ -390,7 +417,9 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
     hrv_attrs = windows.attrs.get("hrv") or {}
     cleaned = cleaned.replace(meta={
         **cleaned.meta,
-        "rhythm": summarise_rhythm(windows, windows["rhythm"], cfg.rhythm),
+        "rhythm": {**describe_windows(windows, windows["rhythm"], cfg.rhythm, cfg.windows.window_s,
+                                      cfg.windows.step_s),
+                   "judged_on": "recorded RR (irregularity) and the cleaned beats' ectopic flags (ectopy)"},
         "hrv": {"notes": dict(hrv_attrs.get("notes") or {}), "warnings": list(hrv_attrs.get("warnings") or [])},
     })
     tick("recovery", 0.8)
@@ -438,7 +467,7 @@ def _phases(cleaned: Recording, cfg: AnalysisConfig) -> pd.DataFrame:
     if not any(ev.duration_s > 0 for ev in cleaned.events) or len(cleaned.beats) == 0:
         return pd.DataFrame()
     try:
-        return hrv_by_event(cleaned, SegmentConfig(hrv=cfg.hrv))
+        return hrv_by_event(cleaned, cfg.segment)
     except AnalysisError as exc:
         log.info("no phase table: %s", exc)
         return pd.DataFrame()

@@ -291,10 +291,8 @@ def _describe(r: Any, name: str, config: Any = None) -> str:
                           + (f"; clock: {r.meta['clock']}" if r.meta.get("clock") else "")))
     lines.append(line("duration", f"{timedelta(seconds=round(r.duration_s))} ({r.duration_s:.1f} s)"))
     n = len(r.beats)
-    if n:
-        rr = r.rr_ms
-        lines.append(line("beats", f"{n} (mean RR {rr.mean():.0f} ms, mean HR {60000 / rr.mean():.0f} bpm)"))
-    else:
+    beats_at = len(lines)
+    if not n:
         lines.append(line("beats", "0 (heart-rate samples only)" if len(r.hr) else "0"))
     # the analysis logs its warnings; here they are listed once, in the body
     lib_log = logging.getLogger("calmtrace")
@@ -303,6 +301,16 @@ def _describe(r: Any, name: str, config: Any = None) -> str:
     try:
         res = analyze(r, config)
         c, q = res.recording, res.quality
+        if n:
+            # mean RR and mean HR as `calmtrace hrv` gives them: the same function, on the same
+            # cleaned, usable beats (signals/segment.py; the metrics registry names the definition)
+            from .signals import metrics
+            from .signals.segment import whole_recording_rate
+
+            n_use, mean_rr, mean_hr = whole_recording_rate(c, res.config.hrv)
+            lines.insert(beats_at, line("beats", f"{n} (mean RR {metrics.format_value('mean_rr_ms', mean_rr)}, "
+                                                 f"mean HR {metrics.format_value('mean_hr_bpm', mean_hr)} "
+                                                 f"over the {n_use} usable beats after cleaning)"))
         flagged = int((c.flags != "ok").sum())
         lines.append(line("artefacts", f"{flagged} beats ({q.artifact_pct:.1f}%) flagged by cleaning"))
         lines.append(line("quality", q.verdict))
@@ -314,6 +322,8 @@ def _describe(r: Any, name: str, config: Any = None) -> str:
         for warning in dict.fromkeys(warnings):
             lines.append(line("warning", warning))
     except CalmtraceError as exc:
+        if n:
+            lines.insert(beats_at, line("beats", f"{n} (mean RR and mean HR not computed: {exc})"))
         lines.append(line("artefacts", f"not assessed: {exc}"))
         lines.append(line("quality", f"not assessed: {exc}"))
     finally:
@@ -1156,22 +1166,25 @@ def batch_cmd(paths: tuple[Path, ...], out: Path, config_file: Path | None, work
               help="Write the table to FILE.csv or FILE.parquet instead of printing it.")
 @click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
               help="An events file (CSV or JSON) to add to the recording's own events.")
-@click.option("--psd", "psd_method", default="welch", show_default=True, type=click.Choice(["welch", "lomb"]),
-              help="Spectrum: Welch on evenly resampled RR, or Lomb-Scargle on the beats (for spans with gaps).")
+@click.option("--psd", "psd_method", default=None, type=click.Choice(["welch", "lomb"]),
+              help="Spectrum: Welch on evenly resampled RR, or Lomb-Scargle on the beats (for spans with gaps). "
+                   "Default: [segment] psd_method of --config, else welch.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
-              help="A TOML file whose [clean] and [hrv] settings apply (as for analyze).")
+              help="A TOML file whose [clean], [hrv], [rhythm] and [segment] settings apply (as for analyze).")
 @click.option("--raw", is_flag=True, help="Skip artefact cleaning (use the beats exactly as recorded).")
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: Path | None,
-            events_file: Path | None, psd_method: str, config_file: Path | None, raw: bool, fmt: str | None,
+            events_file: Path | None, psd_method: str | None, config_file: Path | None, raw: bool, fmt: str | None,
             force: bool) -> None:
     """HRV of a whole recording, of one span, or of every phase of a session.
 
     Time domain, spectrum (VLF, LF, HF, peaks), Poincare, stress index, sample
     entropy, DFA alpha1/alpha2 and PNS/SNS indices, each NaN below the span it
     needs, with the reason in the notes column (definitions: docs/metrics.md).
-    Beats are cleaned first (as analyze does) unless --raw.
+    Beats are cleaned first (as analyze does) unless --raw. The rhythm column
+    says which rhythm each span was in; where it is not sinus, only mean RR
+    and mean HR are given (the rest NaN, with the reason).
 
     \b
     Example:
@@ -1183,7 +1196,7 @@ def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: 
     from .events import parse_time
     from .loader import load
     from .signals.clean import clean
-    from .signals.segment import SegmentConfig, hrv, hrv_by_event
+    from .signals.segment import hrv, hrv_by_event
 
     if out is not None:
         if out.suffix.lower() not in (".csv", ".parquet"):
@@ -1194,14 +1207,17 @@ def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: 
         raise InputError("--by-event takes the spans from the events; leave out --start and --end")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
     recorded = load(rec, format=fmt, events=events_file)
-    cleaned = clean(recorded, cfg.clean)
-    r = recorded if raw else cleaned
-    from .signals.rhythm import rhythm_lines
+    cleaned = clean(recorded, cfg.clean, cfg.rhythm)
+    from .signals.rhythm import judge
 
-    # the rhythm is judged as analyze and info judge it, whatever the span: a rhythm that is not
-    # sinus is logged as a warning ("not sinus rhythm: HRV is not a measure of ..."), shown on stderr
-    rhythm_lines(recorded, cleaned, cfg.windows.window_s, cfg.windows.step_s, cfg.rhythm)
-    seg = SegmentConfig(hrv=cfg.hrv, psd_method=psd_method)
+    # the rhythm is judged as analyze and info judge it (on the analysis grid), whatever the span: a
+    # rhythm that is not sinus is logged as a warning ("not sinus rhythm: HRV is not a measure of
+    # ..."), shown on stderr, and each row's rhythm column comes from this judgement (with --raw too)
+    judgement = judge(recorded, cleaned, cfg.windows.window_s, cfg.windows.step_s, cfg.rhythm)
+    r = (recorded if raw else cleaned).replace(meta={**(recorded if raw else cleaned).meta, "rhythm": judgement})
+    import dataclasses
+
+    seg = cfg.segment if psd_method is None else dataclasses.replace(cfg.segment, psd_method=psd_method)
     if by_event:
         table = hrv_by_event(r, seg)
     else:
@@ -1216,7 +1232,7 @@ def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: 
 
         with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_colwidth", 200):
             if by_event:
-                cols = ["label", "kind", "start_s", "duration_s", "n_beats", "mean_hr_bpm", "mean_hr_bpm_delta",
+                cols = ["label", "kind", "start_s", "duration_s", "n_beats", "rhythm", "mean_hr_bpm", "mean_hr_bpm_delta",
                         "rmssd_ms", "rmssd_ms_delta_pct", "hf_ms2", "lf_hf", "dfa_alpha1"]
                 click.echo(table[cols].round(2).to_string(index=False))
                 click.echo(f"({len(table.columns)} columns in all, with every metric, its change from baseline "
