@@ -129,7 +129,9 @@ class AnalysisConfig:
         return cls(**parts)
 
 
-_SECTIONS = ("windows", "clean", "hrv", "recovery", "rhythm", "segment", "quality", "links", "trend")
+#: The tables an analysis config file may hold, in the order analysis.json writes them.
+CONFIG_SECTIONS = ("windows", "clean", "hrv", "recovery", "rhythm", "segment", "quality", "links", "trend")
+_SECTIONS = CONFIG_SECTIONS
 
 
 def _plain(d: Any) -> Any:

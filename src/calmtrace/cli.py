@@ -37,6 +37,13 @@ class _LazyHelpOption(click.Option):
         return super().get_help_record(ctx)
 
 
+def _config_help(tail: str) -> str:
+    """--config's help: the tables an analysis config file may hold (calmtrace.analysis.CONFIG_SECTIONS)."""
+    from .analysis import CONFIG_SECTIONS
+    tables = ", ".join(f"[{name}]" for name in CONFIG_SECTIONS)
+    return f"A TOML file with any of {tables}; {tail}"
+
+
 def _format_names_help() -> str:
     from .formats import REGISTRY
 
@@ -1004,7 +1011,8 @@ def breathe_cmd(assess: bool, device: str | None, simulate_person: bool, resonan
 @click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
               help="An events file (CSV or JSON) to add to the recording's own events.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
-              help="A TOML file with [windows], [clean], [hrv] and [recovery] settings (defaults cite their sources).")
+              cls=_LazyHelpOption,
+              help_fn=lambda: _config_help("defaults cite their sources (docs/metrics.md)."))
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
@@ -1076,7 +1084,8 @@ class _Bar:
 @click.argument("recs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="Trend report HTML file to write.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
-              help="A TOML file with [windows], [clean], [hrv] and [recovery] settings, used for every session.")
+              cls=_LazyHelpOption,
+              help_fn=lambda: _config_help("used for every session."))
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def report_cmd(recs: tuple[Path, ...], out: Path, config_file: Path | None, force: bool) -> None:
     """Trend report across one subject's sessions, by date.
@@ -1110,7 +1119,8 @@ def report_cmd(recs: tuple[Path, ...], out: Path, config_file: Path | None, forc
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
               help="Folder for cohort.parquet, cohort.csv, failures.csv and skipped.csv.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
-              help="A TOML file with [windows], [clean], [hrv] and [recovery] settings, used for every input.")
+              cls=_LazyHelpOption,
+              help_fn=lambda: _config_help("used for every input."))
 @click.option("--workers", "-j", default=None, type=click.IntRange(min=1),
               help="Local worker processes (default: one per core).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
