@@ -604,19 +604,33 @@ def series_from_rr(path: Path, rr_ms: np.ndarray, line_nos: list[int], meta: dic
     lengths = stand_in_lengths(rr_ms, ok, long, meta, path)
     end = np.cumsum(lengths) / 1000.0
     gaps: list[tuple[float, float, str]] = []
-    k = 0
-    n = rr_ms.size
-    while k < n:
-        if ok[k]:
-            k += 1
-            continue
-        j = k
-        while j + 1 < n and not ok[j + 1]:
-            j += 1
+    for k, j in _runs(ok):
         onset = float(end[k - 1]) if k else 0.0
         gaps.append((onset, float(end[j]) - onset, "import"))
-        k = j + 1
     return Series(ok, end[ok], rr_ms[ok], gaps, end)
+
+
+def _runs(ok: np.ndarray) -> Iterator[tuple[int, int]]:
+    """``(first, last)`` row index of each run of consecutive rows that are not ``ok``, in order.
+
+    Parameters
+    ----------
+    ok : array of bool, shape (n_rows,)
+        Rows that are usable beats.
+
+    Yields
+    ------
+    (int, int)
+        First and last row of the run (both inclusive).
+
+    Examples
+    --------
+    >>> list(_runs(np.array([True, False, False, True, False])))
+    [(1, 2), (4, 4)]
+    """
+    bad = np.concatenate([[False], ~np.asarray(ok, dtype=bool), [False]])
+    edges = np.flatnonzero(bad[1:] != bad[:-1])
+    yield from zip(edges[0::2].tolist(), (edges[1::2] - 1).tolist())
 
 
 def keep_gaps_for_rows(t_end_s: np.ndarray, rr_ms: np.ndarray, ok: np.ndarray,
@@ -629,33 +643,17 @@ def keep_gaps_for_rows(t_end_s: np.ndarray, rr_ms: np.ndarray, ok: np.ndarray,
     """
     if runs_only:
         out = []
-        k, n = 0, ok.size
-        while k < n:
-            if ok[k]:
-                k += 1
-                continue
-            j = k
-            while j + 1 < n and not ok[j + 1]:
-                j += 1
+        for k, j in _runs(ok):
             onset = float(t_end_s[k] - rr_ms[k] / 1000.0)
             out.append((onset, float(t_end_s[j]) - onset, "import"))
-            k = j + 1
         return out
     gaps = []
     n = ok.size
-    k = 0
-    while k < n:
-        if ok[k]:
-            k += 1
-            continue
-        j = k
-        while j + 1 < n and not ok[j + 1]:
-            j += 1
+    for k, j in _runs(ok):
         onset = float(t_end_s[k - 1]) if k else None
         end = float(t_end_s[j + 1] - rr_ms[j + 1] / 1000.0) if j + 1 < n else float(t_end_s[j])
         if onset is None:
             onset = float(t_end_s[k] - (rr_ms[k] / 1000.0 if np.isfinite(rr_ms[k]) and rr_ms[k] > 0 else 0.0))
         if end > onset + 1e-3:  # a run that loses no time (within the 1 ms of the files) is no gap
             gaps.append((onset, end - onset, "import"))
-        k = j + 1
     return gaps
