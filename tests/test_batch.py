@@ -77,30 +77,8 @@ def test_bad_scheduler_address_is_one_line(cohort_dir: Path, tmp_path: Path) -> 
 # ------------------------------------------------------------------------------------------
 # issue 10: every file accounted for, nothing hangs, nothing loses the cohort
 # ------------------------------------------------------------------------------------------
-def _deep(root: Path, depth: int) -> Path:
-    """A folder ``depth`` levels below ``root``, made one level at a time (os.makedirs recurses)."""
-    root.mkdir()
-    p = root
-    for _ in range(depth):
-        p = p / "d"
-        p.mkdir()
-    return p
-
-
-def _remove_deep(root: Path) -> None:
-    """Remove what :func:`_deep` made, one level at a time (shutil.rmtree recurses)."""
-    import shutil
-
-    chain = [root]
-    while (chain[-1] / "d").is_dir():
-        chain.append(chain[-1] / "d")
-    shutil.rmtree(chain[-1])
-    for q in reversed(chain[:-1]):
-        q.rmdir()
-
-
 @pytest.fixture(scope="module")
-def mixed_dir(tmp_path_factory: pytest.TempPathFactory):
+def mixed_dir(tmp_path_factory: pytest.TempPathFactory, deep_folder):
     """A cohort with every kind of trouble, and what each file must become (written by hand)."""
     import os
 
@@ -109,7 +87,7 @@ def mixed_dir(tmp_path_factory: pytest.TempPathFactory):
     for i, scen in enumerate(["tsst", "breathing"], start=1):
         save(calmtrace.simulate(scen, seed=i), root / f"p{i}")
         analysed.append(f"p{i}")
-    deep = _deep(root / "deep", 1100)
+    deep = deep_folder(root / "deep", 1100)
     save(calmtrace.simulate("exercise", seed=3), deep / "p3")
     analysed.append(str((deep / "p3").relative_to(root)))
     (root / "damaged.hrm").write_text("[Params]\nVersion=106\n")            # a recording, damaged
@@ -129,8 +107,7 @@ def mixed_dir(tmp_path_factory: pytest.TempPathFactory):
     analysed.append("caf\\xe9-rr.txt")
     (root / ".hidden.txt").write_text("hidden files are passed over\n")
     (root / "cohort.csv").write_text("input\n")                           # calmtrace's own output
-    yield {"root": root, "analysed": sorted(analysed), "failed": sorted(failed), "skipped": sorted(skipped)}
-    _remove_deep(root / "deep")
+    return {"root": root, "analysed": sorted(analysed), "failed": sorted(failed), "skipped": sorted(skipped)}
 
 
 def _within(timeout_s: float, fn):
