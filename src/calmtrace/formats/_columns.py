@@ -90,8 +90,8 @@ MAX_BEAT_TIME_RES_MS = 50.0
 _EPOCH_RANGE_S = (1e8, 4e9)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
-#: Span of a relative time column over the sum of its intervals that a time unit must give: up to
-#: half the time may be lost beats (arrival clocks), and a column never covers less than half.
+#: Time a relative time column covers over what its intervals add up to, that a time unit must
+#: give: up to twice (beats lost between logged arrivals), down to half.
 _TIME_SPAN_RATIO = (0.5, 2.0)
 
 

@@ -73,8 +73,10 @@ RR_UNITS = {"ms": 1.0, "s": 1000.0, "us": 0.001}
 #: How messages name a unit.
 UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 
-#: Median RR (in each unit) that a human heart gives: 24 to 240 bpm, i.e. 250-2500 ms (the range
-#: used by Kubios HRV and the Task Force 1996 for adult RR intervals, with room at both ends).
+#: RR that a human heart gives: 24 to 240 bpm, i.e. 250-2500 ms (the range used by Kubios HRV and
+#: the Task Force 1996 for adult RR intervals, with room at both ends). The unit rule wants a
+#: column's median in it (:func:`rr_unit`); an override must keep most intervals in it
+#: (:func:`refuse_implausible_override`).
 _RR_MS_RANGE = (250.0, 2500.0)
 #: Median of a column of heart rates, bpm: 25-240 lies below any RR median in ms (>= 250) and
 #: above any in s (<= 2.5), so the two can never be confused.
@@ -449,13 +451,16 @@ def rr_unit(path: Path, values: np.ndarray, meta: dict, *, stated: str | None = 
     Rule: the median of the positive values lies in 250-2500 for ms, 0.25-2.5 for s and
     250,000-2,500,000 for µs (human RR intervals, 24-240 bpm). A median of 25-240 is a heart rate
     in bpm: refused, because a heart rate is not an interval. Anything else is refused with the
-    median. ``--unit`` (:class:`ImportOptions`) overrides the rule; a unit stated in the header is
+    median. ``--unit`` (:class:`ImportOptions`) overrides the rule, unless it puts most values
+    outside the human range (:func:`refuse_implausible_override`); a unit stated in the header is
     checked against the rule and, where they disagree, the values win and a note says so.
 
     Raises
     ------
     FormatError
         Heart rates, or values that fit no unit.
+    InputError
+        A ``--unit`` that gives intervals no human heart gives.
     """
     forced = options().unit
     v = values[np.isfinite(values) & (values > 0)]
@@ -571,7 +576,7 @@ def refuse_implausible_override(path: object, rr_ms: np.ndarray, override: str, 
     set_unit = override.split()[-1] if flag and override.startswith(flag) else None
     if flag and looks_like and looks_like != set_unit:
         text += f"; the file's values look like {UNIT_WORDS.get(looks_like, looks_like)} ({flag} {looks_like})"
-    elif flag:
+    elif flag and looks_like is None:
         text += "; the file's values fit no unit (check the column with --columns)"
     else:
         text += f"; check {override.split()[0]}"
