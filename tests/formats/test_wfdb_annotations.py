@@ -85,8 +85,9 @@ def _annotated_record(tmp_path: Path, fs: int = 250) -> tuple[Path, np.ndarray]:
     subtype = np.concatenate([np.zeros(beats.size, int), [e[2] for e in extra]])
     aux = [""] * beats.size + ["", "", "(N", ""]
     order = np.argsort(sample, kind="stable")
+    # no fs= here: the header holds it (and wfdb 4.1.1's wrann fails when given one)
     wfdb.wrann("rec", "atr", sample[order], symbol=list(np.array(symbol)[order]),
-               subtype=subtype[order], aux_note=list(np.array(aux, dtype=object)[order]), fs=fs,
+               subtype=subtype[order], aux_note=list(np.array(aux, dtype=object)[order]),
                write_dir=str(tmp_path))
     return tmp_path / "rec.hea", beats / fs
 
