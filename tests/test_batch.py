@@ -202,3 +202,26 @@ def test_cohort_csv_is_spreadsheet_safe_and_the_parquet_exact(tmp_path: Path) ->
         else:
             assert csv_label == exact_label
     assert pd.read_csv(out / "cohort.csv")["duration_s"].dtype.kind == "f", "numbers stay numbers"
+
+
+def test_a_wfdb_record_is_one_input_whatever_files_it_has(tmp_path: Path) -> None:
+    # a record with its signal (.dat) and beat annotations (.atr) beside the header, and a
+    # Long-Term-style record with header and annotations only: each is analysed once, through its
+    # header; its other files are skipped with the reason
+    wfdb = pytest.importorskip("wfdb")
+    import numpy as np
+
+    fs = 250
+    t = np.arange(fs * 120) / fs
+    ecg = np.exp(-((t % 0.8) - 0.4) ** 2 / 2e-4)  # one sharp peak every 0.8 s
+    for name in ("full", "annotated"):
+        wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["ECG"], p_signal=ecg[:, None], fmt=["16"],
+                    adc_gain=[1000.0], baseline=[0], write_dir=str(tmp_path))
+        wfdb.wrann(name, "atr", np.arange(100, fs * 120, 200), symbol=["N"] * 150, write_dir=str(tmp_path))
+    (tmp_path / "annotated.dat").unlink()
+    res = run_batch([tmp_path], serial=True)
+    assert sorted(Path(x).name for x in res.cohort["input"].unique()) == ["annotated.hea", "full.hea"]
+    assert len(res.failures) == 0
+    skipped = dict(zip(res.skipped["input"].map(lambda x: Path(x).name), res.skipped["reason"]))
+    assert sorted(skipped) == ["annotated.atr", "full.atr", "full.dat"]
+    assert "part of the WFDB record full.hea" in skipped["full.dat"]
