@@ -117,3 +117,17 @@ def test_an_ecg_sampling_rate_far_off_is_refused(tmp_path: Path) -> None:
                        f"(a human heart gives 250-2500 ms)"
         assert not out.exists()
     assert run("import", str(p), "--out", str(out), "--fs", str(fs)).returncode == 0
+
+
+@pytest.mark.parametrize("header", ["t", None])
+def test_beat_times_in_ms_without_a_stated_unit_are_read_as_ms(tmp_path: Path, header) -> None:
+    # found while checking the overrides: a lone column of beat times in ms, its unit not in the
+    # header, was read as seconds without a word (0 beats, 239 gaps of 13 min each); the median
+    # step decides the unit as the median value does for an RR column
+    t_ms = np.cumsum(RR_MS)
+    p = _write(tmp_path / "beats.txt", t_ms, header=header, fmt="{:.0f}")
+    opts = ImportOptions(columns=("time",)) if header is None else None
+    rec = formats.read(p, options=opts)
+    np.testing.assert_allclose(rec.rr_ms, RR_MS[1:], atol=1e-6)
+    assert len(rec.gaps) == 0
+    assert any(n.startswith("time unit ms: the median step") for n in rec.meta["import_notes"])

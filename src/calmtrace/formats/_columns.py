@@ -484,13 +484,18 @@ def _from_times_only(path: Path, grid: Grid, roles: dict[str, int], meta: dict) 
         raise FormatError(f"{path}: needs at least two beat times to give an interval")
     nm = norm_name(name)
     forced = options().time_unit
-    unit = forced or (_unit_suffix(nm) if ref is None else "s") or "s"
+    stated = _unit_suffix(nm) if ref is None else "s"
+    steps = np.diff(t_raw[keep])
+    # numbers without a stated unit: the unit in which the median step is a human RR interval
+    by_median = unit_by_median(steps, {u: f * 1000.0 for u, f in _TIME_UNITS.items()}) if ref is None else None
+    unit = forced or stated or by_median or "s"
     t = t_raw[keep] * _TIME_UNITS[unit]
     if forced and ref is None:
-        steps = np.diff(t_raw[keep])
         refuse_implausible_override(path, steps * _TIME_UNITS[unit] * 1000.0, f"--time-unit {unit}",
-                                    looks_like=unit_by_median(steps, {u: f * 1000.0 for u, f in _TIME_UNITS.items()}),
-                                    flag="--time-unit")
+                                    looks_like=by_median, flag="--time-unit")
+    elif not stated and by_median:
+        add_note(meta, f"time unit {unit}: the median step between beat times, {np.median(steps[steps > 0]):g}, "
+                       f"is a human RR interval in {unit}")
     lines = [n for n, k in zip(grid.line_nos, keep) if k]
     bad = np.flatnonzero(np.diff(t) <= 0)
     if bad.size:
