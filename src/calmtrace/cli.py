@@ -138,7 +138,7 @@ def import_cmd(file: Path, out: Path, fmt: str | None, events_file: Path | None,
       beat-table           beat-time tables (VU-AMS export and similar)
       fit                  Garmin FIT (hrv messages, hr beat timestamps)
       polar-ecg            Polar H10 ECG CSV (ECGLogger, Polar Sensor Logger)
-      wfdb                 PhysioNet WFDB records (.hea/.dat)
+      wfdb                 PhysioNet WFDB records (.hea + .dat, or .hea + .atr beats)
       edf                  EDF/EDF+/BDF ECG
       ecg-csv              generic ECG CSV with a sampling rate
 
