@@ -31,6 +31,7 @@ from ._version import __version__
 from .errors import AnalysisError, InputError
 from .recording import Recording
 from .signals.clean import clean
+from .signals.day import DayConfig
 from .signals.config import (CleanConfig, HRVConfig, LinkConfig, QualityConfig, RecoveryConfig, RhythmConfig,
                              SegmentConfig, TrendConfig, WindowConfig, config_from_mapping)
 from .signals.linking import event_table, intervention_comparison
@@ -74,6 +75,9 @@ class AnalysisConfig:
         How interventions are linked to the stressors they followed.
     trend : TrendConfig
         The smallest-worthwhile-change band across sessions (Plews et al. 2012-2014).
+    day : DayConfig
+        The day analysis of long recordings (epoch states, sleep, diary links; docs/day.md), run
+        when the recording lasts ``DAY_MIN_S`` or more or an accelerometer is given.
     segment : SegmentConfig
         HRV of spans and phases (``phases.csv``, ``calmtrace hrv``): spectrum method, VLF band and
         span, SampEn and DFA alpha2 settings. Its beat rules and rhythm check are the ``hrv`` and
@@ -90,6 +94,7 @@ class AnalysisConfig:
     links: LinkConfig = field(default_factory=LinkConfig)
     trend: TrendConfig = field(default_factory=TrendConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
+    day: DayConfig = field(default_factory=DayConfig)
 
     def __post_init__(self) -> None:
         seg = self.segment
@@ -130,7 +135,7 @@ class AnalysisConfig:
 
 
 #: The tables an analysis config file may hold, in the order analysis.json writes them.
-CONFIG_SECTIONS = ("windows", "clean", "hrv", "recovery", "rhythm", "segment", "quality", "links", "trend")
+CONFIG_SECTIONS = ("windows", "clean", "hrv", "recovery", "rhythm", "segment", "quality", "links", "trend", "day")
 _SECTIONS = CONFIG_SECTIONS
 
 
@@ -353,7 +358,7 @@ def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame, qual
 
 def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | None = None, *,
             progress: Progress | None = None, source: str | os.PathLike | None = None,
-            acc: pd.DataFrame | None = None, day_config: Any = None) -> AnalysisResult:
+            acc: pd.DataFrame | None = None) -> AnalysisResult:
     """Clean, window, balance and assess recovery of one recording.
 
     Parameters
@@ -369,9 +374,8 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
         The file or folder the recording came from, for the checksum in the provenance.
     acc : pandas.DataFrame, optional
         Chest acceleration (``t_s``, ``x_mg``, ``y_mg``, ``z_mg``) for the day analysis, which runs
-        on recordings of at least ``DAY_MIN_S`` or whenever ``acc`` is given.
-    day_config : DayConfig, optional
-        Thresholds of the day analysis.
+        on recordings of at least ``DAY_MIN_S`` or whenever ``acc`` is given (its thresholds:
+        ``config.day``). :func:`calmtrace.formats.acc_csv.read_acc_beside` reads a folder's own.
 
     Returns
     -------
@@ -441,7 +445,7 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
         "recording_start": recording.start.isoformat(),
         "simulated": bool(recording.meta.get("simulated", False)),
     }
-    day = _day(recording, acc, day_config)
+    day = _day(recording, acc, cfg.day)
     tick("done", 1.0)
     return AnalysisResult(cleaned, windows, recovery, summary, cfg, provenance, phases, day=day, quality=quality)
 
@@ -451,7 +455,7 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
 DAY_MIN_S = 4 * 3600.0
 
 
-def _day(recording: Recording, acc: pd.DataFrame | None, day_config: Any) -> Any:
+def _day(recording: Recording, acc: pd.DataFrame | None, day_config: DayConfig) -> Any:
     """The day analysis of a long recording, or None (short, or nothing valid: logged)."""
     if recording.duration_s < DAY_MIN_S and acc is None:
         return None

@@ -1030,16 +1030,18 @@ def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Pat
       calmtrace analyze recordings/sample/tsst --out results/tsst
       calmtrace analyze session.hrm --events diary.csv --config my.toml --out results/s1
     """
-    from .analysis import AnalysisConfig, analyze, load_config
-    from .loader import load
+    from .analysis import DAY_MIN_S, AnalysisConfig, analyze, load_config
+    from .loader import load, load_acc
 
     existing = [n for n in ("windows.csv", "recovery.csv", "analysis.json", "report.html") if (out / n).exists()]
     if existing and not force:
         raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
     r = load(rec, format=fmt, events=events_file)
+    # a long recording's day view uses the folder's own accelerometer, as `calmtrace day` does
+    acc = load_acc(rec, r.start) if r.duration_s >= DAY_MIN_S else None
     with _Bar(enabled=not no_progress) as bar:
-        result = analyze(r, cfg, progress=lambda stage, frac: bar(stage, frac, 1.0), source=rec)
+        result = analyze(r, cfg, progress=lambda stage, frac: bar(stage, frac, 1.0), source=rec, acc=acc)
     result.write(out)
     from .report import write_report
 
@@ -1389,37 +1391,26 @@ def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | Non
       calmtrace day hr.txt --acc Polar_H10_ACC.txt --events diary.txt --out results/day1
     """
     import dataclasses
-    import tomllib
 
-    from .analysis import AnalysisConfig, analyze
+    from .analysis import AnalysisConfig, analyze, load_config
     from .formats.acc_csv import read_acc
-    from .loader import load
-    from .signals.day import DayConfig
+    from .loader import load, load_acc
 
     names = ("day_epochs.csv", "day_summary.csv", "sleep.csv", "stress_episodes.csv", "diary_links.csv", "day.json",
              "report.html")
     existing = [n for n in names if (out / n).exists()]
     if existing and not force:
         raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
-    cfg, day_cfg = AnalysisConfig(), DayConfig()
-    if config_file:
-        try:
-            data = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{config_file}: not valid TOML ({exc})") from None
-        day_cfg = DayConfig.from_mapping(data.pop("day", {}))
-        cfg = AnalysisConfig.from_dict(data, source=str(config_file))
+    cfg = load_config(config_file) if config_file else AnalysisConfig()
     if epoch_s is not None:
-        day_cfg = dataclasses.replace(day_cfg, epoch_s=float(epoch_s))
+        cfg = dataclasses.replace(cfg, day=dataclasses.replace(cfg.day, epoch_s=float(epoch_s)))
     r = load(rec, format=fmt, events=events_file)
-    if acc_file is None and rec.is_dir() and (rec / "acc.csv").exists():
-        acc_file = rec / "acc.csv"
-    acc = read_acc(acc_file, r.start) if acc_file is not None else None
-    result = analyze(r, cfg, source=rec, acc=acc, day_config=day_cfg)
+    acc = read_acc(acc_file, r.start) if acc_file is not None else load_acc(rec, r.start)
+    result = analyze(r, cfg, source=rec, acc=acc)
     if result.day is None:  # shorter than analyze()'s day threshold: asked for, so computed (or said why not)
         from .signals.day import analyze_day
 
-        result.day = analyze_day(r, acc, day_cfg)
+        result.day = analyze_day(r, acc, cfg.day)
     out.mkdir(parents=True, exist_ok=True)
     result.day.write(out)
     from .report import write_report

@@ -31,7 +31,7 @@ import pandas as pd
 
 from .analysis import DAY_MIN_S, analyze
 from .errors import AnalysisError, InputError
-from .loader import load
+from .loader import load, load_acc
 from .signals.config import TrendConfig
 from .signals.day_trend import DAY_COLUMNS, NIGHT_COLUMNS, calendar_days, nights
 from .signals.linking import format_duration, time_to_baseline
@@ -168,12 +168,8 @@ def analyze_all(items: Iterable[Any], config: Any = None) -> list[Any]:
     for p in collect_recordings(paths) if paths else []:
         log.info("analysing %s for the trend report", p)
         rec = load(p)
-        acc = None
-        if p.is_dir() and (p / "acc.csv").exists() and rec.duration_s >= DAY_MIN_S:
-            # a long recording's day analysis uses the chest accelerometer, as `calmtrace day` does
-            from .formats.acc_csv import read_acc
-
-            acc = read_acc(p / "acc.csv", rec.start)
+        # a long recording's day analysis uses the chest accelerometer, as `calmtrace day` does
+        acc = load_acc(p, rec.start) if rec.duration_s >= DAY_MIN_S else None
         results.append(analyze(rec, config, source=p, acc=acc))
     return results
 
