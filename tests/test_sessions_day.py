@@ -190,7 +190,8 @@ def test_sessions_without_day_data_are_left_out_with_a_note(trend):
     assert set(trend.days["session"]) == {1, 2} and set(trend.nights["session"]) == {1, 2}
     assert len(trend.day_notes) == 1
     assert trend.day_notes[0].startswith("Session 3 (2026-01-11) has no day analysis: it lasts 0.")
-    assert "needs 4 h" in trend.day_notes[0]
+    assert trend.day_notes[0].endswith("the trend's day panels take recordings of 4 h or more "
+                                       "(calmtrace day analyses shorter ones on request).")
     # the existing tables are unchanged: three sessions, the short one with its stressors
     assert len(trend.sessions) == 3 and set(trend.stressors["session"]) == {3}
 
