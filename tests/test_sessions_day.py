@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
+import shutil
 import statistics
 from datetime import timedelta
 
@@ -233,3 +235,27 @@ def test_nights_the_recording_cannot_support_are_nan_with_the_reason(three_days)
     strict = nights(holed, three_days.recording, TrendConfig(night_min_measured_pct=80.0))
     assert strict["ln_rmssd"].isna().tolist() == [False, True, False]
     assert strict["note"].iloc[1] == "75 % of the first 4 h of sleep measured; at least 80 % needed"
+
+
+def test_a_copied_folder_is_counted_once_and_named_in_one_line(three_days, folder_day, tmp_path, caplog):
+    """cp -r of a session folder: the same input checksum, so one session, one date, one night."""
+    dup = tmp_path / "dup-day-2"
+    shutil.copytree(folder_day, dup)
+    with caplog.at_level(logging.WARNING, logger="calmtrace.sessions"):
+        t = collect_trend([three_days, folder_day, dup])
+    line = f"{dup} is the same recording as {folder_day}; counted once"
+    assert t.notes == [line]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [line]
+    assert len(t.results) == len(t.sessions) == 2
+    # each date of the copied day once: 2026-01-09 and 2026-01-10, as without the copy
+    assert t.days.loc[t.days["session"] == 2, "day"].tolist() == ["2026-01-09", "2026-01-10"]
+    assert not t.days["date"].duplicated().any()
+    # four distinct nights; the copied day's night is not an "earlier night" of its own band
+    assert t.nights["night"].tolist() == ["2026-01-06", "2026-01-07", "2026-01-08", "2026-01-10"]
+    assert t.nights["band_n"].tolist() == [0, 1, 2, 3]
+    # the report says it under "What could not be computed"
+    from calmtrace.report.trend import render_trend_report
+
+    html = render_trend_report(t)
+    limits = html[html.index('id="limits"'):html.index("</div>", html.index('id="limits"'))]
+    assert limits.count("counted once") == 1 and "dup-day-2" in limits

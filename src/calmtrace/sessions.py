@@ -215,7 +215,11 @@ def analyze_all(items: Iterable[Any], config: Any = None) -> list[Any]:
 def session_name(result: Any) -> str:
     """How a session is named in messages: its source as given (path or file), else its start."""
     src = result.provenance.get("source") or result.recording.meta.get("source_file")
-    return str(src) if src else f"the recording starting {pd.Timestamp(result.recording.start).isoformat()}"
+    if src:
+        return str(src)
+    if start_unknown(result):  # its start is a placeholder, never a date to show
+        return f"an unnamed recording of {result.recording.meta.get('subject') or 'an unnamed subject'}"
+    return f"the recording starting {pd.Timestamp(result.recording.start).isoformat()}"
 
 
 def start_unknown(result: Any) -> bool:
