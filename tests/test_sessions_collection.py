@@ -22,7 +22,7 @@ from calmtrace.errors import InputError
 from calmtrace.events import Events
 from calmtrace.loader import load, load_acc
 from calmtrace.report.trend import render_trend_report
-from calmtrace.report.trend_day import balance_figure, band_cells
+from calmtrace.report.trend_day import balance_figure
 from calmtrace.sessions import build_trend, collect_trend
 from calmtrace.signals import metrics
 from calmtrace.signals.day import STATES
@@ -130,6 +130,8 @@ def _cells_agree(value: str, band: str, vs: str) -> bool:
 ])
 def test_band_cells_print_the_verdict_in_their_numbers(value, low, high, vs):
     assert {"above": value > high, "below": value < low, "within": low <= value <= high}[vs]
+    from calmtrace.report.trend_day import band_cells
+
     d = metrics.digits("ln_rmssd")
     if vs != "within" and value < 5:  # the case of the fault: at the registry's digits the verdict is hidden
         assert not _cells_agree(f"{value:.{d}f}", f"{low:.{d}f} to {high:.{d}f}", vs)
