@@ -206,3 +206,16 @@ def test_the_real_24h_file_without_a_date(tmp_path):
     page = _text(render_trend_report(t))
     assert "1 session from 2026-11-02 to 2026-11-02." in page and "1970" not in page
     assert math.isfinite(hours) and hours > 20
+
+
+def test_only_undated_sessions_make_no_trend_and_say_so(noon_to_noon):
+    undated = _undated(noon_to_noon[1])
+    assert undated.day is not None  # it has a day analysis; it is left out for want of a date
+    t = build_trend([undated])
+    assert len(t.sessions) == 0 and t.undated == [undated]
+    page = _text(render_trend_report(t))
+    assert "No session with a date was given, so there is no trend to show." in page
+    assert "No sessions were given." not in page
+    assert "No session with a date has a day analysis (the trend's day panels take recordings of 4 h or more)" \
+        in page
+    assert "1970" not in page

@@ -245,7 +245,8 @@ def day_trend_section(trend: Any, *, simulated: bool = False) -> str:
     parts = ['<section id="days"><h2>Days and nights</h2>']
     if days is None or len(days) == 0:
         day_min_h = float(getattr(trend, "day_min_s", math.nan)) / 3600.0
-        parts.append('<p class="muted" id="days-none">No session has a day analysis (the trend\'s day panels take '
+        which = "session with a date" if getattr(trend, "undated", None) else "session"
+        parts.append(f'<p class="muted" id="days-none">No {which} has a day analysis (the trend\'s day panels take '
                      f"recordings of {day_min_h:g} h or more), so there is no daily balance or overnight HRV to "
                      "show.</p>")
     else:
