@@ -253,6 +253,11 @@ def test_a_copied_folder_is_counted_once_and_named_in_one_line(three_days, folde
     # four distinct nights; the copied day's night is not an "earlier night" of its own band
     assert t.nights["night"].tolist() == ["2026-01-06", "2026-01-07", "2026-01-08", "2026-01-10"]
     assert t.nights["band_n"].tolist() == [0, 1, 2, 3]
+    # the copy was not analysed again: its result is the original's, under its own name
+    from calmtrace.sessions import analyze_all
+
+    again = analyze_all([folder_day, dup])
+    assert again[1].windows is again[0].windows and again[1].provenance["source"] == str(dup)
     # the report says it under "What could not be computed"
     from calmtrace.report.trend import render_trend_report
 

@@ -22,14 +22,14 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .analysis import DAY_MIN_S, analyze
+from .analysis import DAY_MIN_S, analyze, checksum
 from .errors import AnalysisError, InputError
 from .loader import load, load_acc
 from .signals.config import TrendConfig
@@ -193,19 +193,32 @@ def collect_recordings(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 def analyze_all(items: Iterable[Any], config: Any = None) -> list[Any]:
-    """Analysis results of ``items``: AnalysisResults as they are, paths loaded and analysed."""
+    """Analysis results of ``items``: AnalysisResults as they are, paths loaded and analysed.
+
+    A path whose checksum (:func:`calmtrace.analysis.checksum`) equals an earlier path's is the same
+    recording (e.g. a copied folder): it is not analysed again; its result is the earlier one's
+    with its own ``source`` in the provenance, so that :func:`build_trend` names it and counts it
+    once.
+    """
     results, paths = [], []
     for item in items:
         if hasattr(item, "recovery") and hasattr(item, "windows"):
             results.append(item)
         else:
             paths.append(item)
+    seen: dict[str, Any] = {}
     for p in collect_recordings(paths) if paths else []:
+        key = checksum(p)
+        if key in seen:
+            log.info("%s is the same recording as %s: not analysed again", p, seen[key].provenance.get("source"))
+            results.append(replace(seen[key], provenance={**seen[key].provenance, "source": str(p)}))
+            continue
         log.info("analysing %s for the trend report", p)
         rec = load(p)
         # a long recording's day analysis uses the chest accelerometer, as `calmtrace day` does
         acc = load_acc(p, rec.start) if rec.duration_s >= DAY_MIN_S else None
         results.append(analyze(rec, config, source=p, acc=acc))
+        seen[key] = results[-1]
     return results
 
 
