@@ -154,6 +154,8 @@ def _cfg(result: Any, section: str, name: str) -> Any:
 def _clock(result: Any, t_s: float, seconds: bool = False) -> str:
     if not math.isfinite(t_s):
         return "n/a"
+    if not figures.clock_known(result.recording):   # no date or time in the file: h:mm from the start
+        return "+" + figures.format_elapsed(t_s, seconds)
     ts = pd.Timestamp(figures.clock_times(result.recording, [t_s])[0])
     return ts.strftime("%H:%M:%S" if seconds else "%H:%M")
 
@@ -539,6 +541,8 @@ def _provenance_html(result: Any) -> str:
     prov = dict(result.provenance or {})
     prov.setdefault("software_version", __version__)
     prov["report_written_by"] = f"calmtrace {__version__}"
+    if not figures.clock_known(result.recording) and "recording_start" in prov:
+        prov["recording_start"] = "unknown (the file has no date or time)"
     meta = {k: v for k, v in result.recording.meta.items() if k not in ("truth",)}
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in prov.items())
     mrows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v if not isinstance(v, (dict, list)) else json.dumps(v))}</td></tr>"
@@ -646,10 +650,15 @@ def render_report(result: Any, *, title: str | None = None) -> str:
     source = result.provenance.get("source") or rec.meta.get("source_file") or ""
     start, end = pd.Timestamp(figures.clock_times(rec, [0.0])[0]), pd.Timestamp(figures.clock_times(rec, [rec.duration_s])[0])
     zone = figures.clock_label(rec).removeprefix("clock time ")
-    heading = title or f"Session report: {subject}, {start:%Y-%m-%d}"
+    if figures.clock_known(rec):
+        heading = title or f"Session report: {subject}, {start:%Y-%m-%d}"
+        when = f"{start:%Y-%m-%d %H:%M} to {end:%H:%M} {esc(zone)}"
+    else:   # the file has no date or time: its placeholder start (1970-01-01) is never shown
+        heading = title or f"Session report: {subject}, date and clock unknown"
+        when = "date and clock unknown (the file has no date or time; times are h:mm from the start)"
     parts = [
         f"<h1>{esc(('SIMULATED - ' if simulated else '') + heading)}</h1>",
-        f'<p class="meta">{start:%Y-%m-%d %H:%M} to {end:%H:%M} {esc(zone)} '
+        f'<p class="meta">{when} '
         f"({format_duration(rec.duration_s)}); device: {esc(rec.meta.get('device_name') or rec.meta.get('model') or 'unknown')}; "
         f"source: {esc(source)}</p>",
         '<section id="summary"><h2>Summary</h2><ul class="summary">'
@@ -661,6 +670,9 @@ def render_report(result: Any, *, title: str | None = None) -> str:
     parts.append("</section>")
     parts.append('<section id="figures"><h2>Figures</h2>')
     for div_id, fig, caption in session_figures(result):
+        note = figures.reduction_note(fig)
+        if note:   # a long recording: the figure draws reduced data and says so (report/reduce.py)
+            caption += f" <b>Reduced for this long recording:</b> {esc(note)}."
         parts.append(figure_html(fig, div_id, caption))
     parts.append("</section>")
     from .day import day_section
