@@ -110,13 +110,21 @@ def day_figure(day: Any, recording: Any, *, title: str = "The day") -> go.Figure
                                  marker_line_color="#999999",
                                  customdata=np.round(dur / 60.0, 1),
                                  hovertemplate=f"{s}: %{{customdata}} min<extra></extra>"), row=1, col=1)
+    # sleep spans: one band per row, written as plain shapes (plotly's add_vrect checks every
+    # trace for each span, which took minutes for the ~100 nights of a 10-million-beat file)
+    bands, labels = [], []
     for _, sp in day.sleep.iterrows():
         x0, x1 = figures.time_x(recording, [sp["onset_s"], sp["end_s"]])
         if figures.clock_known(recording):
             x0, x1 = pd.Timestamp(x0), pd.Timestamp(x1)
-        fig.add_vrect(x0=x0, x1=x1, fillcolor="#56B4E9", opacity=0.12, line_width=0, layer="below")
-        fig.add_annotation(x=x0, y=1.0, yref="y domain", text="sleep", showarrow=False, xanchor="left",
-                           yanchor="bottom", row=1, col=1)
+        for r in range(1, rows + 1):
+            ax = "" if r == 1 else str(r)
+            bands.append(go.layout.Shape(type="rect", xref=f"x{ax}", yref=f"y{ax} domain", x0=x0, x1=x1, y0=0, y1=1,
+                                         fillcolor="#56B4E9", opacity=0.12, line_width=0, layer="below"))
+        labels.append(go.layout.Annotation(x=x0, y=1.0, xref="x", yref="y domain", text="sleep", showarrow=False,
+                                           xanchor="left", yanchor="bottom"))
+    fig.layout.shapes = tuple(fig.layout.shapes) + tuple(bands)
+    fig.layout.annotations = tuple(fig.layout.annotations) + tuple(labels)
     if len(day.diary):
         x = figures.time_x(recording, day.diary["onset_s"].to_numpy(float))
         fig.add_trace(go.Scatter(x=x, y=np.full(x.size, 1.12), mode="markers+text", name="diary (0-10)",
@@ -134,7 +142,8 @@ def day_figure(day: Any, recording: Any, *, title: str = "The day") -> go.Figure
         fig.add_trace(go.Scatter(x=figures.time_x(recording, t), y=np.round(yr, 2), mode="lines",
                                  name=name, line={"color": colour, "width": 1}, connectgaps=False), row=row, col=1)
         if refval is not None and np.isfinite(refval):
-            fig.add_hline(y=float(refval), line_dash="dot", line_color="#555555", row=row, col=1)
+            fig.add_hline(y=float(refval), line_dash="dot", line_color="#555555", row=row, col=1,
+                          exclude_empty_subplots=False)
     if has_acc:
         t, yr = reduce_series(mid, ep["hr_expected_bpm"].to_numpy(float))
         fig.add_trace(go.Scatter(x=figures.time_x(recording, t), y=np.round(yr, 2), mode="lines",
@@ -143,7 +152,8 @@ def day_figure(day: Any, recording: Any, *, title: str = "The day") -> go.Figure
         t, yr = reduce_series(mid, ep["enmo_mg"].to_numpy(float))
         fig.add_trace(go.Scatter(x=figures.time_x(recording, t), y=np.round(yr, 1), mode="lines",
                                  name="ENMO", line={"color": "#0072B2", "width": 1}), row=4, col=1)
-        fig.add_hline(y=float(day.config.activity_enmo_mg), line_dash="dash", line_color="#0072B2", row=4, col=1)
+        fig.add_hline(y=float(day.config.activity_enmo_mg), line_dash="dash", line_color="#0072B2", row=4, col=1,
+                      exclude_empty_subplots=False)
     fig.update_yaxes(visible=False, range=[0, 1.3], row=1, col=1)
     # the legend sits in the bottom margin, below the x-axis title (as in the session figures):
     # placed in the plot's own coordinates it ran into the axis title

@@ -457,10 +457,10 @@ def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
             if ev.duration_s > 0:
                 fig.add_vrect(x0=x0, x1=x1, fillcolor=style["color"], opacity=0.15, layer="below",
                               line={"color": style["color"], "width": 1, "dash": style["dash"]},
-                              row=row, col=1)
+                              row=row, col=1, exclude_empty_subplots=False)
             else:
                 fig.add_vline(x=x0, line={"color": style["color"], "width": 2, "dash": style["dash"]},
-                              row=row, col=1)
+                              row=row, col=1, exclude_empty_subplots=False)
     # Label once, above the top row, each on the lowest level where it overlaps no other label
     texts = [f"{ev.label} ({ev.kind})" for ev in events.itertuples(index=False)]
     if not len(events):
@@ -484,7 +484,7 @@ def _gap_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
         x0, x1 = _x(recording, g.onset_s), _x(recording, g.onset_s + g.duration_s)
         for row in range(1, n_rows + 1):
             fig.add_vrect(x0=x0, x1=x1, fillcolor=_GREY, opacity=0.35,
-                          layer="below", line_width=0, row=row, col=1)
+                          layer="below", line_width=0, row=row, col=1, exclude_empty_subplots=False)
 
 
 def _legend_swatch(fig: go.Figure, name: str, color: str, symbol: str = "square", group: str | None = None,
