@@ -450,17 +450,18 @@ def label_places(x_s: np.ndarray, texts: list[str], t_lo: float, t_hi: float,
 def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
     """Shade every event as a labelled band across all rows; a moment is a vertical line."""
     events = recording.events.df
+    bands: list[dict] = []
     for ev in events.itertuples(index=False):
         style = KIND_STYLE.get(ev.kind, KIND_STYLE["note"])
         x0, x1 = _x(recording, ev.onset_s), _x(recording, ev.offset_s)
         for row in range(1, n_rows + 1):
             if ev.duration_s > 0:
-                fig.add_vrect(x0=x0, x1=x1, fillcolor=style["color"], opacity=0.15, layer="below",
-                              line={"color": style["color"], "width": 1, "dash": style["dash"]},
-                              row=row, col=1, exclude_empty_subplots=False)
+                bands.append(_band(row, x0, x1, fillcolor=style["color"], opacity=0.15, layer="below",
+                                   line={"color": style["color"], "width": 1, "dash": style["dash"]}))
             else:
-                fig.add_vline(x=x0, line={"color": style["color"], "width": 2, "dash": style["dash"]},
-                              row=row, col=1, exclude_empty_subplots=False)
+                bands.append(_band(row, x0, x0, type="line",
+                                   line={"color": style["color"], "width": 2, "dash": style["dash"]}))
+    _add_shapes(fig, bands)
     # Label once, above the top row, each on the lowest level where it overlaps no other label
     texts = [f"{ev.label} ({ev.kind})" for ev in events.itertuples(index=False)]
     if not len(events):
@@ -480,11 +481,24 @@ def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
 
 def _gap_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
     """Shade every gap (no beats) in grey across all rows, labelled in the hover."""
-    for g in recording.gaps.itertuples(index=False):
-        x0, x1 = _x(recording, g.onset_s), _x(recording, g.onset_s + g.duration_s)
-        for row in range(1, n_rows + 1):
-            fig.add_vrect(x0=x0, x1=x1, fillcolor=_GREY, opacity=0.35,
-                          layer="below", line_width=0, row=row, col=1, exclude_empty_subplots=False)
+    bands = [_band(row, _x(recording, g.onset_s), _x(recording, g.onset_s + g.duration_s), fillcolor=_GREY,
+                   opacity=0.35, layer="below", line={"width": 0})
+             for g in recording.gaps.itertuples(index=False) for row in range(1, n_rows + 1)]
+    _add_shapes(fig, bands)
+
+
+def _band(row: int, x0: object, x1: object, type: str = "rect", **style: object) -> dict:
+    """A shape spanning subplot ``row`` from top to bottom between ``x0`` and ``x1`` (what
+    ``add_vrect``/``add_vline`` make for one row)."""
+    ax = "" if row == 1 else str(row)
+    return {"type": type, "xref": f"x{ax}", "yref": f"y{ax} domain", "x0": x0, "x1": x1, "y0": 0, "y1": 1, **style}
+
+
+def _add_shapes(fig: go.Figure, shapes: list[dict]) -> None:
+    """Add many shapes at once: plotly validates the whole shape list on every ``add_*`` call,
+    which is quadratic (a minute for the few hundred event bands of a week of diary entries)."""
+    if shapes:
+        fig.layout.shapes = tuple(fig.layout.shapes) + tuple(go.layout.Shape(**s) for s in shapes)
 
 
 def _legend_swatch(fig: go.Figure, name: str, color: str, symbol: str = "square", group: str | None = None,
@@ -839,11 +853,9 @@ def tachogram(recording: Recording, *, title: str = "Tachogram (beat-to-beat RR 
             ))
             if shown.size < idx.size:
                 notes.append(f"{flag} beats: the shortest and longest of each time bucket")
-    gap_lines = []
-    for g in recording.gaps.itertuples(index=False):
-        fig.add_vrect(x0=_x(recording, g.onset_s), x1=_x(recording, g.onset_s + g.duration_s), fillcolor=_GREY,
-                      opacity=0.35, line_width=0, layer="below")
-        gap_lines.append(g)
+    gap_lines = [_band(1, _x(recording, g.onset_s), _x(recording, g.onset_s + g.duration_s), fillcolor=_GREY,
+                       opacity=0.35, line={"width": 0}, layer="below") for g in recording.gaps.itertuples(index=False)]
+    _add_shapes(fig, gap_lines)
     if gap_lines:
         _legend_swatch(fig, "gap (no beats)", _GREY, on_grid=False)
     style_time_axis(fig, recording, 0.0, recording.duration_s)
