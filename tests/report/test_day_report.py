@@ -173,4 +173,4 @@ def test_day_command_on_a_file_without_a_date_prints_times_from_the_start(tmp_pa
     want = f"+{format_elapsed(float(spans['onset_s'].iloc[0]))} to +{format_elapsed(float(spans['end_s'].iloc[0]))}"
     assert want in sleep[0]
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "1970" not in html[html.index("</head>"):]
+    assert "1970-01-0" not in html[html.index("</head>"):]
