@@ -287,7 +287,8 @@ def _say_reduced(fig: go.Figure, notes: list[str]) -> None:
     fig.update_layout(meta={"reduced": text})
     title = fig.layout.title.text or ""
     fig.update_layout(title_text=f"{title}<br><sup>{plain(text)}</sup>")
-    fig.update_layout(margin={"t": (fig.layout.margin.t or 90) + 16})
+    fig.update_layout(margin={"t": (fig.layout.margin.t or 90) + 16},
+                      height=(fig.layout.height or 450) + 16)
 
 
 def window_times_s(windows: pd.DataFrame, window_time: str = "center") -> np.ndarray:
@@ -447,8 +448,9 @@ def label_places(x_s: np.ndarray, texts: list[str], t_lo: float, t_hi: float,
     return out
 
 
-def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
-    """Shade every event as a labelled band across all rows; a moment is a vertical line."""
+def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> int:
+    """Shade every event as a labelled band across all rows; a moment is a vertical line.
+    Returns the top margin, px, that the labels' levels need."""
     events = recording.events.df
     bands: list[dict] = []
     for ev in events.itertuples(index=False):
@@ -465,7 +467,7 @@ def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
     # Label once, above the top row, each on the lowest level where it overlaps no other label
     texts = [f"{ev.label} ({ev.kind})" for ev in events.itertuples(index=False)]
     if not len(events):
-        return
+        return 0
     t_lo = min(0.0, float(events["onset_s"].min()))
     t_hi = max(recording.duration_s, float(events["offset_s"].max()))
     places = label_places(((events["onset_s"] + events["offset_s"]) / 2).to_numpy(float), texts, t_lo, t_hi)
@@ -477,6 +479,7 @@ def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
         )
     n_levels = 1 + max(level for _, _, level in places)
     fig.update_layout(margin={"t": 70 + LABEL_LEVEL_PX * n_levels})
+    return 70 + LABEL_LEVEL_PX * n_levels
 
 
 def _gap_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
@@ -590,14 +593,20 @@ def session_overview(recording: Recording, windows: pd.DataFrame, recovery: pd.D
     rug = ""
     if "mean_hr_bpm" in metrics:
         rug = _artifact_rug(fig, recording, windows, row=metrics.index("mean_hr_bpm") + 1)
-    _event_bands(fig, recording, n)
+    top_px = _event_bands(fig, recording, n)
     _gap_bands(fig, recording, n)
     if len(recording.gaps):
         _legend_swatch(fig, "gap (no beats)", _GREY)
     for kind in dict.fromkeys(recording.events.df["kind"]):
         _legend_swatch(fig, f"{kind} event", KIND_STYLE[kind]["color"], group=f"kind-{kind}")
     style_time_axis(fig, recording, 0.0, recording.duration_s, n_rows=n)
-    fig = _base_layout(fig, title, height=220 * n + 140)
+    # the event labels' levels need their room above the plot (the figure grows by it, so the plot
+    # keeps its height) and the title goes to the top, above the highest level
+    top_px = max(top_px, 90)
+    height = 220 * n + 140 + top_px - 90
+    fig = _base_layout(fig, title, height=height)
+    fig.update_layout(margin={"t": top_px},
+                      title={"yref": "container", "y": 1.0 - 24.0 / height, "yanchor": "top"})
     _say_reduced(fig, [drawn_note(drawn, total, "windows per line (smallest, largest, first and last of "
                                   "each time bucket)", "windows.csv") if drawn else "", rug])
     return fig
