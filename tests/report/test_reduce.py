@@ -107,7 +107,7 @@ def test_poincare_of_many_beats_is_a_fixed_sample_with_the_full_extent():
     fig = figures.poincare(rec)
     clouds = [tr for tr in fig.data if tr.name != "identity line"]
     assert sum(len(tr.x) for tr in clouds) == MAX_POINCARE_POINTS
-    assert f"of {rr.size - 1} beats drawn" in clouds[0].name
+    assert f"of {rr.size - 1:,} beats drawn" in clouds[0].name
     # the axes span the whole cloud, as they do unreduced: its extreme pairs are drawn
     x = np.concatenate([tr.x for tr in clouds])
     y = np.concatenate([tr.y for tr in clouds])

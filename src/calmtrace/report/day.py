@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 
 from . import figures
 
-__all__ = ["STATE_COLOURS", "MAX_POINTS", "DAY_VIEW_MIN_S", "day_figure", "day_section", "reduce_series"]
+__all__ = ["STATE_COLOURS", "MAX_POINTS", "MAX_SLEEP_LABELS", "DAY_VIEW_MIN_S", "day_figure", "day_section", "reduce_series"]
 
 #: Colours of the states (Okabe-Ito palette, readable with colour-vision deficiency).
 STATE_COLOURS = {"stress": "#D55E00", "recovery": "#009E73", "activity": "#0072B2", "neutral": "#BBBBBB",
@@ -28,6 +28,9 @@ STATE_COLOURS = {"stress": "#D55E00", "recovery": "#009E73", "activity": "#0072B
 MAX_POINTS = 2000
 #: The session report shows the day view for recordings at least this long (4 h, calmtrace's own).
 DAY_VIEW_MIN_S = 4 * 3600.0
+#: Sleep spans are labelled "sleep" up to this many (two weeks of nights); beyond, the labels would
+#: run into each other and the blue shading (named in the caption) says it alone.
+MAX_SLEEP_LABELS = 14
 #: Height of the bottom margin's legend band, px (two rows of legend entries at 12 px text).
 LEGEND_PX = 60
 
@@ -121,8 +124,9 @@ def day_figure(day: Any, recording: Any, *, title: str = "The day") -> go.Figure
             ax = "" if r == 1 else str(r)
             bands.append(go.layout.Shape(type="rect", xref=f"x{ax}", yref=f"y{ax} domain", x0=x0, x1=x1, y0=0, y1=1,
                                          fillcolor="#56B4E9", opacity=0.12, line_width=0, layer="below"))
-        labels.append(go.layout.Annotation(x=x0, y=1.0, xref="x", yref="y domain", text="sleep", showarrow=False,
-                                           xanchor="left", yanchor="bottom"))
+        if len(day.sleep) <= MAX_SLEEP_LABELS:
+            labels.append(go.layout.Annotation(x=x0, y=1.0, xref="x", yref="y domain", text="sleep", showarrow=False,
+                                               xanchor="left", yanchor="bottom"))
     fig.layout.shapes = tuple(fig.layout.shapes) + tuple(bands)
     fig.layout.annotations = tuple(fig.layout.annotations) + tuple(labels)
     if len(day.diary):

@@ -968,7 +968,7 @@ def poincare(recording: Recording, recovery: pd.DataFrame | None = None, *, hori
         n_all = sel.size
         if quota[name] < n_all:
             sel = _sample_pairs(rr, sel, quota[name], rng)
-        count = f"{n_all} beats" if sel.size == n_all else f"{sel.size} of {n_all} beats drawn"
+        count = f"{n_all} beats" if sel.size == n_all else f"{sel.size:,} of {n_all:,} beats drawn"
         fig.add_trace(go.Scatter(
             x=rr[sel], y=rr[sel + 1], mode="markers", name=f"{name or 'outside these phases'} ({count})",
             marker={"color": style["color"], "symbol": style["symbol"], "size": 5, "opacity": 0.6 if name else 0.35},

@@ -605,10 +605,11 @@ def session_figures(result: Any) -> list[tuple[str, go.Figure, str]]:
     horizon = float(_cfg(result, "recovery", "horizon_s"))
     sim = " [SIMULATED]" if (result.provenance.get("simulated") or rec.meta.get("simulated")) else ""
     out: list[tuple[str, go.Figure, str]] = []
+    clock = "clock time" if figures.clock_known(rec) else "time from the start (the file has no date or time)"
     if len(win):
         out.append(("fig-overview", figures.session_overview(rec, win, rcv, window_time=wt,
                                                              title="Session overview" + sim),
-                    "Heart rate, lnRMSSD and the PNS and SNS indices in sliding windows, on clock time. "
+                    f"Heart rate, lnRMSSD and the PNS and SNS indices in sliding windows, on {clock}. "
                     "Shaded bands are the logged events (label above; border: solid stressor, dashed "
                     "intervention, dotted recovery, dash-dot baseline), grey bands are gaps without beats "
                     "(the lines break there and at invalid windows), ticks under the heart rate mark beats "
@@ -626,7 +627,7 @@ def session_figures(result: Any) -> list[tuple[str, go.Figure, str]]:
                         "Green band: baseline &plusmn; tolerance. Dashed line: time to baseline; dotted line: "
                         "half-recovery; black dashes: the fitted exponential."))
     out.append(("fig-tachogram", figures.tachogram(rec, title="Tachogram: beat-to-beat RR intervals" + sim),
-                "Every RR interval over clock time. Symbols mark beats the cleaning flagged (by kind); "
+                f"Every RR interval over {clock}. Symbols mark beats the cleaning flagged (by kind); "
                 "grey bands and breaks are gaps without beats."))
     if len(rec.beats) > 2:
         usable = tuple(_cfg(result, "hrv", "usable_flags"))
