@@ -35,3 +35,40 @@ def shared_data(*parts: str) -> Path:
 def data_dir() -> Path:
     """The ../shared/data folder (skips when absent)."""
     return shared_data()
+
+
+def _remove_deep(root: Path) -> None:
+    """Remove a chain of ``d`` folders below ``root`` one level at a time (``shutil.rmtree``
+    recurses, and 1,100 levels are past what it handles on every Python this project supports)."""
+    import shutil
+
+    chain = [root]
+    while (chain[-1] / "d").is_dir():
+        chain.append(chain[-1] / "d")
+    shutil.rmtree(chain[-1])
+    for q in reversed(chain[:-1]):
+        q.rmdir()
+
+
+@pytest.fixture(scope="module")
+def deep_folder():
+    """``make(root, depth)``: the folder ``depth`` levels below the new folder ``root`` (``root/d/d/...``).
+
+    Made one level at a time (``os.makedirs`` recurses) for the cohort tests of very deep nesting;
+    every chain made is removed one level at a time when the module's tests are done.
+    """
+    made: list[Path] = []
+
+    def make(root: Path, depth: int) -> Path:
+        root.mkdir()
+        made.append(root)
+        p = root
+        for _ in range(depth):
+            p = p / "d"
+            p.mkdir()
+        return p
+
+    yield make
+    for root in made:
+        if root.exists():
+            _remove_deep(root)

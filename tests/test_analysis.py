@@ -175,3 +175,52 @@ def test_analyze_takes_a_path(tmp_path):
     assert res.windows.drop(columns=["rhythm"]).equals(again.windows.drop(columns=["rhythm"]))
     with pytest.raises(calmtrace.CalmtraceError, match="expected a Recording or a path"):
         calmtrace.analyze(42)
+
+
+# -- [segment]: span HRV's settings from the config file ------------------------------------------------
+def test_segment_section_sets_span_hrv_and_is_written_with_the_results(tmp_path: Path) -> None:
+    toml = tmp_path / "span.toml"
+    toml.write_text('[segment]\npsd_method = "lomb"\nsampen_min_beats = 5000\nvlf_band_hz = [0.005, 0.04]\n'
+                    '[hrv]\ndfa_min_window_s = 100\n[rhythm]\nmin_duration_s = 45\n')
+    cfg = load_config(toml)
+    assert cfg.segment.psd_method == "lomb" and cfg.segment.sampen_min_beats == 5000
+    assert cfg.segment.vlf_band_hz == (0.005, 0.04)
+    # the beat rules and the rhythm check of span HRV are the [hrv] and [rhythm] sections'
+    assert cfg.segment.hrv == cfg.hrv and cfg.segment.hrv.dfa_min_window_s == 100.0
+    assert cfg.segment.rhythm == cfg.rhythm and cfg.rhythm.min_duration_s == 45.0
+    res = analyze(calmtrace.simulate("tsst", seed=4), cfg)
+    assert set(res.phases["psd_method"]) == {"lomb"}
+    assert res.phases["sampen"].isna().all()
+    assert all("[segment] sampen_min_beats" in n for n in res.phases["notes"])
+    res.write(tmp_path / "out")
+    written = json.loads((tmp_path / "out" / "analysis.json").read_text())["config"]["segment"]
+    assert written["psd_method"] == "lomb" and written["sampen_min_beats"] == 5000
+    assert written["vlf_band_hz"] == [0.005, 0.04]
+    assert "hrv" not in written and "rhythm" not in written     # written once, in their own sections
+    # and read back into the same config
+    assert AnalysisConfig.from_dict(res.to_json()["config"]) == cfg
+
+
+def test_segment_section_errors_name_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    for text, message in [
+        ("[segment]\nsampen_m = 3\n", r"\[segment\]: unknown key 'sampen_m'; allowed: psd_method, vlf_band_hz"),
+        ('[segment]\npsd_method = "burg"\n', r"\[segment\]: .*psd_method must be one of welch, lomb, got 'burg'"),
+        ("[segment]\nsampen_min_beats = 0\n", r"\[segment\]: .*sampen_min_beats must be a positive integer"),
+        ("[segment]\nsampen_min_beats = 'many'\n", r"\[segment\] sampen_min_beats must be a number"),
+        ("[segment]\nvlf_band_hz = [0.04, 0.01]\n", r"\[segment\]: .*vlf_band_hz must satisfy 0 <= low < high"),
+        ("[segment]\n[segment.hrv]\nmin_beats = 5\n", r"\[segment\]: unknown key 'hrv'; the hrv settings .* \[hrv\]"),
+        ("segment = 3\n", r"\[segment\] must be a table"),
+    ]:
+        bad.write_text(text)
+        with pytest.raises(InputError, match=message):
+            load_config(bad)
+
+
+def test_segment_config_given_in_python_shares_the_analysis_beat_rules() -> None:
+    from calmtrace.signals.config import HRVConfig, SegmentConfig
+
+    cfg = AnalysisConfig(hrv=HRVConfig(min_beats=12), segment=SegmentConfig(psd_method="lomb"))
+    assert cfg.segment.hrv.min_beats == 12 and cfg.segment.psd_method == "lomb"
+    with pytest.raises(InputError, match="segment.hrv differs from AnalysisConfig.hrv"):
+        AnalysisConfig(hrv=HRVConfig(min_beats=12), segment=SegmentConfig(hrv=HRVConfig(min_beats=20)))

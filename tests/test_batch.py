@@ -77,30 +77,8 @@ def test_bad_scheduler_address_is_one_line(cohort_dir: Path, tmp_path: Path) -> 
 # ------------------------------------------------------------------------------------------
 # issue 10: every file accounted for, nothing hangs, nothing loses the cohort
 # ------------------------------------------------------------------------------------------
-def _deep(root: Path, depth: int) -> Path:
-    """A folder ``depth`` levels below ``root``, made one level at a time (os.makedirs recurses)."""
-    root.mkdir()
-    p = root
-    for _ in range(depth):
-        p = p / "d"
-        p.mkdir()
-    return p
-
-
-def _remove_deep(root: Path) -> None:
-    """Remove what :func:`_deep` made, one level at a time (shutil.rmtree recurses)."""
-    import shutil
-
-    chain = [root]
-    while (chain[-1] / "d").is_dir():
-        chain.append(chain[-1] / "d")
-    shutil.rmtree(chain[-1])
-    for q in reversed(chain[:-1]):
-        q.rmdir()
-
-
 @pytest.fixture(scope="module")
-def mixed_dir(tmp_path_factory: pytest.TempPathFactory):
+def mixed_dir(tmp_path_factory: pytest.TempPathFactory, deep_folder):
     """A cohort with every kind of trouble, and what each file must become (written by hand)."""
     import os
 
@@ -109,7 +87,7 @@ def mixed_dir(tmp_path_factory: pytest.TempPathFactory):
     for i, scen in enumerate(["tsst", "breathing"], start=1):
         save(calmtrace.simulate(scen, seed=i), root / f"p{i}")
         analysed.append(f"p{i}")
-    deep = _deep(root / "deep", 1100)
+    deep = deep_folder(root / "deep", 1100)
     save(calmtrace.simulate("exercise", seed=3), deep / "p3")
     analysed.append(str((deep / "p3").relative_to(root)))
     (root / "damaged.hrm").write_text("[Params]\nVersion=106\n")            # a recording, damaged
@@ -129,8 +107,7 @@ def mixed_dir(tmp_path_factory: pytest.TempPathFactory):
     analysed.append("caf\\xe9-rr.txt")
     (root / ".hidden.txt").write_text("hidden files are passed over\n")
     (root / "cohort.csv").write_text("input\n")                           # calmtrace's own output
-    yield {"root": root, "analysed": sorted(analysed), "failed": sorted(failed), "skipped": sorted(skipped)}
-    _remove_deep(root / "deep")
+    return {"root": root, "analysed": sorted(analysed), "failed": sorted(failed), "skipped": sorted(skipped)}
 
 
 def _within(timeout_s: float, fn):
@@ -225,3 +202,26 @@ def test_cohort_csv_is_spreadsheet_safe_and_the_parquet_exact(tmp_path: Path) ->
         else:
             assert csv_label == exact_label
     assert pd.read_csv(out / "cohort.csv")["duration_s"].dtype.kind == "f", "numbers stay numbers"
+
+
+def test_a_wfdb_record_is_one_input_whatever_files_it_has(tmp_path: Path) -> None:
+    # a record with its signal (.dat) and beat annotations (.atr) beside the header, and a
+    # Long-Term-style record with header and annotations only: each is analysed once, through its
+    # header; its other files are skipped with the reason
+    wfdb = pytest.importorskip("wfdb")
+    import numpy as np
+
+    fs = 250
+    t = np.arange(fs * 120) / fs
+    ecg = np.exp(-((t % 0.8) - 0.4) ** 2 / 2e-4)  # one sharp peak every 0.8 s
+    for name in ("full", "annotated"):
+        wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["ECG"], p_signal=ecg[:, None], fmt=["16"],
+                    adc_gain=[1000.0], baseline=[0], write_dir=str(tmp_path))
+        wfdb.wrann(name, "atr", np.arange(100, fs * 120, 200), symbol=["N"] * 150, write_dir=str(tmp_path))
+    (tmp_path / "annotated.dat").unlink()
+    res = run_batch([tmp_path], serial=True)
+    assert sorted(Path(x).name for x in res.cohort["input"].unique()) == ["annotated.hea", "full.hea"]
+    assert len(res.failures) == 0
+    skipped = dict(zip(res.skipped["input"].map(lambda x: Path(x).name), res.skipped["reason"]))
+    assert sorted(skipped) == ["annotated.atr", "full.atr", "full.dat"]
+    assert "part of the WFDB record full.hea" in skipped["full.dat"]

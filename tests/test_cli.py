@@ -129,3 +129,32 @@ def test_help_and_error_texts() -> None:
     out = run("import", "--help").stdout
     assert "list above" in out and "below" not in out
     assert out.index("rr-text") < out.index("Options:")
+
+
+@pytest.mark.realdata
+def test_info_and_hrv_give_one_mean_heart_rate_for_p37(tmp_path: Path) -> None:
+    # before: info 63 bpm (60000 / mean RR of every recorded beat), hrv 66.4 bpm (mean of 60000/RR)
+    from tests.conftest import shared_data
+
+    from calmtrace.signals import metrics
+
+    vu = shared_data("wearable-hrv-p37", "test_vu.txt")
+    info = run("info", str(vu))
+    assert info.returncode == 0, info.stderr
+    line = next(ln for ln in info.stdout.splitlines() if ln.strip().startswith("beats"))
+    out = tmp_path / "hrv.csv"
+    p = run("hrv", str(vu), "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    row = pd.read_csv(out).iloc[0]
+    assert f"mean HR {metrics.format_value('mean_hr_bpm', row['mean_hr_bpm'])}" in line, line
+    assert f"mean RR {metrics.format_value('mean_rr_ms', row['mean_rr_ms'])}" in line, line
+    assert f"over the {int(row['n_beats'])} usable beats" in line
+    # the definition, checked by hand on the file's beats that hrv used (docs/metrics.md: mean of
+    # the instantaneous heart rates, as pyhrv and hrv-analysis; not 60000 / mean RR)
+    import calmtrace
+
+    c = calmtrace.clean(calmtrace.load(vu))
+    x = c.rr_ms[c.flags == "ok"]
+    assert x.size == row["n_beats"]
+    assert row["mean_hr_bpm"] == pytest.approx(sum(60000.0 / v for v in x) / x.size, rel=1e-12)
+    assert round(row["mean_hr_bpm"]) != round(60000.0 / x.mean())      # the two definitions differ here

@@ -7,7 +7,8 @@
 
 Every parameter lives in one :class:`AnalysisConfig` (with the cited defaults of the stage it
 belongs to), can be read from a TOML file with sections ``[windows]``, ``[clean]``, ``[hrv]``,
-``[recovery]``, ``[rhythm]``, ``[quality]``, ``[links]`` and ``[trend]``, and is written next to the results.
+``[recovery]``, ``[rhythm]``, ``[segment]``, ``[quality]``, ``[links]`` and ``[trend]``, and is written next to
+the results.
 """
 
 from __future__ import annotations
@@ -30,14 +31,15 @@ from ._version import __version__
 from .errors import AnalysisError, InputError
 from .recording import Recording
 from .signals.clean import clean
+from .signals.day import DayConfig
 from .signals.config import (CleanConfig, HRVConfig, LinkConfig, QualityConfig, RecoveryConfig, RhythmConfig,
-                             TrendConfig, WindowConfig, config_from_mapping)
+                             SegmentConfig, TrendConfig, WindowConfig, config_from_mapping)
 from .signals.linking import event_table, intervention_comparison
 from .signals.quality import Quality, assess_quality
 from .signals.hrv import WINDOW_COLUMNS, windowed_hrv
 from .signals.recovery import assess_recovery
-from .signals.segment import SegmentConfig, hrv_by_event
-from .signals.rhythm import NOT_SINUS, summarise as summarise_rhythm, windowed_rhythm
+from .signals.segment import hrv_by_event
+from .signals.rhythm import NOT_SINUS, describe_windows, windowed_rhythm
 from .store import write_spreadsheet_csv
 
 __all__ = ["AnalysisConfig", "AnalysisResult", "analyze", "load_config", "checksum"]
@@ -73,6 +75,14 @@ class AnalysisConfig:
         How interventions are linked to the stressors they followed.
     trend : TrendConfig
         The smallest-worthwhile-change band across sessions (Plews et al. 2012-2014).
+    day : DayConfig
+        The day analysis of long recordings (epoch states, sleep, diary links; docs/day.md), run
+        when the recording lasts ``DAY_MIN_S`` or more or an accelerometer is given.
+    segment : SegmentConfig
+        HRV of spans and phases (``phases.csv``, ``calmtrace hrv``): spectrum method, VLF band and
+        span, SampEn and DFA alpha2 settings. Its beat rules and rhythm check are the ``hrv`` and
+        ``rhythm`` sections' (kept equal to them here); the ``[segment]`` table holds the rest
+        (:data:`calmtrace.signals.config.SEGMENT_SETTINGS`).
     """
 
     windows: WindowConfig = field(default_factory=WindowConfig)
@@ -83,10 +93,26 @@ class AnalysisConfig:
     quality: QualityConfig = field(default_factory=QualityConfig)
     links: LinkConfig = field(default_factory=LinkConfig)
     trend: TrendConfig = field(default_factory=TrendConfig)
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+    day: DayConfig = field(default_factory=DayConfig)
+
+    def __post_init__(self) -> None:
+        seg = self.segment
+        if not isinstance(seg, SegmentConfig):
+            raise InputError(f"AnalysisConfig.segment must be a SegmentConfig, got {type(seg).__name__}")
+        default = SegmentConfig()
+        for name in ("hrv", "rhythm"):
+            mine, ours = getattr(seg, name), getattr(self, name)
+            if mine != ours and mine != getattr(default, name):
+                raise InputError(f"AnalysisConfig.segment.{name} differs from AnalysisConfig.{name}: span HRV takes "
+                                 f"its {name} settings from the [{name}] section; set them there")
+        if seg.hrv != self.hrv or seg.rhythm != self.rhythm:
+            object.__setattr__(self, "segment", dataclasses.replace(seg, hrv=self.hrv, rhythm=self.rhythm))
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The config as plain data, for JSON and TOML."""
-        return {name: _plain(dataclasses.asdict(getattr(self, name))) for name in _SECTIONS}
+        return {name: _plain(self.segment.section_dict() if name == "segment"
+                             else dataclasses.asdict(getattr(self, name))) for name in _SECTIONS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> "AnalysisConfig":
@@ -99,11 +125,18 @@ class AnalysisConfig:
             if name not in _SECTIONS:
                 raise InputError(f"{source}: unknown section [{name}]; expected one of "
                                  + ", ".join(f"[{n}]" for n in _SECTIONS))
+            if name == "segment":
+                continue
             parts[name] = config_from_mapping(type(getattr(defaults, name)), value, f"{source}: [{name}]")
+        if "segment" in data:
+            parts["segment"] = SegmentConfig.from_section(data["segment"], f"{source}: [segment]",
+                                                          hrv=parts.get("hrv"), rhythm=parts.get("rhythm"))
         return cls(**parts)
 
 
-_SECTIONS = ("windows", "clean", "hrv", "recovery", "rhythm", "quality", "links", "trend")
+#: The tables an analysis config file may hold, in the order analysis.json writes them.
+CONFIG_SECTIONS = ("windows", "clean", "hrv", "recovery", "rhythm", "segment", "quality", "links", "trend", "day")
+_SECTIONS = CONFIG_SECTIONS
 
 
 def _plain(d: Any) -> Any:
@@ -164,7 +197,8 @@ class AnalysisResult:
     phases : pandas.DataFrame
         HRV of each event and of the spans between events, with the change from the session's
         baseline (:func:`calmtrace.signals.segment.hrv_by_event` on the cleaned recording with the
-        ``[hrv]`` settings); empty when the recording has no event with a duration.
+        ``[segment]`` settings, and the ``[hrv]`` and ``[rhythm]`` ones), each with its rhythm; empty
+        when the recording has no event with a duration.
     quality : Quality
         The session's one quality verdict (:func:`calmtrace.signals.quality.assess_quality`).
     events_table : pandas.DataFrame
@@ -324,7 +358,7 @@ def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame, qual
 
 def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | None = None, *,
             progress: Progress | None = None, source: str | os.PathLike | None = None,
-            acc: pd.DataFrame | None = None, day_config: Any = None) -> AnalysisResult:
+            acc: pd.DataFrame | None = None) -> AnalysisResult:
     """Clean, window, balance and assess recovery of one recording.
 
     Parameters
@@ -340,9 +374,8 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
         The file or folder the recording came from, for the checksum in the provenance.
     acc : pandas.DataFrame, optional
         Chest acceleration (``t_s``, ``x_mg``, ``y_mg``, ``z_mg``) for the day analysis, which runs
-        on recordings of at least ``DAY_MIN_S`` or whenever ``acc`` is given.
-    day_config : DayConfig, optional
-        Thresholds of the day analysis.
+        on recordings of at least ``DAY_MIN_S`` or whenever ``acc`` is given (its thresholds:
+        ``config.day``). :func:`calmtrace.formats.acc_csv.read_acc_beside` reads a folder's own.
 
     Returns
     -------
@@ -369,7 +402,7 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
             "(a strap that sent heart rate without RR intervals gives HR samples only)"
         )
     tick("clean", 0.0)
-    cleaned = clean(recording, cfg.clean)
+    cleaned = clean(recording, cfg.clean, cfg.rhythm)
     tick("windows", 0.3)
     if cleaned.duration_s < cfg.windows.window_s:
         # too short for one window: an explicit empty table, said in the summary, not an error,
@@ -390,7 +423,9 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
     hrv_attrs = windows.attrs.get("hrv") or {}
     cleaned = cleaned.replace(meta={
         **cleaned.meta,
-        "rhythm": summarise_rhythm(windows, windows["rhythm"], cfg.rhythm),
+        "rhythm": {**describe_windows(windows, windows["rhythm"], cfg.rhythm, cfg.windows.window_s,
+                                      cfg.windows.step_s),
+                   "judged_on": "recorded RR (irregularity) and the cleaned beats' ectopic flags (ectopy)"},
         "hrv": {"notes": dict(hrv_attrs.get("notes") or {}), "warnings": list(hrv_attrs.get("warnings") or [])},
     })
     tick("recovery", 0.8)
@@ -410,7 +445,7 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
         "recording_start": recording.start.isoformat(),
         "simulated": bool(recording.meta.get("simulated", False)),
     }
-    day = _day(recording, acc, day_config)
+    day = _day(recording, acc, cfg.day)
     tick("done", 1.0)
     return AnalysisResult(cleaned, windows, recovery, summary, cfg, provenance, phases, day=day, quality=quality)
 
@@ -420,7 +455,7 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
 DAY_MIN_S = 4 * 3600.0
 
 
-def _day(recording: Recording, acc: pd.DataFrame | None, day_config: Any) -> Any:
+def _day(recording: Recording, acc: pd.DataFrame | None, day_config: DayConfig) -> Any:
     """The day analysis of a long recording, or None (short, or nothing valid: logged)."""
     if recording.duration_s < DAY_MIN_S and acc is None:
         return None
@@ -438,7 +473,7 @@ def _phases(cleaned: Recording, cfg: AnalysisConfig) -> pd.DataFrame:
     if not any(ev.duration_s > 0 for ev in cleaned.events) or len(cleaned.beats) == 0:
         return pd.DataFrame()
     try:
-        return hrv_by_event(cleaned, SegmentConfig(hrv=cfg.hrv))
+        return hrv_by_event(cleaned, cfg.segment)
     except AnalysisError as exc:
         log.info("no phase table: %s", exc)
         return pd.DataFrame()

@@ -172,7 +172,7 @@ def _classify(fp: Path, sv: Survey) -> None:
         sv.failed.append((shown(fp), _one_line(f"{shown(fp)}: cannot read ({exc.strerror or exc})")))
         return
     try:
-        formats.detect(fp)
+        fmt = formats.detect(fp)
     except FormatError as exc:
         if fp.suffix.lower() in _RECORDING_SUFFIXES:
             sv.failed.append((shown(fp), _one_line(f"{exc} (a {fp.suffix.lower()} file, so a damaged recording)")))
@@ -185,6 +185,11 @@ def _classify(fp: Path, sv: Survey) -> None:
     except Exception as exc:  # a sniffer bug must not stop the cohort
         log.debug("sniffing %s failed", name, exc_info=True)
         sv.failed.append((shown(fp), _one_line(f"{shown(fp)}: internal error while sniffing: {type(exc).__name__}: {exc}")))
+        return
+    if fmt.name == "wfdb" and fp.suffix.lower() != ".hea" and fp.with_suffix(".hea").is_file():
+        # a WFDB record's signal or annotation file: the record is one input, through its header
+        header = fp.with_suffix(".hea").name
+        sv.skipped.append((shown(fp), _one_line(f"{shown(fp)}: part of the WFDB record {header}, read through it")))
         return
     sv.inputs.append(fp)
 

@@ -3,13 +3,20 @@
 :class:`Capture` connects to one strap through :class:`~calmtrace.devices.ble.Strap` (which
 reconnects by itself), writes every raw notification to ``notifications.csv`` the moment it
 arrives, turns notifications into beats with :class:`~calmtrace.devices.timeline.Timeline`, and
-appends beats, device heart rate, gaps, ECG and event marks through the append-only
+appends beats, device heart rate, gaps, ECG, acceleration and event marks through the append-only
 :class:`~calmtrace.store.RecordingWriter`. Every line is flushed as it is written, so a capture
 killed at any moment leaves a folder that reads back. Beats are written once the timeline has
 timed them (it holds them ``hold_s`` to detect lost notifications), so a killed capture's last beats
 are only in ``notifications.csv``: :func:`calmtrace.load` rebuilds the beats of an interrupted
 capture from there (:func:`calmtrace.loader.rebuild_beats`), losing at most the notification that
 was being written.
+
+Polar PMD frames (ECG and acceleration share the data characteristic; byte 0 tells them apart) are
+placed on the capture clock by :class:`~calmtrace.devices.polar.EcgClock`: exact spacing from the
+sensor timestamps, offset from the earliest arrival (for acceleration, reached by steps of at most
+half a sample per frame, so that the times in ``acc.csv`` never go backwards). Acceleration goes to ``acc.csv``
+(``t_s,x_mg,y_mg,z_mg``, one block per frame, created with the first frame), which
+``calmtrace day`` reads beside the beats. A malformed frame is logged and skipped.
 
 When the disk fills up (or a file reaches the size limit, or a write fails in any other way), the
 capture stops at once: the strap is released, the files are closed, the recording stays marked
@@ -44,8 +51,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._version import __version__
-from .devices.ble import Notification, StateChange, Strap, StrapConfig
-from .devices.polar import EcgClock, parse_ecg_frame
+from .devices.ble import Notification, StateChange, Strap, StrapConfig, no_adapter
+from .devices.polar import (ACC_RANGES_G, ACC_RATES_HZ, MEASUREMENT_ACC, EcgClock, parse_acc_frame,
+                            parse_ecg_frame)
 from .devices.timeline import Emitted, Timeline, TimelineConfig
 from .errors import CalmtraceError, DeviceError, FormatError, InputError
 from .events import EVENT_KINDS, Event
@@ -141,19 +149,9 @@ def _short(exc: BaseException, limit: int = 160) -> str:
 
 
 def _no_adapter(exc: BaseException) -> bool:
-    """True when a failed connection means there is no Bluetooth adapter to use: BlueZ's D-Bus
-    socket missing (``FileNotFoundError``), BlueZ not running, or bleak finding no adapter."""
-    seen = 0
-    e: BaseException | None = exc
-    while e is not None and seen < 10:
-        if isinstance(e, FileNotFoundError):
-            return True
-        text = str(e).lower()
-        if "no bluetooth adapter" in text or "org.freedesktop.dbus.error.serviceunknown" in text:
-            return True
-        e = e.__cause__ or e.__context__
-        seen += 1
-    return False
+    """True when a failed connection means there is no Bluetooth adapter to use (see
+    :func:`calmtrace.devices.ble.no_adapter`)."""
+    return no_adapter(exc)
 
 
 def _storage_problem(exc: OSError) -> str:
@@ -182,6 +180,15 @@ class Capture:
         Subject id written into the metadata.
     ecg : bool
         Also stream Polar ECG into ``ecg.csv``.
+    acc : bool
+        Also stream Polar acceleration into ``acc.csv`` (a strap without it: one warning, and the
+        beats are captured all the same).
+    acc_fs_hz : int
+        Acceleration sample rate, one of 25, 50, 100, 200 Hz (25, calmtrace's default: the H10's
+        lowest rate, ample for movement per 60-s epoch, and a week of wear stays at 15 million
+        samples).
+    acc_range_g : int
+        Accelerometer range, 2, 4 or 8 g (8: the H10's widest, so that running does not saturate).
     strap_config, timeline_config : optional
         Connection and beat-timing parameters.
     meta : dict, optional
@@ -196,14 +203,19 @@ class Capture:
     ------
     InputError
         When ``out`` is taken: not empty (without ``force``), not a recording folder, or being
-        written by another process (one writer per folder, see :func:`calmtrace.store.claim`).
+        written by another process (one writer per folder, see :func:`calmtrace.store.claim`); or
+        on an acceleration rate or range the H10 does not offer.
     """
 
     def __init__(self, target: str, out: str | os.PathLike, *, backend: Any = None,
                  clock: Callable[[], float] | None = None, start: datetime | None = None,
                  subject: str | None = None, ecg: bool = False,
                  strap_config: StrapConfig | None = None, timeline_config: TimelineConfig | None = None,
-                 meta: dict | None = None, scripted_events: Any = None, force: bool = False) -> None:
+                 meta: dict | None = None, scripted_events: Any = None, force: bool = False,
+                 acc: bool = False, acc_fs_hz: int = 25, acc_range_g: int = 8) -> None:
+        if acc and (acc_fs_hz not in ACC_RATES_HZ or acc_range_g not in ACC_RANGES_G):
+            raise InputError(f"accelerometer: rate must be one of {', '.join(map(str, ACC_RATES_HZ))} Hz and range "
+                             f"one of {', '.join(map(str, ACC_RANGES_G))} g, got {acc_fs_hz!r} Hz, {acc_range_g!r} g")
         self.target = target
         self._scripted = sorted(scripted_events or [], key=lambda e: e.offset_s)
         self.out = Path(out)
@@ -213,6 +225,7 @@ class Capture:
             raise InputError(f"capture start must be timezone-aware, got {self.start.isoformat()}")
         self._clock = clock
         self.ecg = ecg
+        self.acc, self.acc_fs_hz, self.acc_range_g = bool(acc), int(acc_fs_hz), int(acc_range_g)
         self.strap_config = strap_config or StrapConfig()
         self.timeline = Timeline(timeline_config)
         meta = dict(meta or {})
@@ -232,7 +245,9 @@ class Capture:
         self.storage_error: OSError | None = None
         self.live = LiveFigures()
         self._recent: deque[tuple[float, float]] = deque()
+        # each clock moves at most half a sample earlier per frame: times stay in order on disk
         self._ecg_clock = EcgClock()
+        self._acc_clock = EcgClock(self.acc_fs_hz)
         self._open: dict[str, tuple[float, str]] = {}
         self._stop = asyncio.Event()
         self.strap: Strap | None = None
@@ -378,6 +393,14 @@ class Capture:
                 before = self.timeline.n_malformed
                 self._write(self.timeline.feed_payload(event.t_s, event.payload))
                 self.live.n_malformed += self.timeline.n_malformed - before
+            elif event.source == "pmd" and event.payload[:1] == bytes([MEASUREMENT_ACC]):
+                try:
+                    acc = parse_acc_frame(event.payload)
+                except FormatError as exc:
+                    log.warning("skipped a malformed ACC frame at t=%.3f s: %s", event.t_s, exc)
+                    self.live.n_malformed += 1
+                    return
+                self.writer.add_acc(self._acc_clock.place(event.t_s, acc), acc.samples_mg)
             elif event.source == "pmd":
                 try:
                     frame = parse_ecg_frame(event.payload)
@@ -431,7 +454,8 @@ class Capture:
             t0 = loop.time()
             self._clock = lambda: loop.time() - t0
         self.strap = Strap(self.target, backend=self.backend, config=self.strap_config,
-                           clock=self._clock, ecg=self.ecg)
+                           clock=self._clock, ecg=self.ecg, acc=self.acc, acc_fs_hz=self.acc_fs_hz,
+                           acc_range_g=self.acc_range_g)
         try:
             try:
                 metadata = await self.strap.connect()

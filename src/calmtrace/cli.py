@@ -37,6 +37,13 @@ class _LazyHelpOption(click.Option):
         return super().get_help_record(ctx)
 
 
+def _config_help(tail: str) -> str:
+    """--config's help: the tables an analysis config file may hold (calmtrace.analysis.CONFIG_SECTIONS)."""
+    from .analysis import CONFIG_SECTIONS
+    tables = ", ".join(f"[{name}]" for name in CONFIG_SECTIONS)
+    return f"A TOML file with any of {tables}; {tail}"
+
+
 def _format_names_help() -> str:
     from .formats import REGISTRY
 
@@ -131,7 +138,7 @@ def import_cmd(file: Path, out: Path, fmt: str | None, events_file: Path | None,
       beat-table           beat-time tables (VU-AMS export and similar)
       fit                  Garmin FIT (hrv messages, hr beat timestamps)
       polar-ecg            Polar H10 ECG CSV (ECGLogger, Polar Sensor Logger)
-      wfdb                 PhysioNet WFDB records (.hea/.dat)
+      wfdb                 PhysioNet WFDB records (.hea + .dat, or .hea + .atr beats)
       edf                  EDF/EDF+/BDF ECG
       ecg-csv              generic ECG CSV with a sampling rate
 
@@ -291,10 +298,8 @@ def _describe(r: Any, name: str, config: Any = None) -> str:
                           + (f"; clock: {r.meta['clock']}" if r.meta.get("clock") else "")))
     lines.append(line("duration", f"{timedelta(seconds=round(r.duration_s))} ({r.duration_s:.1f} s)"))
     n = len(r.beats)
-    if n:
-        rr = r.rr_ms
-        lines.append(line("beats", f"{n} (mean RR {rr.mean():.0f} ms, mean HR {60000 / rr.mean():.0f} bpm)"))
-    else:
+    beats_at = len(lines)
+    if not n:
         lines.append(line("beats", "0 (heart-rate samples only)" if len(r.hr) else "0"))
     # the analysis logs its warnings; here they are listed once, in the body
     lib_log = logging.getLogger("calmtrace")
@@ -303,6 +308,16 @@ def _describe(r: Any, name: str, config: Any = None) -> str:
     try:
         res = analyze(r, config)
         c, q = res.recording, res.quality
+        if n:
+            # mean RR and mean HR as `calmtrace hrv` gives them: the same function, on the same
+            # cleaned, usable beats (signals/segment.py; the metrics registry names the definition)
+            from .signals import metrics
+            from .signals.segment import whole_recording_rate
+
+            n_use, mean_rr, mean_hr = whole_recording_rate(c, res.config.hrv)
+            lines.insert(beats_at, line("beats", f"{n} (mean RR {metrics.format_value('mean_rr_ms', mean_rr)}, "
+                                                 f"mean HR {metrics.format_value('mean_hr_bpm', mean_hr)} "
+                                                 f"over the {n_use} usable beats after cleaning)"))
         flagged = int((c.flags != "ok").sum())
         lines.append(line("artefacts", f"{flagged} beats ({q.artifact_pct:.1f}%) flagged by cleaning"))
         lines.append(line("quality", q.verdict))
@@ -314,6 +329,8 @@ def _describe(r: Any, name: str, config: Any = None) -> str:
         for warning in dict.fromkeys(warnings):
             lines.append(line("warning", warning))
     except CalmtraceError as exc:
+        if n:
+            lines.insert(beats_at, line("beats", f"{n} (mean RR and mean HR not computed: {exc})"))
         lines.append(line("artefacts", f"not assessed: {exc}"))
         lines.append(line("quality", f"not assessed: {exc}"))
     finally:
@@ -324,6 +341,9 @@ def _describe(r: Any, name: str, config: Any = None) -> str:
         lines.append(line("hr samples", f"{len(r.hr)}"))
     if r.ecg is not None:
         lines.append(line("ecg", f"{len(r.ecg)} samples"))
+    acc_stats = _acc_line(Path(name), r.meta)
+    if acc_stats:
+        lines.append(line("acc", acc_stats))
     lines.append(line("events", f"{len(r.events)}"))
     for ev in r.events:
         lines.append(f"    {ev.onset_s:9.1f} s  {ev.duration_s:7.1f} s  {ev.kind:<12} {ev.label}")
@@ -338,14 +358,62 @@ def _describe(r: Any, name: str, config: Any = None) -> str:
     return "\n".join(lines)
 
 
+def _acc_line(folder: Path, meta: dict) -> str | None:
+    """The ``acc`` line of ``info`` for a folder with an acc.csv (None without one)."""
+    from .store import acc_file_stats
+
+    stats = acc_file_stats(folder) if folder.is_dir() else None
+    if stats is None:
+        return None
+    n = int(stats["n_samples"])
+    text = f"acc.csv: {n} samples"
+    if meta.get("acc_fs_hz"):
+        text += f" at {meta['acc_fs_hz']} Hz" + (f", range {meta['acc_range_g']} g" if meta.get("acc_range_g") else "")
+    elif n > 1 and stats["last_t_s"] > stats["first_t_s"]:
+        text += f" at about {(n - 1) / (stats['last_t_s'] - stats['first_t_s']):.3g} Hz"
+    if n:
+        text += f", {stats['first_t_s']:.1f}-{stats['last_t_s']:.1f} s"
+    return text
+
+
 # -------------------------------------------------------------------------------------------
 # scan and capture
 # -------------------------------------------------------------------------------------------
 _MARK_KEYS = {"b": "baseline", "s": "stressor", "r": "recovery", "i": "intervention", "n": "note"}
 
 
-async def _virtual_straps(scenario: str, names: list[str], speed: float, seed: int):
-    """Start one virtual strap per name, beating the simulator's RR; returns (radio, straps, rec)."""
+def _scenario_movement(rec: Any, fs_hz: int, seed: int) -> list[tuple[int, int, int]]:
+    """Chest acceleration (x, y, z mg at ``fs_hz``, sample k at strap time k / fs_hz) for a simulated
+    session: seated throughout, fidgeting at a desk during stressors, running during the exercise
+    scenario's effort (the movement model of :func:`calmtrace.signals.day_sim.simulate_acc`)."""
+    import pandas as pd
+
+    from .signals.day_sim import simulate_acc
+
+    shift = float(rec.t_s[0] - rec.rr_ms[0] / 1000.0)       # strap time 0 on the recording's clock
+    total = float(rec.duration_s) + 10.0
+    rows, t = [], 0.0
+    for ev in sorted(rec.events, key=lambda e: e.onset_s):
+        onset, end = max(ev.onset_s - shift, t), min(ev.offset_s - shift, total)
+        if end <= onset:
+            continue
+        if onset > t:
+            rows.append((t, onset - t, "sit"))
+        move = "desk" if ev.kind == "stressor" else "sit"
+        if ev.kind == "stressor" and rec.meta.get("scenario") == "exercise":
+            move = "run"
+        rows.append((onset, end - onset, move))
+        t = end
+    if t < total:
+        rows.append((t, total - t, "sit"))
+    blocks = pd.DataFrame(rows, columns=["onset_s", "duration_s", "movement"])
+    acc = simulate_acc(blocks, total, float(fs_hz), seed)
+    return list(zip(acc["x_mg"].tolist(), acc["y_mg"].tolist(), acc["z_mg"].tolist()))
+
+
+async def _virtual_straps(scenario: str, names: list[str], speed: float, seed: int, acc_fs_hz: int | None = None):
+    """Start one virtual strap per name, beating the simulator's RR (and, with ``acc_fs_hz``, moving
+    as the scenario has it); returns (radio, straps, rec)."""
     from .devices.virtual import VirtualRadio, VirtualStrap
     from .signals.simulate import ecg_from_beats, simulate
 
@@ -357,8 +425,9 @@ async def _virtual_straps(scenario: str, names: list[str], speed: float, seed: i
         rec = rec or rec_k
         # the strap's heart starts with the recording's first RR interval, at t = 0
         ecg = ecg_from_beats(rec_k.t_s - rec_k.t_s[0] + rec_k.rr_ms[0] / 1000.0)
-        strap = VirtualStrap(radio, rec_k.rr_ms.tolist(), ecg_uv=ecg.tolist(), speed=speed, name=name[:22],
-                             address=f"C0:CA:17:0A:1B:{0x2C + k:02X}")
+        movement = _scenario_movement(rec_k, acc_fs_hz, seed + k) if acc_fs_hz else None
+        strap = VirtualStrap(radio, rec_k.rr_ms.tolist(), ecg_uv=ecg.tolist(), acc_mg=movement, speed=speed,
+                             name=name[:22], address=f"C0:CA:17:0A:1B:{0x2C + k:02X}")
         await strap.start()
         straps.append(strap)
     return radio, straps, rec
@@ -432,12 +501,18 @@ def scan_cmd(timeout_s: float, scenario: str | None) -> None:
               help="With --simulate: write only your marks, not the scenario's scripted events (by default both "
                    "are written; the analysis then reports overlapping or duplicate stressors).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option("--acc", is_flag=True, help="Also stream the accelerometer (Polar H10) into acc.csv, for `calmtrace day`.")
+@click.option("--acc-hz", "acc_hz", default=None, type=click.Choice(["25", "50", "100", "200"]),
+              help="With --acc: sample rate in Hz (default 25).")
+@click.option("--acc-range", "acc_range", default=None, type=click.Choice(["2", "4", "8"]),
+              help="With --acc: range in g (default 8).")
 def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None, duration_s: float | None,
                 no_live: bool, ecg: bool, scenario: str | None, speed: float, force: bool,
                 replay_file: Path | None = None, replay_events: Path | None = None,
                 replay_format: str | None = None, pacer_spec: str | None = None, serve_port: int | None = None,
                 serve_host: str = "127.0.0.1", token: str | None = None, history: tuple[Path, ...] = (),
-                no_script: bool = False) -> None:
+                no_script: bool = False, acc: bool = False, acc_hz: str | None = None,
+                acc_range: str | None = None) -> None:
     """Capture beats from a strap into a recording folder, live.
 
     Every notification is written to disk as it arrives; a capture killed at any
@@ -456,6 +531,11 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
       calmtrace capture -d "Polar H10 A" -d "Polar H10 B" --out couple-1
       calmtrace capture --replay session.txt --replay-events events.csv --speed 20 --out replay-1
       calmtrace capture --simulate tsst --pacer 6,1:1.5 --serve
+      calmtrace capture --simulate exercise --speed 10 --acc --out moving
+
+    With --acc a Polar strap also streams its accelerometer into acc.csv (on the
+    beats' clock), which `calmtrace day` uses to tell movement from stress; a strap
+    without one is warned of once and its beats are captured all the same.
 
     After a stressor ends, the recovery forecast (t50 and time to baseline, with an
     80 % band) is shown from 60 s of recovery on and written to forecast.csv in the
@@ -471,6 +551,11 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
         raise InputError("name a strap with --device (see `calmtrace scan`) or try one with --simulate tsst")
     if speed != 1.0 and not scenario and replay is None:
         raise InputError("--speed applies only to --simulate and --replay")
+    if (acc_hz or acc_range) and not acc:
+        raise InputError("--acc-hz and --acc-range apply only to --acc")
+    if acc and replay is not None:
+        raise InputError("--acc works with a strap or --simulate; a replay has no movement to stream")
+    acc_fs_hz, acc_range_g = int(acc_hz or 25), int(acc_range or 8)
     if out is None:
         from datetime import datetime
 
@@ -493,8 +578,10 @@ def capture_cmd(devices: tuple[str, ...], out: Path | None, subject: str | None,
         radio = None
         names = list(devices) or ["Polar H10 0A1B2C3D"]
         kwargs: dict[str, Any] = {"subject": subject, "ecg": ecg, "force": force}
+        if acc:
+            kwargs.update(acc=True, acc_fs_hz=acc_fs_hz, acc_range_g=acc_range_g)
         if scenario:
-            radio, straps, rec = await _virtual_straps(scenario, names, speed, 1)
+            radio, straps, rec = await _virtual_straps(scenario, names, speed, 1, acc_fs_hz if acc else None)
             t0 = loop.time()
             kwargs.update(backend=radio, clock=lambda: (loop.time() - t0) * speed,
                           scripted_events=[] if no_script else list(rec.events),
@@ -924,7 +1011,8 @@ def breathe_cmd(assess: bool, device: str | None, simulate_person: bool, resonan
 @click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
               help="An events file (CSV or JSON) to add to the recording's own events.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
-              help="A TOML file with [windows], [clean], [hrv] and [recovery] settings (defaults cite their sources).")
+              cls=_LazyHelpOption,
+              help_fn=lambda: _config_help("defaults cite their sources (docs/metrics.md)."))
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
@@ -942,16 +1030,18 @@ def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Pat
       calmtrace analyze recordings/sample/tsst --out results/tsst
       calmtrace analyze session.hrm --events diary.csv --config my.toml --out results/s1
     """
-    from .analysis import AnalysisConfig, analyze, load_config
-    from .loader import load
+    from .analysis import DAY_MIN_S, AnalysisConfig, analyze, load_config
+    from .loader import load, load_acc
 
     existing = [n for n in ("windows.csv", "recovery.csv", "analysis.json", "report.html") if (out / n).exists()]
     if existing and not force:
         raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
     r = load(rec, format=fmt, events=events_file)
+    # a long recording's day view uses the folder's own accelerometer, as `calmtrace day` does
+    acc = load_acc(rec, r.start) if r.duration_s >= DAY_MIN_S else None
     with _Bar(enabled=not no_progress) as bar:
-        result = analyze(r, cfg, progress=lambda stage, frac: bar(stage, frac, 1.0), source=rec)
+        result = analyze(r, cfg, progress=lambda stage, frac: bar(stage, frac, 1.0), source=rec, acc=acc)
     result.write(out)
     from .report import write_report
 
@@ -996,7 +1086,8 @@ class _Bar:
 @click.argument("recs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="Trend report HTML file to write.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
-              help="A TOML file with [windows], [clean], [hrv] and [recovery] settings, used for every session.")
+              cls=_LazyHelpOption,
+              help_fn=lambda: _config_help("used for every session."))
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def report_cmd(recs: tuple[Path, ...], out: Path, config_file: Path | None, force: bool) -> None:
     """Trend report across one subject's sessions, by date.
@@ -1030,7 +1121,8 @@ def report_cmd(recs: tuple[Path, ...], out: Path, config_file: Path | None, forc
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
               help="Folder for cohort.parquet, cohort.csv, failures.csv and skipped.csv.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
-              help="A TOML file with [windows], [clean], [hrv] and [recovery] settings, used for every input.")
+              cls=_LazyHelpOption,
+              help_fn=lambda: _config_help("used for every input."))
 @click.option("--workers", "-j", default=None, type=click.IntRange(min=1),
               help="Local worker processes (default: one per core).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -1086,22 +1178,25 @@ def batch_cmd(paths: tuple[Path, ...], out: Path, config_file: Path | None, work
               help="Write the table to FILE.csv or FILE.parquet instead of printing it.")
 @click.option("--events", "events_file", default=None, type=click.Path(path_type=Path),
               help="An events file (CSV or JSON) to add to the recording's own events.")
-@click.option("--psd", "psd_method", default="welch", show_default=True, type=click.Choice(["welch", "lomb"]),
-              help="Spectrum: Welch on evenly resampled RR, or Lomb-Scargle on the beats (for spans with gaps).")
+@click.option("--psd", "psd_method", default=None, type=click.Choice(["welch", "lomb"]),
+              help="Spectrum: Welch on evenly resampled RR, or Lomb-Scargle on the beats (for spans with gaps). "
+                   "Default: [segment] psd_method of --config, else welch.")
 @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
-              help="A TOML file whose [clean] and [hrv] settings apply (as for analyze).")
+              help="A TOML file whose [clean], [hrv], [rhythm] and [segment] settings apply (as for analyze).")
 @click.option("--raw", is_flag=True, help="Skip artefact cleaning (use the beats exactly as recorded).")
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: Path | None,
-            events_file: Path | None, psd_method: str, config_file: Path | None, raw: bool, fmt: str | None,
+            events_file: Path | None, psd_method: str | None, config_file: Path | None, raw: bool, fmt: str | None,
             force: bool) -> None:
     """HRV of a whole recording, of one span, or of every phase of a session.
 
     Time domain, spectrum (VLF, LF, HF, peaks), Poincare, stress index, sample
     entropy, DFA alpha1/alpha2 and PNS/SNS indices, each NaN below the span it
     needs, with the reason in the notes column (definitions: docs/metrics.md).
-    Beats are cleaned first (as analyze does) unless --raw.
+    Beats are cleaned first (as analyze does) unless --raw. The rhythm column
+    says which rhythm each span was in; where it is not sinus, only mean RR
+    and mean HR are given (the rest NaN, with the reason).
 
     \b
     Example:
@@ -1113,7 +1208,7 @@ def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: 
     from .events import parse_time
     from .loader import load
     from .signals.clean import clean
-    from .signals.segment import SegmentConfig, hrv, hrv_by_event
+    from .signals.segment import hrv, hrv_by_event
 
     if out is not None:
         if out.suffix.lower() not in (".csv", ".parquet"):
@@ -1124,14 +1219,17 @@ def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: 
         raise InputError("--by-event takes the spans from the events; leave out --start and --end")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
     recorded = load(rec, format=fmt, events=events_file)
-    cleaned = clean(recorded, cfg.clean)
-    r = recorded if raw else cleaned
-    from .signals.rhythm import rhythm_lines
+    cleaned = clean(recorded, cfg.clean, cfg.rhythm)
+    from .signals.rhythm import judge
 
-    # the rhythm is judged as analyze and info judge it, whatever the span: a rhythm that is not
-    # sinus is logged as a warning ("not sinus rhythm: HRV is not a measure of ..."), shown on stderr
-    rhythm_lines(recorded, cleaned, cfg.windows.window_s, cfg.windows.step_s, cfg.rhythm)
-    seg = SegmentConfig(hrv=cfg.hrv, psd_method=psd_method)
+    # the rhythm is judged as analyze and info judge it (on the analysis grid), whatever the span: a
+    # rhythm that is not sinus is logged as a warning ("not sinus rhythm: HRV is not a measure of
+    # ..."), shown on stderr, and each row's rhythm column comes from this judgement (with --raw too)
+    judgement = judge(recorded, cleaned, cfg.windows.window_s, cfg.windows.step_s, cfg.rhythm)
+    r = (recorded if raw else cleaned).replace(meta={**(recorded if raw else cleaned).meta, "rhythm": judgement})
+    import dataclasses
+
+    seg = cfg.segment if psd_method is None else dataclasses.replace(cfg.segment, psd_method=psd_method)
     if by_event:
         table = hrv_by_event(r, seg)
     else:
@@ -1146,7 +1244,7 @@ def hrv_cmd(rec: Path, by_event: bool, start: str | None, end: str | None, out: 
 
         with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_colwidth", 200):
             if by_event:
-                cols = ["label", "kind", "start_s", "duration_s", "n_beats", "mean_hr_bpm", "mean_hr_bpm_delta",
+                cols = ["label", "kind", "start_s", "duration_s", "n_beats", "rhythm", "mean_hr_bpm", "mean_hr_bpm_delta",
                         "rmssd_ms", "rmssd_ms_delta_pct", "hf_ms2", "lf_hf", "dfa_alpha1"]
                 click.echo(table[cols].round(2).to_string(index=False))
                 click.echo(f"({len(table.columns)} columns in all, with every metric, its change from baseline "
@@ -1293,37 +1391,26 @@ def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | Non
       calmtrace day hr.txt --acc Polar_H10_ACC.txt --events diary.txt --out results/day1
     """
     import dataclasses
-    import tomllib
 
-    from .analysis import AnalysisConfig, analyze
+    from .analysis import AnalysisConfig, analyze, load_config
     from .formats.acc_csv import read_acc
-    from .loader import load
-    from .signals.day import DayConfig
+    from .loader import load, load_acc
 
     names = ("day_epochs.csv", "day_summary.csv", "sleep.csv", "stress_episodes.csv", "diary_links.csv", "day.json",
              "report.html")
     existing = [n for n in names if (out / n).exists()]
     if existing and not force:
         raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
-    cfg, day_cfg = AnalysisConfig(), DayConfig()
-    if config_file:
-        try:
-            data = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{config_file}: not valid TOML ({exc})") from None
-        day_cfg = DayConfig.from_mapping(data.pop("day", {}))
-        cfg = AnalysisConfig.from_dict(data, source=str(config_file))
+    cfg = load_config(config_file) if config_file else AnalysisConfig()
     if epoch_s is not None:
-        day_cfg = dataclasses.replace(day_cfg, epoch_s=float(epoch_s))
+        cfg = dataclasses.replace(cfg, day=dataclasses.replace(cfg.day, epoch_s=float(epoch_s)))
     r = load(rec, format=fmt, events=events_file)
-    if acc_file is None and rec.is_dir() and (rec / "acc.csv").exists():
-        acc_file = rec / "acc.csv"
-    acc = read_acc(acc_file, r.start) if acc_file is not None else None
-    result = analyze(r, cfg, source=rec, acc=acc, day_config=day_cfg)
+    acc = read_acc(acc_file, r.start) if acc_file is not None else load_acc(rec, r.start)
+    result = analyze(r, cfg, source=rec, acc=acc)
     if result.day is None:  # shorter than analyze()'s day threshold: asked for, so computed (or said why not)
         from .signals.day import analyze_day
 
-        result.day = analyze_day(r, acc, day_cfg)
+        result.day = analyze_day(r, acc, cfg.day)
     out.mkdir(parents=True, exist_ok=True)
     result.day.write(out)
     from .report import write_report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 
 import logging
@@ -14,7 +15,7 @@ from .errors import FormatError, InputError
 from .recording import Recording
 from . import formats, store
 
-__all__ = ["load", "rebuild_beats"]
+__all__ = ["load", "load_acc", "rebuild_beats"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,35 @@ def load(path: str | os.PathLike, format: str | None = None, events: str | os.Pa
                             timezone=rec.meta.get("timezone"))
         rec = rec.with_events(rec.events.merge(extra))
     return rec
+
+
+def load_acc(folder: str | os.PathLike, start: datetime) -> pd.DataFrame | None:
+    """The ``acc.csv`` a capture wrote beside the beats of a recording folder, or None.
+
+    The one rule by which ``analyze``, ``day`` and the trend find a recording's own accelerometer.
+
+    Parameters
+    ----------
+    folder : path-like
+        A recording folder (anything else, e.g. an imported file, has none: None).
+    start : datetime
+        Timezone-aware start of the recording (``Recording.start``).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        As :func:`calmtrace.formats.acc_csv.read_acc`; None when ``folder`` is not a folder or
+        holds no ``acc.csv`` (:data:`calmtrace.store.ACC_FILE`).
+
+    Raises
+    ------
+    FormatError
+        When the ``acc.csv`` is there but cannot be read.
+    """
+    from .formats.acc_csv import read_acc
+
+    path = Path(folder) / store.ACC_FILE[0]
+    return read_acc(path, start) if path.is_file() else None
 
 
 def rebuild_beats(folder: str | os.PathLike, rec: Recording | None = None, config: object = None) -> Recording:

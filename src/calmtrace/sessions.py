@@ -4,7 +4,10 @@ This is the analysis layer of the trend report (:mod:`calmtrace.report.trend` on
 is built here). :func:`collect_trend` expands paths into recordings, analyses them, and builds a
 :class:`SessionTrend`: one row per session (date, the one quality verdict of
 :func:`calmtrace.signals.quality.assess_quality`, baseline lnRMSSD and its smallest-worthwhile-
-change band) and one row per session and stressor (heart-rate recovery figures).
+change band) and one row per session and stressor (heart-rate recovery figures); and, for the
+sessions that have a day analysis (recordings of at least ``analysis.DAY_MIN_S``), one row per
+calendar day (minutes per state, the stress/recovery balance) and one per night (overnight
+lnRMSSD and heart rate, with the same SWC band over nights; :mod:`calmtrace.signals.day_trend`).
 
 The SWC band (Plews et al. 2012, Eur J Appl Physiol 112:3729-41; Plews et al. 2013, Sports Med
 43:773-81; Plews et al. 2014, Int J Sports Physiol Perform 9:783-90): the rolling mean of baseline
@@ -26,15 +29,17 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .analysis import analyze
-from .errors import InputError
-from .loader import load
+from .analysis import DAY_MIN_S, analyze
+from .errors import AnalysisError, InputError
+from .loader import load, load_acc
 from .signals.config import TrendConfig
+from .signals.day_trend import DAY_COLUMNS, NIGHT_COLUMNS, calendar_days, nights
 from .signals.linking import format_duration, time_to_baseline
 from .signals.quality import Quality, assess_quality
 
 __all__ = ["SessionTrend", "collect_recordings", "analyze_all", "trend_tables", "build_trend", "collect_trend",
-           "SESSION_COLUMNS", "STRESSOR_COLUMNS", "SWC_WINDOW", "SWC_MIN_SESSIONS", "SWC_FACTOR"]
+           "day_trend_tables", "SESSION_COLUMNS", "STRESSOR_COLUMNS", "TREND_DAY_COLUMNS", "TREND_NIGHT_COLUMNS",
+           "SWC_WINDOW", "SWC_MIN_SESSIONS", "SWC_FACTOR"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,13 @@ STRESSOR_COLUMNS: tuple[str, ...] = (
     "ttb_censored", "time_to_baseline", "t50_s", "tau_s", "tau_ci_low_s", "tau_ci_high_s", "hrr60_bpm",
     "ln_rmssd_time_to_baseline", "note",
 )
+#: Columns of the trend's calendar days (:func:`day_trend_tables`).
+TREND_DAY_COLUMNS: tuple[str, ...] = ("session", *DAY_COLUMNS)
+_NIGHT_COLUMNS_SESSION: tuple[str, ...] = ("session", *NIGHT_COLUMNS)
+#: Columns of the trend's nights (:func:`day_trend_tables`): a night's columns, then its SWC band.
+TREND_NIGHT_COLUMNS: tuple[str, ...] = (
+    *_NIGHT_COLUMNS_SESSION, "band_mean", "band_low", "band_high", "band_n", "vs_band", "band_note",
+)
 
 
 @dataclass
@@ -69,6 +81,11 @@ class SessionTrend:
         The SWC band's parameters (written in the report's methods).
     quality : list of Quality
         Each session's verdict, in the order of ``results``.
+    days, nights : pandas.DataFrame
+        :func:`day_trend_tables` of ``results`` (columns :data:`TREND_DAY_COLUMNS`,
+        :data:`TREND_NIGHT_COLUMNS`); empty when no session has a day analysis.
+    day_notes : list of str
+        One line per session left out of the day and night tables, saying why.
     """
 
     results: list
@@ -76,6 +93,9 @@ class SessionTrend:
     stressors: pd.DataFrame
     config: TrendConfig = field(default_factory=TrendConfig)
     quality: list = field(default_factory=list)
+    days: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(TREND_DAY_COLUMNS)))
+    nights: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(TREND_NIGHT_COLUMNS)))
+    day_notes: list = field(default_factory=list)
 
 
 def _trend_config(results: Sequence[Any]) -> TrendConfig:
@@ -91,7 +111,8 @@ def build_trend(results: Sequence[Any], config: TrendConfig | None = None) -> Se
     ordered = sorted(results, key=lambda r: r.recording.start)
     cfg = config or _trend_config(ordered)
     sessions, stressors = trend_tables(ordered, cfg)
-    return SessionTrend(ordered, sessions, stressors, cfg, [_quality(r) for r in ordered])
+    days, nights_, notes = day_trend_tables(ordered, cfg)
+    return SessionTrend(ordered, sessions, stressors, cfg, [_quality(r) for r in ordered], days, nights_, notes)
 
 
 def collect_trend(items: Iterable[Any], config: Any = None) -> SessionTrend:
@@ -146,7 +167,10 @@ def analyze_all(items: Iterable[Any], config: Any = None) -> list[Any]:
             paths.append(item)
     for p in collect_recordings(paths) if paths else []:
         log.info("analysing %s for the trend report", p)
-        results.append(analyze(load(p), config, source=p))
+        rec = load(p)
+        # a long recording's day analysis uses the chest accelerometer, as `calmtrace day` does
+        acc = load_acc(p, rec.start) if rec.duration_s >= DAY_MIN_S else None
+        results.append(analyze(rec, config, source=p, acc=acc))
     return results
 
 
@@ -264,3 +288,81 @@ def trend_tables(results: Sequence[Any], config: TrendConfig | None = None) -> t
     else:
         sessions = pd.DataFrame(columns=list(SESSION_COLUMNS))
     return sessions, pd.DataFrame(trows, columns=list(STRESSOR_COLUMNS))
+
+
+# -------------------------------------------------------------------------------------------
+# days and nights
+# -------------------------------------------------------------------------------------------
+def _no_day_reason(result: Any) -> str:
+    """Why an analysed session has no day analysis."""
+    rec = result.recording
+    if rec.duration_s < DAY_MIN_S:
+        return (f"it lasts {rec.duration_s / 3600:.1f} h; the day analysis needs "
+                f"{DAY_MIN_S / 3600:g} h or an accelerometer")
+    from .signals.day import analyze_day
+
+    try:
+        analyze_day(rec, None, getattr(result.day, "config", None))
+    except AnalysisError as exc:
+        return str(exc)
+    return "it was analysed without its day analysis"
+
+
+def day_trend_tables(results: Sequence[Any], config: TrendConfig | None = None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Calendar days and nights of the sessions that have a day analysis, and notes on the others.
+
+    Parameters
+    ----------
+    results : sequence of AnalysisResult
+        Sessions of one subject, in any order (sorted here by start time, as
+        :func:`trend_tables`, so that ``session`` is the same rank). A session's day analysis is
+        its ``day`` attribute: :func:`calmtrace.analysis.analyze` computes it for recordings of at
+        least ``DAY_MIN_S`` (or given an accelerometer), the same as ``calmtrace day`` writes.
+    config : TrendConfig, optional
+        The balance's minimum, the nights' minimum measured share and the SWC band.
+
+    Returns
+    -------
+    (days, nights, notes)
+        ``days``: :data:`TREND_DAY_COLUMNS`, one row per session and calendar day
+        (:func:`calmtrace.signals.day_trend.calendar_days`). ``nights``:
+        :data:`TREND_NIGHT_COLUMNS`, one row per night of every session in time order
+        (:func:`calmtrace.signals.day_trend.nights`), with the smallest-worthwhile-change band of
+        the nights before it: the mean of the last ``swc_window`` nights with an overnight
+        lnRMSSD, +/- ``swc_factor`` x their SD, once at least ``swc_min_sessions`` such nights
+        precede it (the band of :func:`trend_tables`, one value per night; Plews et al. 2012,
+        2013, 2014); ``vs_band`` is ``above``, ``below`` or ``within``, and ``band_note`` says why
+        there is no band. ``notes``: one line per session without a day analysis.
+    """
+    ordered = sorted(results, key=lambda r: r.recording.start)
+    cfg = config or _trend_config(ordered)
+    day_parts: list[dict] = []
+    night_parts: list[tuple[pd.Timestamp, dict]] = []
+    notes: list[str] = []
+    for k, res in enumerate(ordered, start=1):
+        day = getattr(res, "day", None)
+        if day is None:
+            notes.append(f"Session {k} ({pd.Timestamp(res.recording.start):%Y-%m-%d}) has no day analysis: "
+                         f"{_no_day_reason(res)}.")
+            continue
+        day_parts += [{"session": k, **row} for row in calendar_days(day, res.recording, cfg).to_dict("records")]
+        start = pd.Timestamp(res.recording.start)
+        night_parts += [(start + pd.Timedelta(seconds=float(row["onset_s"])), {"session": k, **row})
+                        for row in nights(day, res.recording, cfg).to_dict("records")]
+    # rows, not frames, are joined: no concatenation of all-NaN columns (pandas 2 and 3 alike)
+    days = pd.DataFrame(day_parts, columns=list(TREND_DAY_COLUMNS))
+    if night_parts:
+        night_parts.sort(key=lambda tr: tr[0])
+        nt = pd.DataFrame([row for _, row in night_parts], columns=list(_NIGHT_COLUMNS_SESSION))
+        values = nt["ln_rmssd"].to_numpy(float)
+        band = _swc(values, np.isfinite(values), cfg)
+        band.columns = ["band_mean", "band_low", "band_high", "band_n", "vs_band"]
+        band["band_note"] = ["" if math.isfinite(m) else
+                             f"{n_prior} earlier night{'' if n_prior == 1 else 's'} with an overnight lnRMSSD; "
+                             f"the band needs {cfg.swc_min_sessions}"
+                             for m, n_prior in zip(band["band_mean"], band["band_n"])]
+        nt = pd.concat([nt, band], axis=1)
+    else:
+        nt = pd.DataFrame(columns=list(TREND_NIGHT_COLUMNS))
+    return days[list(TREND_DAY_COLUMNS)], nt[list(TREND_NIGHT_COLUMNS)], notes

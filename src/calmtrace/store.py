@@ -9,6 +9,8 @@ Layout (``schema_version`` 1)::
     hr.csv               t_s,hr_bpm,contact
     notifications.csv    t_s,source,payload_hex        (captures only: what the strap really sent)
     ecg.csv              t_s,ecg_uv                    (where ECG was streamed or imported)
+    acc.csv              t_s,x_mg,y_mg,z_mg            (where acceleration was streamed; read beside
+                                                        the recording by formats/acc_csv.read_acc)
 
 Floats are written with Python's shortest round-trip representation, so a write followed by a read
 gives back exactly the same numbers. :func:`save` writes into a temporary folder beside the target
@@ -62,7 +64,7 @@ from .events import EVENT_KINDS, Event, Events, check_kind
 from .recording import BEAT_FLAGS, GAP_REASONS, Recording
 
 __all__ = ["SCHEMA_VERSION", "save", "load_folder", "is_recording_folder", "RecordingWriter", "FolderLock",
-           "LOCK_NAME", "claim", "spreadsheet_safe", "write_spreadsheet_csv"]
+           "LOCK_NAME", "claim", "spreadsheet_safe", "write_spreadsheet_csv", "ACC_FILE", "acc_file_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,10 @@ _FILES = {
     "notifications": ("notifications.csv", ["t_s", "source", "payload_hex"]),
     "ecg": ("ecg.csv", ["t_s", "ecg_uv"]),
 }
+
+#: A capture's acceleration file and its columns (s since the recording's start; mg per axis). It is
+#: not part of :class:`~calmtrace.recording.Recording`: ``calmtrace day`` reads it beside the beats.
+ACC_FILE = ("acc.csv", ["t_s", "x_mg", "y_mg", "z_mg"])
 
 #: The lock file of a recording folder (held with ``fcntl.flock`` by its one writer).
 LOCK_NAME = ".calmtrace.lock"
@@ -865,6 +871,31 @@ class RecordingWriter:
         fh.write("".join(_row((float(a), float(b))) for a, b in zip(t_s, ecg_uv)))
         fh.flush()
 
+    def add_acc(self, t_s: Sequence[float], samples_mg: Sequence[Sequence[int]]) -> None:
+        """Append a block of acceleration samples (one frame), flushed as one write.
+
+        ``acc.csv`` (:data:`ACC_FILE`) is created with the first block, its header and first rows
+        in one write, so that a capture whose strap sends no acceleration leaves no empty file and a
+        killed one never leaves a header without rows.
+
+        Parameters
+        ----------
+        t_s : sequence of float, shape (n,)
+            Sample times, s since the recording's start.
+        samples_mg : sequence of (int, int, int), shape (n, 3)
+            Acceleration per axis, mg.
+        """
+        if self.closed:
+            raise InputError(f"{self.folder}: writer is closed")
+        text = "".join(f"{_fmt(float(t))},{int(x)},{int(y)},{int(z)}\n" for t, (x, y, z) in zip(t_s, samples_mg))
+        if "acc" not in self._files:
+            name, cols = ACC_FILE
+            self._files["acc"] = open(self.folder / name, "w", encoding="utf-8", newline="", buffering=1)
+            text = ",".join(cols) + "\n" + text
+        fh = self._files["acc"]
+        fh.write(text)
+        fh.flush()
+
     def update_meta(self, **items: Any) -> None:
         """Add or change metadata; ``recording.json`` is replaced atomically (still marked
         incomplete; also after :meth:`abort`, to note why the capture stopped)."""
@@ -923,3 +954,41 @@ class RecordingWriter:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def acc_file_stats(folder: str | os.PathLike) -> dict[str, float] | None:
+    """Sample count and time span of a recording folder's ``acc.csv``, without reading it all.
+
+    Returns
+    -------
+    dict or None
+        ``n_samples``, ``first_t_s``, ``last_t_s`` (s since the recording's start; NaN when
+        unreadable), or None when the folder has no ``acc.csv``. A last line cut short by an
+        interrupted capture is not counted.
+    """
+    path = Path(folder) / ACC_FILE[0]
+    if not path.is_file():
+        return None
+    n_lines, first, last_complete, tail = 0, b"", b"", b""
+    with open(path, "rb") as fh:
+        fh.readline()                                   # the header
+        first = fh.readline()
+        if first.endswith(b"\n"):
+            n_lines = 1
+            while chunk := fh.read(1 << 20):
+                n_lines += chunk.count(b"\n")
+                tail = (tail + chunk)[-4096:]
+    if first.endswith(b"\n"):
+        body = (first + tail) if n_lines == 1 else tail
+        lines = body.split(b"\n")
+        last_complete = lines[-2] if len(lines) >= 2 else first
+
+    def t_of(line: bytes) -> float:
+        try:
+            return float(line.split(b",", 1)[0])
+        except ValueError:
+            return math.nan
+
+    if not n_lines:
+        return {"n_samples": 0, "first_t_s": math.nan, "last_t_s": math.nan}
+    return {"n_samples": n_lines, "first_t_s": t_of(first), "last_t_s": t_of(last_complete)}

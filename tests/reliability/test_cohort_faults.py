@@ -15,7 +15,6 @@ their own processes).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -189,43 +188,22 @@ def test_a_worker_killed_on_an_input_costs_only_its_own_rows(cohort: Path, seria
     _assert_kept_rows_are_right(res, serial_rows)
 
 
-def _deep(root: Path, depth: int) -> Path:
-    root.mkdir()
-    p = root
-    for _ in range(depth):
-        p = p / "d"
-        p.mkdir()
-    return p
-
-
-def _remove_deep(root: Path) -> None:
-    chain = [root]
-    while (chain[-1] / "d").is_dir():
-        chain.append(chain[-1] / "d")
-    shutil.rmtree(chain[-1])
-    for q in reversed(chain[:-1]):
-        q.rmdir()
-
-
-def test_pipe_deep_nesting_undecodable_names_and_unreadable_files_on_a_local_cluster(tmp_path: Path) -> None:
+def test_pipe_deep_nesting_undecodable_names_and_unreadable_files_on_a_local_cluster(tmp_path: Path, deep_folder) -> None:
     root = tmp_path / "mixed"
     root.mkdir()
     save(calmtrace.simulate("tsst", seed=1), root / "p1")
-    deep = _deep(root / "deep", 1100)
-    try:
-        save(calmtrace.simulate("breathing", seed=2), deep / "p2")
-        os.mkfifo(root / "stream.txt")
-        (root / os.fsdecode(b"\xff\xfe-rr.txt")).write_text("\n".join(["812", "798", "805", "790"] * 80) + "\n")
-        (root / os.fsdecode(b"\xff-notes.txt")).write_text("not a recording\n")
-        (root / "gone.hrm").symlink_to(root / "nowhere.hrm")
-        (root / "locked.txt").write_text("\n".join(["800", "810", "795", "805"] * 80) + "\n")
-        (root / "locked.txt").chmod(0)
-        readable_as_root = os.access(root / "locked.txt", os.R_OK)
-        out = tmp_path / "out"
-        p = subprocess.run([sys.executable, "-m", "calmtrace", "batch", str(root), "--out", str(out), "-j", "2"],
-                           capture_output=True, text=True, timeout=600)
-    finally:
-        _remove_deep(root / "deep")
+    deep = deep_folder(root / "deep", 1100)
+    save(calmtrace.simulate("breathing", seed=2), deep / "p2")
+    os.mkfifo(root / "stream.txt")
+    (root / os.fsdecode(b"\xff\xfe-rr.txt")).write_text("\n".join(["812", "798", "805", "790"] * 80) + "\n")
+    (root / os.fsdecode(b"\xff-notes.txt")).write_text("not a recording\n")
+    (root / "gone.hrm").symlink_to(root / "nowhere.hrm")
+    (root / "locked.txt").write_text("\n".join(["800", "810", "795", "805"] * 80) + "\n")
+    (root / "locked.txt").chmod(0)
+    readable_as_root = os.access(root / "locked.txt", os.R_OK)
+    out = tmp_path / "out"
+    p = subprocess.run([sys.executable, "-m", "calmtrace", "batch", str(root), "--out", str(out), "-j", "2"],
+                       capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
     cohort = pd.read_parquet(out / "cohort.parquet")
     failures = pd.read_csv(out / "failures.csv")

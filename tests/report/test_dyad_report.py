@@ -119,6 +119,22 @@ def test_report_numbers_are_the_results() -> None:
     assert html.count('<tr class="above">') + html.count('<tr class="chance">') == len(res.phases)
 
 
+def test_summary_names_each_partner_once_and_only_when_named() -> None:
+    from calmtrace.report.dyad import dyad_summary
+
+    a, b = simulate_dyad(seed=6, coupling=0.6)
+    cfg = DyadConfig(n_surrogates=19)
+    named = dyad_summary(dyad(a, b, cfg))[0][0]
+    assert named.startswith(f"Partner A is {a.meta['subject']}, partner B is {b.meta['subject']}; aligned on ")
+    # without a subject id the labels are the defaults "partner A" / "partner B": not repeated
+    bare = [r.replace(meta={k: v for k, v in r.meta.items() if k not in ("subject", "source_file")}) for r in (a, b)]
+    res = dyad(*bare, cfg)
+    assert res.labels == {"A": "partner A", "B": "partner B"}
+    first = dyad_summary(res)[0][0]
+    assert first.startswith("Aligned on ") and "partner a" not in first.lower()
+    assert "Partner A: partner A" not in render_dyad_report(res)
+
+
 # -------------------------------------------------------------------------------------------
 # in the browser
 # -------------------------------------------------------------------------------------------

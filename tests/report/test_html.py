@@ -170,4 +170,5 @@ def test_analysis_json_writes_every_stage_config(breathing_result, tmp_path):
     cfg = json.loads((tmp_path / "analysis.json").read_text())["config"]
     assert cfg["quality"] == {"max_artifact_pct": 5.0, "max_invalid_windows_pct": 20.0}
     assert cfg["links"] == {"follow_s": 120.0, "tolerance_s": 10.0}
-    assert cfg["trend"] == {"swc_window": 7, "swc_min_sessions": 3, "swc_factor": 0.5}
+    assert cfg["trend"] == {"swc_window": 7, "swc_min_sessions": 3, "swc_factor": 0.5,
+                            "balance_min_waking_min": 60.0, "night_min_measured_pct": 50.0}

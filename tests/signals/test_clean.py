@@ -524,3 +524,53 @@ def test_inserted_beats_only_where_an_interval_is_the_sum_of_its_neighbours():
     inner = np.arange(1, len(rr) - 1)
     matches = np.abs(rr[inner] - (rr[inner - 1] + rr[inner + 1])) <= 0.15 * (rr[inner - 1] + rr[inner + 1])
     assert len(closing) <= int(matches.sum())
+
+
+# -- an irregular rhythm is not ectopy ----------------------------------------------------------------
+def _af_case():
+    from pathlib import Path
+
+    p = Path(__file__).resolve().parents[2].parent / "shared" / "cases" / "atrial-fibrillation" / "af_cv50.txt"
+    if not p.exists():
+        pytest.skip(f"quirk case {p} is absent (../shared/cases is not beside this checkout)")
+    import calmtrace
+
+    return calmtrace.load(p)
+
+
+def test_af_case_is_called_an_irregular_rhythm_not_persistent_ectopy():
+    # ../shared/cases/atrial-fibrillation (README: RR independent from beat to beat, CV 0.14):
+    # before, cleaning warned "persistent ectopy: 15% of beats are premature"
+    c = clean(_af_case())
+    warn = c.meta["cleaning"]["warnings"]
+    assert len(warn) == 1
+    assert warn[0].startswith("irregular rhythm (possible atrial fibrillation), not ectopy")
+    assert "not sinus rhythm: HRV is not a measure of autonomic modulation here" in warn[0]
+    assert not any("persistent ectopy" in w for w in warn)
+    assert c.meta["cleaning"]["ectopy"]["premature_beats"] == 0
+    # the flags cleaning set there are counted in the message, as the flags say
+    n_flagged = int((c.flags != "ok").sum())
+    assert f"flagged {n_flagged} of the {len(c.beats)} beats there" in warn[0]
+    assert c.meta["cleaning"]["irregular_spans"] == [{"start_s": 0.0, "end_s": float(c.t_s[-1])}]
+
+
+def test_an_irregular_stretch_does_not_hide_ectopy_elsewhere():
+    rng = np.random.default_rng(21)
+    n = 600
+    t = np.arange(n) * 0.85
+    sinus = 850 * (1 + 0.04 * np.sin(2 * np.pi * 0.25 * t)) + rng.normal(0, 5, n)
+    for k in range(100, 560, 2):                      # bigeminy: every other beat 40 % premature
+        sinus[k + 1] += 0.4 * sinus[k]
+        sinus[k] *= 0.6
+    af = rng.normal(800, 120, 500).clip(300, 2000)    # then independent RR
+    rr = np.concatenate([sinus, af])
+    c = clean(_rec(rr))
+    warn = " | ".join(c.meta["cleaning"]["warnings"])
+    assert "persistent ectopy" in warn and "irregular rhythm (possible atrial fibrillation)" in warn
+    spans = c.meta["cleaning"]["irregular_spans"]
+    af_start = float(np.sum(sinus)) / 1000.0
+    assert spans and all(sp["end_s"] > af_start - 60.0 for sp in spans)   # nothing called AF in the bigeminy
+    # premature beats are counted among the beats outside the irregular stretch only
+    e = c.meta["cleaning"]["ectopy"]
+    assert e["share"] == pytest.approx(e["premature_beats"] / e["beats_judged"])
+    assert e["beats_judged"] < len(rr)

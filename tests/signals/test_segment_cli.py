@@ -98,6 +98,37 @@ def test_hrv_of_an_irregular_rhythm_says_it_is_not_sinus(tmp_path):
                            capture_output=True, text=True, timeout=300)
         assert p.returncode == 0, p.stderr
         assert "not sinus rhythm" in p.stderr, (extra, p.stderr)
+        # and the table itself says so: the rhythm, no vagal-looking numbers, the reason
+        out = tmp_path / f"row{len(extra)}.csv"
+        p = _run(str(path), *extra, "--out", str(out))
+        assert p.returncode == 0, p.stderr
+        row = pd.read_csv(out).iloc[0]
+        assert row["rhythm"] == "irregular"
+        assert np.isnan(row["rmssd_ms"]) and np.isnan(row["pns_index"]) and np.isfinite(row["mean_hr_bpm"])
+        assert "not sinus rhythm" in row["notes"]
+
+
+def test_segment_settings_come_from_the_config_file(tmp_path):
+    path, rr = _rr_file(tmp_path)
+    toml = tmp_path / "span.toml"
+    toml.write_text('[segment]\npsd_method = "lomb"\nsampen_min_beats = 5000\n')
+    out = tmp_path / "one.csv"
+    p = _run(str(path), "--raw", "--config", str(toml), "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    row = pd.read_csv(out).iloc[0]
+    assert row["psd_method"] == "lomb"
+    assert np.isnan(row["sampen"]) and "900 usable beats < 5000 ([segment] sampen_min_beats)" in row["notes"]
+    # --psd still overrides the file
+    p = _run(str(path), "--raw", "--config", str(toml), "--psd", "welch", "--out", str(out), "--force")
+    assert p.returncode == 0, p.stderr
+    assert pd.read_csv(out).iloc[0]["psd_method"] == "welch"
+    toml.write_text("[segment]\nsampen_minimum = 5\n")
+    p = _run(str(path), "--config", str(toml))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines() == [f"calmtrace: error: {toml}: [segment]: unknown key 'sampen_minimum'; "
+                                             "allowed: psd_method, vlf_band_hz, vlf_min_span_s, lomb_oversampling, "
+                                             "sampen_dimension, sampen_tolerance_sd, sampen_min_beats, "
+                                             "dfa_alpha2_beats, dfa_min_beats_per_box"]
 
 
 def test_hrv_of_a_sinus_recording_raises_no_rhythm_warning():

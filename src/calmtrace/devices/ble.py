@@ -2,15 +2,17 @@
 
 :func:`scan` lists straps advertising the Heart Rate Service. :class:`Strap` connects to one
 (by address or by advertised name), reads its metadata (battery, body sensor location, Device
-Information strings), subscribes to Heart Rate Measurement (0x2A37) and, on request, Polar ECG,
-and from then on **keeps the link up by itself**: when the link drops, or when no notification
+Information strings), subscribes to Heart Rate Measurement (0x2A37) and, on request, Polar ECG
+and acceleration (one warning, and heart rate alone, on a strap without them), and from then on
+**keeps the link up by itself**: when the link drops, or when no notification
 has come for ``stall_timeout_s`` (a link that is up but silent, seen on BlueZ), it reconnects
 with exponential backoff. Straps dropping every few minutes on BlueZ is the common case, so this
 path is the main one, not an afterthought.
 
 Everything the strap says comes out, in order, as events from :meth:`Strap.events` (or the
 ``on_event`` callback): :class:`Notification` (arrival time on the caller's clock, source
-``"hrs"`` or ``"pmd"``, the raw payload) and :class:`StateChange` (``connecting``,
+``"hrs"`` or ``"pmd"`` (ECG and ACC frames alike; byte 0 tells them apart), the raw payload) and
+:class:`StateChange` (``connecting``,
 ``connected``, ``disconnected``, ``stalled``, ``reconnecting``, ``failed``, ``closed``). The
 adapter does not parse payloads: a capture stores them raw and feeds them to
 :class:`~calmtrace.devices.timeline.Timeline`, telling it about ``disconnected`` and ``stalled``
@@ -49,6 +51,7 @@ __all__ = [
     "Strap",
     "scan",
     "STATES",
+    "no_adapter",
 ]
 
 log = logging.getLogger(__name__)
@@ -182,6 +185,23 @@ class _EventStream:
         return event
 
 
+def no_adapter(exc: BaseException) -> bool:
+    """True when a failed scan or connection means there is no Bluetooth adapter to use: BlueZ's
+    D-Bus socket missing (``FileNotFoundError``), BlueZ not running, or bleak finding no adapter
+    (the exception or any of its causes)."""
+    seen = 0
+    e: BaseException | None = exc
+    while e is not None and seen < 10:
+        if isinstance(e, FileNotFoundError):
+            return True
+        text = str(e).lower()
+        if "no bluetooth adapter" in text or "org.freedesktop.dbus.error.serviceunknown" in text:
+            return True
+        e = e.__cause__ or e.__context__
+        seen += 1
+    return False
+
+
 def _backends(backend: Any) -> tuple[Any, Any]:
     if backend is None:
         return None, None
@@ -203,7 +223,8 @@ async def scan(timeout_s: float = 5.0, *, backend: Any = None) -> list[FoundStra
     Raises
     ------
     DeviceError
-        When the Bluetooth adapter cannot scan.
+        When the Bluetooth adapter cannot scan ("no Bluetooth adapter found (BlueZ/D-Bus not
+        available): ..." when there is none to use).
     """
     scanner_backend, _ = _backends(backend)
     try:
@@ -211,6 +232,10 @@ async def scan(timeout_s: float = 5.0, *, backend: Any = None) -> list[FoundStra
                                             service_uuids=[HRS_SERVICE_UUID],
                                             backend=scanner_backend)
     except _BLEAK_ERRORS as exc:
+        if no_adapter(exc):
+            raise DeviceError(f"no Bluetooth adapter found (BlueZ/D-Bus not available: "
+                              f"{exc or type(exc).__name__}); is Bluetooth on and BlueZ running? "
+                              "`calmtrace scan --simulate tsst` shows a virtual strap") from exc
         raise DeviceError(f"Bluetooth scan failed: {exc or type(exc).__name__}") from exc
     straps = [FoundStrap(adv.local_name or device.name, device.address, adv.rssi)
               for device, adv in found.values() if HRS_SERVICE_UUID in adv.service_uuids]
@@ -232,6 +257,11 @@ class Strap:
         Returns the current time in s; stamps notification arrivals (``time.monotonic``).
     ecg : bool
         Also stream Polar ECG (PMD) where the strap has it.
+    acc : bool
+        Also stream Polar acceleration (PMD) where the strap has it, at ``acc_fs_hz`` (one of
+        :data:`~calmtrace.devices.polar.ACC_RATES_HZ`) and ``acc_range_g`` (one of
+        :data:`~calmtrace.devices.polar.ACC_RANGES_G`). A strap without it (no PMD service, or a
+        refusal) streams heart rate alone, with one warning.
     on_event : callable, optional
         Called with every event; when given, :meth:`events` yields nothing.
 
@@ -246,12 +276,18 @@ class Strap:
 
     def __init__(self, target: str, *, backend: Any = None, config: StrapConfig | None = None,
                  clock: Callable[[], float] = time.monotonic, ecg: bool = False,
-                 on_event: Callable[[Notification | StateChange], None] | None = None) -> None:
+                 on_event: Callable[[Notification | StateChange], None] | None = None,
+                 acc: bool = False, acc_fs_hz: int = 25, acc_range_g: int = 8) -> None:
         self.target = target
         self.config = config or StrapConfig()
         self._scanner_backend, self._client_backend = _backends(backend)
         self._clock = clock
         self._want_ecg = ecg
+        self._want_acc = acc
+        # the request is checked now: a bad rate or range is the caller's error, not the strap's
+        self._acc_command = polar.start_acc_command(acc_fs_hz, acc_range_g) if acc else b""
+        self.acc_fs_hz, self.acc_range_g = int(acc_fs_hz), int(acc_range_g)
+        self._warned: set[str] = set()          # warnings given once per strap, not per reconnection
         self._on_event = on_event
         self._queue: asyncio.Queue[Notification | StateChange | None] = asyncio.Queue()
         self._client: BleakClient | None = None
@@ -286,7 +322,8 @@ class Strap:
             The metadata: ``device_name``, ``device_address``, ``device_manufacturer``,
             ``device_model``, ``device_serial``, ``device_hardware``, ``device_firmware``,
             ``device_software`` (those the strap has), ``battery_pct`` (%),
-            ``body_sensor_location`` (e.g. ``"chest"``), ``ecg`` (ECG streaming started).
+            ``body_sensor_location`` (e.g. ``"chest"``), ``ecg`` (ECG streaming started) and, when
+            acceleration was asked for, ``acc`` (started), ``acc_fs_hz`` and ``acc_range_g``.
 
         Raises
         ------
@@ -379,8 +416,8 @@ class Strap:
             await self._read_metadata(client)
             self._last_rx = asyncio.get_running_loop().time()
             await client.start_notify(HRM_UUID, self._on_hrm)
-            if self._want_ecg:
-                await self._start_ecg(client)
+            if self._want_ecg or self._want_acc:
+                await self._start_pmd(client)
         except _BLEAK_ERRORS as exc:
             self._client = None
             if client is not None:
@@ -420,22 +457,46 @@ class Strap:
         if value:
             meta["body_sensor_location"] = _BODY_SENSOR_LOCATIONS.get(value[0], f"code {value[0]}")
         meta["ecg"] = False
+        if self._want_acc:
+            meta.update(acc=False, acc_fs_hz=self.acc_fs_hz, acc_range_g=self.acc_range_g)
         if HRM_UUID not in chars:
             raise DeviceError(f"strap {self._what()}: has no Heart Rate Measurement "
                               "characteristic (0x2A37); is it a heart-rate strap?")
         self.metadata = meta
 
-    async def _start_ecg(self, client: BleakClient) -> None:
+    def _warn_once(self, key: str, message: str, *args: Any) -> None:
+        """A warning about what the strap cannot do, given once (not at every reconnection)."""
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(message, *args)
+
+    async def _start_pmd(self, client: BleakClient) -> None:
+        """Start the PMD streams asked for (ECG, ACC); heart rate goes on without those refused."""
+        wanted = [name for name, want in (("ECG", self._want_ecg), ("accelerometer", self._want_acc)) if want]
         if polar.PMD_CONTROL_UUID not in {c.uuid for c in client.services.characteristics.values()}:
-            log.warning("strap %s: no Polar PMD service, so no ECG; streaming heart rate only",
-                        self._what())
+            self._warn_once("no pmd", "strap %s: no Polar PMD service, so no %s; streaming heart rate only",
+                            self._what(), " and no ".join(wanted))
             return
+        requests = []
+        if self._want_ecg:
+            requests.append((polar.MEASUREMENT_ECG, polar.START_ECG_COMMAND))
+        if self._want_acc:
+            requests.append((polar.MEASUREMENT_ACC, self._acc_command))
         try:
-            await polar.start_ecg(client, self._on_pmd)
-        except DeviceError as exc:            # heart rate goes on without ECG
-            log.warning("%s; streaming heart rate only", exc)
+            answers = await polar.start_pmd(client, self._on_pmd, requests)
+        except DeviceError as exc:            # heart rate goes on without ECG and ACC
+            self._warn_once(f"pmd {exc}", "%s; streaming heart rate only", exc)
             return
-        self.metadata["ecg"] = True
+        started = [reply.ok for reply in answers.values()]
+        for mtype, key, what in ((polar.MEASUREMENT_ECG, "ecg", "ECG"), (polar.MEASUREMENT_ACC, "acc", "ACC")):
+            reply = answers.get(mtype)
+            if reply is None:
+                continue
+            if reply.ok:
+                self.metadata[key] = True
+            else:
+                self._warn_once(f"{key} {reply.status}", "%s: the strap refused to start %s: %s%s", client.address,
+                                what, reply.status_name, "" if any(started) else "; streaming heart rate only")
 
     # -- callbacks ---------------------------------------------------------------------------------
     def _on_hrm(self, _char: Any, data: bytearray) -> None:
@@ -516,11 +577,12 @@ class Strap:
         client, self._client = self._client, None
         if client is None:
             return
-        if stop_ecg and self.metadata.get("ecg") and client.is_connected:
-            try:
-                await asyncio.wait_for(polar.stop_ecg(client), self.config.connect_timeout_s)
-            except _BLEAK_ERRORS as exc:
-                log.debug("strap %s: stopping ECG: %r", self._what(), exc)
+        for key, stop in (("ecg", polar.stop_ecg), ("acc", polar.stop_acc)):
+            if stop_ecg and self.metadata.get(key) and client.is_connected:
+                try:
+                    await asyncio.wait_for(stop(client), self.config.connect_timeout_s)
+                except _BLEAK_ERRORS as exc:
+                    log.debug("strap %s: stopping %s: %r", self._what(), key.upper(), exc)
         await self._disconnect(client)
 
     async def _disconnect(self, client: BleakClient) -> None:

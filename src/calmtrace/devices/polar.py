@@ -1,4 +1,4 @@
-"""Polar Measurement Data (PMD) service: ECG streaming from a Polar H10.
+"""Polar Measurement Data (PMD) service: ECG and acceleration streaming from a Polar H10.
 
 The PMD service (UUIDs below) has a *control point* (read, write, indicate) and a *data*
 characteristic (notify). From the Polar BLE SDK's *Polar Measurement Data Specification*
@@ -28,7 +28,12 @@ so sample ``i`` of ``n`` was taken at ``timestamp - (n - 1 - i) / 130 Hz``.
 
 :func:`parse_ecg_frame`, :func:`parse_cp_response` and :func:`parse_start_request` raise
 :class:`~calmtrace.errors.FormatError` and nothing else on any byte string; the encoders serve the
-virtual strap. :func:`start_ecg` / :func:`stop_ecg` drive a connected ``BleakClient``.
+virtual strap. :func:`start_ecg` / :func:`stop_ecg`, :func:`start_acc` / :func:`stop_acc` and
+:func:`start_pmd` (both at once) drive a connected ``BleakClient``.
+
+Acceleration (measurement type 2) travels the same way: :func:`start_acc_command` asks for a rate
+of 25-200 Hz, 16-bit resolution and a range of 2, 4 or 8 g; its frames carry int16 x, y, z in mg
+and are stamped like ECG frames (sensor time of the last sample), see :func:`parse_acc_frame`.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ __all__ = [
     "encode_cp_response",
     "parse_start_request",
     "EcgClock",
+    "start_pmd",
     "start_ecg",
     "stop_ecg",
     "MEASUREMENT_ACC",
@@ -68,6 +74,11 @@ __all__ = [
     "parse_acc_frame",
     "encode_acc_frame",
     "start_acc_command",
+    "STOP_ACC_COMMAND",
+    "ACC_MAX_SAMPLES_PER_FRAME",
+    "acc_samples_per_frame",
+    "start_acc",
+    "stop_acc",
 ]
 
 log = logging.getLogger(__name__)
@@ -255,16 +266,28 @@ def parse_start_request(
 
 
 class EcgClock:
-    """Place ECG samples on the host clock.
+    """Place ECG (or ACC) samples on the host clock.
 
     The sensor timestamps give exact spacing; the offset to the host clock is the running
     minimum of ``arrival - sensor time of the last sample`` over the frames seen (a frame leaves
     the strap after its last sample, never before), so it only ever moves earlier.
+
+    Parameters
+    ----------
+    fs_hz : float
+        Sample rate, Hz.
+    max_slew_s : float, optional
+        The most the offset may move earlier from one frame to the next, s. Default half a sample
+        period: a frame never starts before the previous one ended, so times written line by line
+        stay in order even when the first frames came late (a connection still settling); the
+        offset then reaches the running minimum over a few frames instead of at once.
     """
 
-    def __init__(self, fs_hz: float = ECG_FS_HZ) -> None:
+    def __init__(self, fs_hz: float = ECG_FS_HZ, max_slew_s: float | None = None) -> None:
         self.fs_hz = fs_hz
+        self.max_slew_s = 0.5 / fs_hz if max_slew_s is None else max_slew_s
         self._offset_s: float | None = None
+        self._min_s: float | None = None
 
     def place(self, arrival_t_s: float, frame: EcgFrame) -> list[float]:
         """Host times (s, the arrival clock) of the samples in ``frame``."""
@@ -272,9 +295,72 @@ class EcgClock:
         if not sensor:
             return []
         candidate = arrival_t_s - sensor[-1]
-        if self._offset_s is None or candidate < self._offset_s:
-            self._offset_s = candidate
+        if self._offset_s is None:
+            self._offset_s = self._min_s = candidate
+        else:
+            self._min_s = min(self._min_s, candidate)
+            step = self._offset_s - self._min_s
+            step = min(step, self.max_slew_s)
+            self._offset_s -= step
         return [s + self._offset_s for s in sensor]
+
+
+async def start_pmd(client: Any, on_frame: Callable[[bytes], None], requests: list[tuple[int, bytes]],
+                    timeout_s: float = 5.0) -> dict[int, ControlPointResponse]:
+    """Start one or more PMD measurements (ECG, ACC) on a connected Polar strap.
+
+    Subscribes once to the control point (indications) and the data characteristic (every data
+    notification, whatever its measurement type, goes to ``on_frame``), then writes each start
+    request in turn and waits for the control point's answer to it.
+
+    Parameters
+    ----------
+    client : bleak.BleakClient
+        A connected client.
+    on_frame : callable
+        Called with the raw bytes of every data notification; byte 0 is the measurement type.
+    requests : list of (int, bytes)
+        ``(measurement type, start request)``, e.g. ``(MEASUREMENT_ECG, START_ECG_COMMAND)``.
+    timeout_s : float
+        How long to wait for each answer, s (5; the H10 answers within a connection interval).
+
+    Returns
+    -------
+    dict
+        Measurement type -> :class:`ControlPointResponse` (check ``.ok``: a refusal is an answer,
+        not an error).
+
+    Raises
+    ------
+    DeviceError
+        When the strap does not answer a request within ``timeout_s``.
+    """
+    responses: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def on_cp(_char: Any, data: bytearray) -> None:
+        responses.put_nowait(bytes(data))
+
+    await client.start_notify(PMD_CONTROL_UUID, on_cp)
+    await client.start_notify(PMD_DATA_UUID, lambda _char, data: on_frame(bytes(data)))
+    answers: dict[int, ControlPointResponse] = {}
+    for mtype, command in requests:
+        await client.write_gatt_char(PMD_CONTROL_UUID, command, response=True)
+        what = {MEASUREMENT_ECG: "ECG", MEASUREMENT_ACC: "ACC"}.get(mtype, f"measurement {mtype}")
+        try:
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    try:
+                        reply = parse_cp_response(await responses.get())
+                    except FormatError as exc:
+                        log.warning("ignored a malformed PMD control point response: %s", exc)
+                        continue
+                    if reply.op_code == OP_START and reply.measurement_type == mtype:
+                        break
+        except TimeoutError:
+            raise DeviceError(f"{client.address}: no answer to the {what} start request within "
+                              f"{timeout_s} s") from None
+        answers[mtype] = reply
+    return answers
 
 
 async def start_ecg(client: Any, on_frame: Callable[[bytes], None],
@@ -282,7 +368,8 @@ async def start_ecg(client: Any, on_frame: Callable[[bytes], None],
     """Start 130-Hz ECG on a connected Polar strap.
 
     Subscribes to the control point (indications) and the data characteristic, writes
-    :data:`START_ECG_COMMAND` and waits for the control point's answer.
+    :data:`START_ECG_COMMAND` and waits for the control point's answer (see :func:`start_pmd`,
+    which starts ECG and ACC together).
 
     Parameters
     ----------
@@ -298,27 +385,8 @@ async def start_ecg(client: Any, on_frame: Callable[[bytes], None],
     DeviceError
         When the strap refuses (status other than success / already running) or does not answer.
     """
-    responses: asyncio.Queue[bytes] = asyncio.Queue()
-
-    def on_cp(_char: Any, data: bytearray) -> None:
-        responses.put_nowait(bytes(data))
-
-    await client.start_notify(PMD_CONTROL_UUID, on_cp)
-    await client.start_notify(PMD_DATA_UUID, lambda _char, data: on_frame(bytes(data)))
-    await client.write_gatt_char(PMD_CONTROL_UUID, START_ECG_COMMAND, response=True)
-    try:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                try:
-                    reply = parse_cp_response(await responses.get())
-                except FormatError as exc:
-                    log.warning("ignored a malformed PMD control point response: %s", exc)
-                    continue
-                if reply.op_code == OP_START and reply.measurement_type == MEASUREMENT_ECG:
-                    break
-    except TimeoutError:
-        raise DeviceError(f"{client.address}: no answer to the ECG start request within "
-                          f"{timeout_s} s") from None
+    reply = (await start_pmd(client, on_frame, [(MEASUREMENT_ECG, START_ECG_COMMAND)],
+                             timeout_s))[MEASUREMENT_ECG]
     if not reply.ok:
         raise DeviceError(f"{client.address}: the strap refused to start ECG: {reply.status_name}")
     return reply
@@ -444,3 +512,56 @@ def encode_acc_frame(timestamp_ns: int, samples_mg, frame_type: int = 0x01) -> b
         for v in xyz:
             out += int(v).to_bytes(width, "little", signed=True)
     return bytes(out)
+
+
+#: The control point request that stops ACC.
+STOP_ACC_COMMAND = bytes([OP_STOP, MEASUREMENT_ACC])
+#: The most (x, y, z) int16 samples an ACC frame carries with the H10's 232-byte ATT MTU
+#: (10-byte header + 36 x 6 bytes = 226 <= 232 - 3).
+ACC_MAX_SAMPLES_PER_FRAME = 36
+
+
+def acc_samples_per_frame(fs_hz: int) -> int:
+    """Samples per ACC frame of the virtual strap: half a second's worth, at most what one
+    232-byte-MTU notification holds (:data:`ACC_MAX_SAMPLES_PER_FRAME`).
+
+    The H10's own batching is not documented; half a second keeps what a killed capture has not
+    yet received under a second at every rate (calmtrace's choice).
+    """
+    return max(1, min(ACC_MAX_SAMPLES_PER_FRAME, int(fs_hz) // 2))
+
+
+async def start_acc(client: Any, on_frame: Callable[[bytes], None], fs_hz: int = 25, range_g: int = 8,
+                    timeout_s: float = 5.0) -> ControlPointResponse:
+    """Start acceleration streaming on a connected Polar strap (see :func:`start_ecg`).
+
+    Parameters
+    ----------
+    client : bleak.BleakClient
+        A connected client.
+    on_frame : callable
+        Called with the raw bytes of every data notification.
+    fs_hz : int
+        Sample rate, one of :data:`ACC_RATES_HZ`.
+    range_g : int
+        Range, one of :data:`ACC_RANGES_G`.
+    timeout_s : float
+        How long to wait for the answer, s.
+
+    Raises
+    ------
+    FormatError
+        On a rate or range the H10 does not offer.
+    DeviceError
+        When the strap refuses or does not answer.
+    """
+    command = start_acc_command(fs_hz, range_g)
+    reply = (await start_pmd(client, on_frame, [(MEASUREMENT_ACC, command)], timeout_s))[MEASUREMENT_ACC]
+    if not reply.ok:
+        raise DeviceError(f"{client.address}: the strap refused to start ACC: {reply.status_name}")
+    return reply
+
+
+async def stop_acc(client: Any) -> None:
+    """Stop ACC streaming (write :data:`STOP_ACC_COMMAND`); the caller handles bleak errors."""
+    await client.write_gatt_char(PMD_CONTROL_UUID, STOP_ACC_COMMAND, response=True)

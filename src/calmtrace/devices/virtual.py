@@ -7,7 +7,16 @@ the Heart Rate Service and serves
 - Battery (0x180F): Battery Level 0x2A19;
 - Device Information (0x180A): manufacturer 0x2A29, model 0x2A24, serial 0x2A25, firmware 0x2A26;
 - Polar Measurement Data (FB005C80-...): control point FB005C81 (read, write, indicate) and data
-  FB005C82 (notify), streaming ECG at 130 Hz on request (see :mod:`calmtrace.devices.polar`).
+  FB005C82 (notify), streaming ECG at 130 Hz and acceleration at 25-200 Hz on request (see
+  :mod:`calmtrace.devices.polar`); ``pmd=False`` leaves the service out (a strap of another make).
+
+Acceleration comes from the caller's movement source (``acc_mg``): a callable of strap time, or an
+iterable / async iterable of ``(x, y, z)`` mg samples, sample ``k`` at strap time ``k / fs`` for the
+rate ``fs`` the client asks for; without one the strap lies still and upright (1 g on its y axis,
+as :mod:`calmtrace.signals.day_sim` draws an upright chest). Values are rounded to whole mg and
+clipped to the requested range, as a saturating accelerometer does. Frames carry
+:func:`~calmtrace.devices.polar.acc_samples_per_frame` samples and leave the strap the moment their
+last sample is taken, stamped with that sample's time on the same sensor clock as the ECG.
 
 Its heart beats with the RR intervals the caller hands it (any iterable or async iterable of
 ms; ``devices/`` does not simulate physiology itself). Every ``notify_interval_s`` of strap time
@@ -23,7 +32,8 @@ recording's did (``calmtrace capture --replay``).
 
 Faults on demand: :meth:`VirtualStrap.drop_link` (the link is lost; the strap stays silent for a
 while), :meth:`VirtualStrap.stall` (the link stays up but nothing more is notified on it),
-:meth:`VirtualStrap.inject_malformed` (a bad 0x2A37 payload). The strap keeps books:
+:meth:`VirtualStrap.inject_malformed` (a bad 0x2A37 payload), :meth:`VirtualStrap.inject_malformed_pmd`
+(a bad PMD data frame). The strap keeps books:
 :attr:`VirtualStrap.sent` (every notification handed to a subscribed link) and
 :attr:`VirtualStrap.unsent` (beats that happened while nobody could hear them).
 
@@ -48,7 +58,7 @@ from __future__ import annotations
 import asyncio
 import math
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -61,7 +71,10 @@ from ..errors import FormatError
 from ._bumble_radio import VirtualRadio
 from .hrs import encode_hrm
 from .polar import (
+    ACC_RANGES_G,
+    ACC_RATES_HZ,
     ECG_FS_HZ,
+    MEASUREMENT_ACC,
     MEASUREMENT_ECG,
     OP_GET_SETTINGS,
     OP_START,
@@ -70,13 +83,15 @@ from .polar import (
     PMD_DATA_UUID,
     PMD_SERVICE_UUID,
     POLAR_EPOCH,
+    acc_samples_per_frame,
+    encode_acc_frame,
     encode_cp_response,
     encode_ecg_frame,
     parse_start_request,
 )
 
 __all__ = ["VirtualRadio", "VirtualStrap", "SentNotification", "Silence", "replay_source",
-           "BODY_SENSOR_LOCATIONS"]
+           "BODY_SENSOR_LOCATIONS", "STILL_UPRIGHT_MG", "ACC_SETTINGS"]
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +110,13 @@ SETTLE_S = 0.05
 HCI_CONNECTION_TIMEOUT = 0x08
 #: Sensor clock of the virtual strap's ECG starts at this date (PMD epoch is 2000-01-01).
 ECG_CLOCK_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+#: The acceleration of a strap given no movement source: still and upright, 1 g on the y axis, mg.
+STILL_UPRIGHT_MG = (0, 1000, 0)
+#: The ACC settings the strap offers (Get Settings answer): rates 25, 50, 100, 200 Hz; 16 bit;
+#: ranges 2, 4, 8 g (Polar BLE SDK, H10 ACC settings).
+ACC_SETTINGS = (bytes([0x00, len(ACC_RATES_HZ)]) + b"".join(r.to_bytes(2, "little") for r in ACC_RATES_HZ)
+                + bytes([0x01, 0x01, 16, 0x00])
+                + bytes([0x02, len(ACC_RANGES_G)]) + b"".join(g.to_bytes(2, "little") for g in ACC_RANGES_G))
 
 
 @dataclass(frozen=True)
@@ -220,6 +242,15 @@ class VirtualStrap:
     ecg_uv : iterable of int, optional
         ECG samples at 130 Hz, microvolts, streamed on a PMD start request; without them the
         strap answers "not supported".
+    acc_mg : callable, iterable or async iterable, optional
+        The movement source of the accelerometer: ``f(strap_t_s) -> (x, y, z)`` in mg, or
+        ``(x, y, z)`` samples in mg, sample ``k`` at strap time ``k / fs`` for the rate ``fs``
+        the client asks for (the stream ends with the iterable). Default: still and upright
+        (:data:`STILL_UPRIGHT_MG`). The first ACC start request fixes the rate and range for the
+        strap's life; a later one asking for others is answered "invalid state".
+    pmd : bool
+        False leaves out the Polar Measurement Data service (a strap of another make: heart rate
+        only, no ECG, no accelerometer).
     name, address : str
         Advertised local name (at most 22 characters) and Bluetooth address (random static).
     speed : float
@@ -243,7 +274,10 @@ class VirtualStrap:
     """
 
     def __init__(self, radio: VirtualRadio, rr_ms: Iterable[float] | AsyncIterable[float], *,
-                 ecg_uv: Iterable[int] | None = None, name: str = "Polar H10 0A1B2C3D",
+                 ecg_uv: Iterable[int] | None = None,
+                 acc_mg: Callable[[float], Sequence[float]] | Iterable[Sequence[float]]
+                 | AsyncIterable[Sequence[float]] | None = None,
+                 pmd: bool = True, name: str = "Polar H10 0A1B2C3D",
                  address: str = "C0:CA:17:0A:1B:2C", speed: float = 1.0,
                  notify_interval_s: float = 1.0, battery_pct: int = 87,
                  manufacturer: str = "Polar Electro Oy", model: str = "H10",
@@ -266,6 +300,11 @@ class VirtualStrap:
         self.body_sensor_location = body_sensor_location
         self._rr_source = rr_ms
         self._ecg_source = iter(ecg_uv) if ecg_uv is not None else None
+        self._acc_source = acc_mg if acc_mg is not None else (lambda _t: STILL_UPRIGHT_MG)
+        self.pmd = bool(pmd)
+        #: Rate (Hz) and range (g) of the ACC stream, fixed by the first start request.
+        self.acc_fs_hz: int | None = None
+        self.acc_range_g: int | None = None
         self._advertising_interval_ms = advertising_interval_ms
         self._wait_for_listener = wait_for_listener
         self._heart_started = not wait_for_listener
@@ -279,6 +318,10 @@ class VirtualStrap:
         self.beats: list[tuple[float, int]] = []
         #: ECG frames handed to a subscribed link (payloads), in order.
         self.ecg_sent: list[bytes] = []
+        #: ACC frames handed to a subscribed link (payloads), in order.
+        self.acc_sent: list[bytes] = []
+        #: ACC frames the strap made while no link listened (payloads), in order.
+        self.acc_unsent: list[bytes] = []
         #: How many connections the strap has accepted.
         self.n_connections = 0
         #: Set when the RR source is exhausted and its last beats were notified (or not).
@@ -290,12 +333,15 @@ class VirtualStrap:
         self._lock = asyncio.Lock()           # held while notifying, and by drop_link
         self._stalled: set[Connection] = set()
         self._ecg_targets: set[Connection] = set()
+        self._acc_targets: set[Connection] = set()
         self._malformed: list[bytes] = []
+        self._pmd_malformed: list[bytes] = []
         self._hr_bpm = 0
         self._closed = asyncio.Event()
         self._down_until = 0.0                # loop time before which the strap won't advertise
         self._heart_task: asyncio.Task | None = None
         self._ecg_task: asyncio.Task | None = None
+        self._acc_task: asyncio.Task | None = None
         self._aux_tasks: set[asyncio.Task] = set()   # advertising, indications: never cancelled
         self._build_services()
         radio.on_close(self.stop)
@@ -336,7 +382,7 @@ class VirtualStrap:
                                      write=self._on_pmd_write))
         self._pmd_data = gatt.Characteristic(UUID(PMD_DATA_UUID), props.NOTIFY,
                                              gatt.Characteristic.Permissions(0), b"")
-        self.device.add_services([
+        services = [
             gatt.Service(gatt.GATT_HEART_RATE_SERVICE, [self._hrm, location]),
             gatt.Service(gatt.GATT_BATTERY_SERVICE, [battery]),
             gatt.Service(gatt.GATT_DEVICE_INFORMATION_SERVICE, [
@@ -345,8 +391,10 @@ class VirtualStrap:
                 _string_char(gatt.GATT_SERIAL_NUMBER_STRING_CHARACTERISTIC, self.serial),
                 _string_char(gatt.GATT_FIRMWARE_REVISION_STRING_CHARACTERISTIC, self.firmware),
             ]),
-            gatt.Service(UUID(PMD_SERVICE_UUID), [self._pmd_cp, self._pmd_data]),
-        ])
+        ]
+        if self.pmd:
+            services.append(gatt.Service(UUID(PMD_SERVICE_UUID), [self._pmd_cp, self._pmd_data]))
+        self.device.add_services(services)
 
     def _advertising_data(self) -> bytes:
         name = self.name.encode("utf-8")
@@ -366,17 +414,17 @@ class VirtualStrap:
     async def stop(self) -> None:
         """Stop beating and advertising (``VirtualRadio.close`` does it, and closes links).
 
-        The heart and ECG tasks are cancelled; HCI procedures under way (advertising,
+        The heart, ECG and ACC tasks are cancelled; HCI procedures under way (advertising,
         indications) are let finish, since Bumble's host does not survive a command cancelled
         half-way.
         """
         if self._closed.is_set():
             return
         self._closed.set()
-        for task in (self._heart_task, self._ecg_task):
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(*(t for t in (self._heart_task, self._ecg_task) if t),
+        tasks = [t for t in (self._heart_task, self._ecg_task, self._acc_task) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks,
                              *self._aux_tasks, return_exceptions=True)
         if self.device.is_advertising:
             await self.device.stop_advertising()
@@ -412,6 +460,7 @@ class VirtualStrap:
     def _on_disconnection(self, connection: Connection, reason: int) -> None:
         self._stalled.discard(connection)
         self._ecg_targets.discard(connection)
+        self._acc_targets.discard(connection)
         log.debug("%s: disconnected (reason 0x%02X)", self.name, reason)
         if not self._closed.is_set():
             self._spawn(self._advertise_after_downtime())
@@ -539,20 +588,31 @@ class VirtualStrap:
         """Send ``payload`` as an extra 0x2A37 notification before the next regular one."""
         self._malformed.append(bytes(payload))
 
+    def inject_malformed_pmd(self, payload: bytes) -> None:
+        """Send ``payload`` as an extra PMD data notification to the ACC listeners before the next
+        ACC frame (it is not counted in :attr:`acc_sent`)."""
+        self._pmd_malformed.append(bytes(payload))
+
     # -- Polar Measurement Data --------------------------------------------------------------------
     def _on_pmd_write(self, connection: Connection, value: bytes) -> None:
         value = bytes(value)
         op = value[0] if value else -1
         mtype = value[1] if len(value) > 1 else MEASUREMENT_ECG
         params = b""
+        targets = {MEASUREMENT_ECG: self._ecg_targets, MEASUREMENT_ACC: self._acc_targets}.get(mtype)
         if op == OP_START:
-            status = self._start_ecg(connection, value)
+            start = self._start_acc if mtype == MEASUREMENT_ACC else self._start_ecg
+            status = start(connection, value)
         elif op == OP_STOP:
-            status = 0 if connection in self._ecg_targets else 6
-            self._ecg_targets.discard(connection)
+            status = 2 if targets is None else (0 if connection in targets else 6)
+            if targets is not None:
+                targets.discard(connection)
         elif op == OP_GET_SETTINGS:
-            status = 0 if mtype == MEASUREMENT_ECG and self._ecg_source is not None else 3
-            params = bytes([0x00, 0x01, 0x82, 0x00, 0x01, 0x01, 0x0E, 0x00])
+            if mtype == MEASUREMENT_ACC:
+                status, params = 0, ACC_SETTINGS
+            else:
+                status = 0 if mtype == MEASUREMENT_ECG and self._ecg_source is not None else 3
+                params = bytes([0x00, 0x01, 0x82, 0x00, 0x01, 0x01, 0x0E, 0x00])
         else:
             status = 1
         response = encode_cp_response(op & 0xFF, mtype, status, params if status == 0 else b"")
@@ -575,6 +635,30 @@ class VirtualStrap:
         self._ecg_targets.add(connection)
         if self._ecg_task is None:
             self._ecg_task = asyncio.create_task(self._ecg(), name=f"{self.name} ECG")
+        return 0
+
+    def _start_acc(self, connection: Connection, value: bytes) -> int:
+        try:
+            _mtype, settings = parse_start_request(value)
+        except FormatError:
+            return 4                                                  # invalid length
+        rate, resolution, range_g = settings.get(0x00), settings.get(0x01, [16]), settings.get(0x02, [8])
+        if rate is None or len(rate) != 1 or rate[0] not in ACC_RATES_HZ:
+            return 8                                                  # invalid sample rate
+        if resolution != [16]:
+            return 7                                                  # invalid resolution
+        if len(range_g) != 1 or range_g[0] not in ACC_RANGES_G:
+            return 9                                                  # invalid range
+        if self._acc_task is not None and (rate[0], range_g[0]) != (self.acc_fs_hz, self.acc_range_g):
+            return 12                                                 # invalid state
+        if connection in self._acc_targets:
+            return 6                                                  # already in state
+        if connection.att_mtu - 3 < 10 + 6 * acc_samples_per_frame(rate[0]):
+            return 10                                                 # invalid MTU
+        self._acc_targets.add(connection)
+        if self._acc_task is None:
+            self.acc_fs_hz, self.acc_range_g = rate[0], range_g[0]
+            self._acc_task = asyncio.create_task(self._acc(), name=f"{self.name} ACC")
         return 0
 
     async def _indicate(self, connection: Connection, response: bytes) -> None:
@@ -602,3 +686,54 @@ class VirtualStrap:
             frame = encode_ecg_frame(last_ns, samples)
             if await self._send(self._ecg_targets, self._pmd_data, frame):
                 self.ecg_sent.append(frame)
+
+    async def _acc(self) -> None:
+        """Sample the movement source at the requested rate (strap time) and notify ACC frames.
+
+        Sample ``k`` is the movement at strap time ``k / fs`` (the heart's clock). Streaming
+        starts with the first sample due after the request: the samples before it are skipped,
+        never sent late. A frame leaves the moment its last sample is taken, stamped with that
+        sample's time on the ECG's sensor clock.
+        """
+        fs = int(self.acc_fs_hz or 25)
+        limit = 1000 * int(self.acc_range_g or 8)
+        per_frame = acc_samples_per_frame(fs)
+        clock_ns = int((ECG_CLOCK_START - POLAR_EPOCH).total_seconds()) * 1_000_000_000
+        k = int(math.ceil(self.now_s() * fs))                        # sample index now
+        source = self._acc_source
+        if callable(source):
+            async def samples():
+                i = k
+                while True:
+                    yield source(i / fs)
+                    i += 1
+            stream = samples()
+        else:
+            stream = _aiter(source)
+            for _ in range(k):                                        # the movement before now
+                if await anext(stream, None) is None:
+                    return
+
+        def mg(v: float) -> int:
+            return max(-limit, min(limit, int(round(float(v)))))
+
+        while True:
+            await self._sleep_until((k + per_frame - 1) / fs)
+            frame_samples = []
+            for _ in range(per_frame):
+                xyz = await anext(stream, None)
+                if xyz is None:
+                    break
+                x, y, z = xyz
+                frame_samples.append((mg(x), mg(y), mg(z)))
+            if not frame_samples:
+                return
+            k += len(frame_samples)
+            last_ns = clock_ns + round(((k - 1) / fs) * 1e9)
+            frame = encode_acc_frame(last_ns, frame_samples)
+            while self._pmd_malformed:
+                await self._send(self._acc_targets, self._pmd_data, self._pmd_malformed.pop(0))
+            if await self._send(self._acc_targets, self._pmd_data, frame):
+                self.acc_sent.append(frame)
+            else:
+                self.acc_unsent.append(frame)

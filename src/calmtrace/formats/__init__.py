@@ -216,9 +216,37 @@ def read(path: str | os.PathLike, format: str | None = None, options: "ImportOpt
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     rec.meta.setdefault("source_file", path.name)
     rec.meta.setdefault("source_format", fmt.name)
+    _check_override_intervals(path, rec, opts)
     from ._clock import apply_clock_options
 
     return apply_clock_options(rec, opts)
+
+
+#: Overrides that shape the intervals (``ImportOptions`` field, option): what they give is checked
+#: against the human range, since no evidence stands behind it.
+_INTERVAL_OVERRIDES = (("unit", "--unit"), ("columns", "--columns"), ("time_unit", "--time-unit"), ("fs_hz", "--fs"))
+
+
+def _check_override_intervals(path: Path, rec: Recording, opts: "ImportOptions") -> None:
+    """Refuse a recording whose intervals an override made impossible (see
+    :func:`~calmtrace.formats._evidence.refuse_implausible_override`).
+
+    The importers check what they can say more about (``--unit`` and ``--time-unit`` name the unit
+    the values fit); this catches the rest, e.g. ``--fs`` far from an ECG's real rate.
+    """
+    given = []
+    for name, flag in _INTERVAL_OVERRIDES:
+        value = getattr(opts, name)
+        if isinstance(value, tuple):
+            given.append(f"{flag} {','.join(value)}")
+        elif isinstance(value, float):
+            given.append(f"{flag} {value:g}")
+        elif value is not None:
+            given.append(f"{flag} {value}")
+    if given:
+        from ._evidence import refuse_implausible_override
+
+        refuse_implausible_override(path, rec.rr_ms, " with ".join(given))
 
 
 from ._evidence import ImportOptions, using_options  # noqa: E402  (after Format: the modules import it)

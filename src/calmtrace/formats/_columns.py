@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError, where
+from ..errors import FormatError, InputError, where
 from ..recording import BEAT_FLAGS, Recording
 from ._evidence import (
     Grid,
@@ -41,8 +41,11 @@ from ._evidence import (
     classify_rr,
     keep_gaps_for_rows,
     options,
+    refuse_implausible_override,
     rr_unit,
     series_from_rr,
+    unit_by_median,
+    UNIT_WORDS,
     stand_in_lengths,
     to_numbers,
     MISSING,
@@ -87,6 +90,9 @@ MAX_BEAT_TIME_RES_MS = 50.0
 _EPOCH_RANGE_S = (1e8, 4e9)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+#: Time a relative time column covers over what its intervals add up to, that a time unit must
+#: give: up to twice (beats lost between logged arrivals), down to half.
+_TIME_SPAN_RATIO = (0.5, 2.0)
 
 
 def norm_name(name: str) -> str:
@@ -395,20 +401,28 @@ def _time_unit(path: Path, t_raw: np.ndarray, rr_ms: np.ndarray, ok: np.ndarray,
     """Relative or epoch times in s, and their resolution in s."""
     forced = options().time_unit
     stated = _unit_suffix(norm_name(name)) if grid.header else None
+    steps = np.diff(t_raw[np.isfinite(t_raw)])
+    total_s = float(np.sum(rr_ms[ok])) / 1000.0
+    # the time the column covers, in each unit, counting steps of up to 10 s only, so that a
+    # clock change or a pause cannot decide the unit
+    covered = {u: float(np.sum(np.clip(steps * f, 0.0, 10.0))) for u, f in _TIME_UNITS.items()}
+    ratios = {u: c / total_s for u, c in covered.items() if c > 0} if total_s > 0 else {}
+    fits = min(ratios, key=lambda u: abs(np.log(ratios[u]))) if ratios else None
+    if fits is not None and not _TIME_SPAN_RATIO[0] <= ratios[fits] <= _TIME_SPAN_RATIO[1]:
+        fits = None
+    if forced and fits is not None and fits != forced:
+        # another unit fits and the one set is at least 1000 times off: the override is wrong
+        raise InputError(f"{path}: --time-unit {forced} makes time column {name!r} cover {covered[forced]:.3g} s "
+                         f"while its intervals add up to {total_s:.1f} s; the column's values look like "
+                         f"{UNIT_WORDS[fits]} (--time-unit {fits})")
     if forced or stated:
         unit = forced or stated
         add_note(meta, f"time unit {unit} ({'set by --time-unit' if forced else 'stated by the header'})")
     else:
-        steps = np.diff(t_raw[np.isfinite(t_raw)])
-        total_s = float(np.sum(rr_ms[ok])) / 1000.0
         if not steps.size or not np.any(steps > 0) or total_s <= 0:
             raise FormatError(f"{path}: time column {name!r} does not advance; cannot tell its unit")
-        # the time the column covers, in each unit, counting steps of up to 10 s only, so that a
-        # clock change or a pause cannot decide the unit
-        covered = {u: float(np.sum(np.clip(steps * f, 0.0, 10.0))) for u, f in _TIME_UNITS.items()}
-        ratios = {u: c / total_s for u, c in covered.items() if c > 0}
         unit = min(ratios, key=lambda u: abs(np.log(ratios[u])))
-        if not 0.5 <= ratios[unit] <= 2.0:
+        if fits is None:
             raise FormatError(f"{path}: time column {name!r} covers {covered[unit]:.1f} s in {unit} while the "
                               f"intervals add up to {total_s:.1f} s: no unit (s, ms, us) fits; set it with "
                               f"--time-unit or --columns")
@@ -469,8 +483,19 @@ def _from_times_only(path: Path, grid: Grid, roles: dict[str, int], meta: dict) 
     if keep.sum() < 2:
         raise FormatError(f"{path}: needs at least two beat times to give an interval")
     nm = norm_name(name)
-    unit = options().time_unit or (_unit_suffix(nm) if ref is None else "s") or "s"
+    forced = options().time_unit
+    stated = _unit_suffix(nm) if ref is None else "s"
+    steps = np.diff(t_raw[keep])
+    # numbers without a stated unit: the unit in which the median step is a human RR interval
+    by_median = unit_by_median(steps, {u: f * 1000.0 for u, f in _TIME_UNITS.items()}) if ref is None else None
+    unit = forced or stated or by_median or "s"
     t = t_raw[keep] * _TIME_UNITS[unit]
+    if forced and ref is None:
+        refuse_implausible_override(path, steps * _TIME_UNITS[unit] * 1000.0, f"--time-unit {unit}",
+                                    looks_like=by_median, flag="--time-unit")
+    elif not stated and by_median:
+        add_note(meta, f"time unit {unit}: the median step between beat times, {np.median(steps[steps > 0]):g}, "
+                       f"is a human RR interval in {unit}")
     lines = [n for n, k in zip(grid.line_nos, keep) if k]
     bad = np.flatnonzero(np.diff(t) <= 0)
     if bad.size:

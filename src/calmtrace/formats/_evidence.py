@@ -57,6 +57,9 @@ __all__ = [
     "series_from_rr",
     "stand_in_lengths",
     "MIN_USABLE_SHARE",
+    "unit_by_median",
+    "refuse_implausible_override",
+    "UNIT_WORDS",
 ]
 
 #: ``meta`` key of the list of import notes: every inference with its evidence, one line each.
@@ -67,9 +70,13 @@ MISSING = frozenset({"", "nan", "na", "n/a", "null", "none", "-", "--", "#n/a", 
 
 #: RR units and their factor to ms.
 RR_UNITS = {"ms": 1.0, "s": 1000.0, "us": 0.001}
+#: How messages name a unit.
+UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 
-#: Median RR (in each unit) that a human heart gives: 24 to 240 bpm, i.e. 250-2500 ms (the range
-#: used by Kubios HRV and the Task Force 1996 for adult RR intervals, with room at both ends).
+#: RR that a human heart gives: 24 to 240 bpm, i.e. 250-2500 ms (the range used by Kubios HRV and
+#: the Task Force 1996 for adult RR intervals, with room at both ends). The unit rule wants a
+#: column's median in it (:func:`rr_unit`); an override must keep most intervals in it
+#: (:func:`refuse_implausible_override`).
 _RR_MS_RANGE = (250.0, 2500.0)
 #: Median of a column of heart rates, bpm: 25-240 lies below any RR median in ms (>= 250) and
 #: above any in s (<= 2.5), so the two can never be confused.
@@ -444,30 +451,33 @@ def rr_unit(path: Path, values: np.ndarray, meta: dict, *, stated: str | None = 
     Rule: the median of the positive values lies in 250-2500 for ms, 0.25-2.5 for s and
     250,000-2,500,000 for µs (human RR intervals, 24-240 bpm). A median of 25-240 is a heart rate
     in bpm: refused, because a heart rate is not an interval. Anything else is refused with the
-    median. ``--unit`` (:class:`ImportOptions`) overrides the rule; a unit stated in the header is
+    median. ``--unit`` (:class:`ImportOptions`) overrides the rule, unless it puts most values
+    outside the human range (:func:`refuse_implausible_override`); a unit stated in the header is
     checked against the rule and, where they disagree, the values win and a note says so.
 
     Raises
     ------
     FormatError
         Heart rates, or values that fit no unit.
+    InputError
+        A ``--unit`` that gives intervals no human heart gives.
     """
     forced = options().unit
     v = values[np.isfinite(values) & (values > 0)]
     if forced:
         if forced not in RR_UNITS:
             raise InputError(f"--unit must be one of {', '.join(RR_UNITS)}, got {forced!r}")
+        if v.size:  # a column without any positive value is refused below, by classify_rr
+            with np.errstate(over="ignore"):
+                refuse_implausible_override(path, v * RR_UNITS[forced], f"--unit {forced}",
+                                            looks_like=unit_by_median(v, RR_UNITS), flag="--unit")
         add_note(meta, f"RR unit {forced} (set by --unit)")
         meta["rr_unit"] = forced
         return RR_UNITS[forced]
     if v.size == 0:
         raise FormatError(f"{path}: no positive values in {what}; no RR intervals")
     med = float(np.median(v))
-    found = None
-    for unit, factor in RR_UNITS.items():
-        lo, hi = _RR_MS_RANGE
-        if lo <= med * factor <= hi:
-            found = unit
+    found = unit_by_median(v, RR_UNITS)
     if found is None:
         if _HR_RANGE[0] <= med <= _HR_RANGE[1]:
             raise FormatError(
@@ -490,6 +500,87 @@ def rr_unit(path: Path, values: np.ndarray, meta: dict, *, stated: str | None = 
     add_note(meta, evidence)
     meta["rr_unit"] = found
     return RR_UNITS[found]
+
+
+def unit_by_median(values: np.ndarray, factors: dict[str, float]) -> str | None:
+    """The unit in which a column's median is that of human RR intervals, or None.
+
+    Parameters
+    ----------
+    values : array of float, shape (n,)
+        The column's values in its own (unknown) unit; NaN and values <= 0 are left out.
+    factors : dict of str to float
+        Each candidate unit and its factor to ms (:data:`RR_UNITS`, or a time column's units).
+
+    Returns
+    -------
+    str or None
+        The unit whose ms median lies in :data:`_RR_MS_RANGE` (24-240 bpm); the candidates are
+        1000 apart, so at most one fits.
+    """
+    v = values[np.isfinite(values) & (values > 0)]
+    if v.size == 0:
+        return None
+    med = float(np.median(v))
+    lo, hi = _RR_MS_RANGE
+    fits = [u for u, f in factors.items() if lo <= med * f <= hi]
+    return fits[-1] if fits else None
+
+
+def _ms_text(ms: float) -> str:
+    return f"{ms:,.0f}" if abs(ms) >= 100 else f"{ms:.3g}"
+
+
+def refuse_implausible_override(path: object, rr_ms: np.ndarray, override: str, *, looks_like: str | None = None,
+                                flag: str | None = None) -> None:
+    """Refuse intervals that an override made when most lie outside the human range.
+
+    An override (``--unit``, ``--time-unit``, ``--columns``, ``--fs``) replaces the evidence, so
+    nothing else checks what it gives: ``--unit ms`` on a file in seconds gives 0.8 ms intervals
+    (75,000 bpm). When fewer than :data:`MIN_USABLE_SHARE` of the intervals lie in
+    :data:`_RR_MS_RANGE` (a human heart, 24-240 bpm), the override is refused.
+
+    Parameters
+    ----------
+    path : path-like
+        The file, for the message.
+    rr_ms : array of float, shape (n,)
+        The intervals the override gives, ms (NaN and values <= 0 are left out).
+    override : str
+        The override(s) as typed, e.g. ``"--unit ms"``.
+    looks_like : str, optional
+        The unit the file's values fit by the median rule (:func:`unit_by_median`), named in the
+        message when it is not the one set.
+    flag : str, optional
+        The option to set that unit with (``--unit``, ``--time-unit``).
+
+    Raises
+    ------
+    InputError
+        ``"<file>: --unit ms gives a median RR of 0.85 ms (70,588 bpm): 100% of the 300 intervals
+        lie outside the human range ...; the file's values look like seconds (--unit s)"``.
+    """
+    v = np.asarray(rr_ms, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    lo, hi = _RR_MS_RANGE
+    inside = float(np.mean((v >= lo) & (v <= hi))) if v.size else 0.0
+    if inside >= MIN_USABLE_SHARE:
+        return
+    human = f"the human range of {lo:g}-{hi:g} ms ({60000 / hi:g}-{60000 / lo:g} bpm)"
+    if v.size == 0:
+        raise InputError(f"{path}: {override} gives no beat-to-beat interval; check {override.split()[0]} "
+                         f"(a human heart gives {lo:g}-{hi:g} ms)")
+    med = float(np.median(v))
+    text = (f"{path}: {override} gives a median RR of {_ms_text(med)} ms ({_ms_text(60000 / med)} bpm): "
+            f"{100 * (1 - inside):.0f}% of the {v.size} intervals lie outside {human}")
+    set_unit = override.split()[-1] if flag and override.startswith(flag) else None
+    if flag and looks_like and looks_like != set_unit:
+        text += f"; the file's values look like {UNIT_WORDS.get(looks_like, looks_like)} ({flag} {looks_like})"
+    elif flag and looks_like is None:
+        text += "; the file's values fit no unit (check the column with --columns)"
+    else:
+        text += f"; check {override.split()[0]}"
+    raise InputError(text)
 
 
 # -------------------------------------------------------------------------------------------
@@ -604,19 +695,33 @@ def series_from_rr(path: Path, rr_ms: np.ndarray, line_nos: list[int], meta: dic
     lengths = stand_in_lengths(rr_ms, ok, long, meta, path)
     end = np.cumsum(lengths) / 1000.0
     gaps: list[tuple[float, float, str]] = []
-    k = 0
-    n = rr_ms.size
-    while k < n:
-        if ok[k]:
-            k += 1
-            continue
-        j = k
-        while j + 1 < n and not ok[j + 1]:
-            j += 1
+    for k, j in _runs(ok):
         onset = float(end[k - 1]) if k else 0.0
         gaps.append((onset, float(end[j]) - onset, "import"))
-        k = j + 1
     return Series(ok, end[ok], rr_ms[ok], gaps, end)
+
+
+def _runs(ok: np.ndarray) -> Iterator[tuple[int, int]]:
+    """``(first, last)`` row index of each run of consecutive rows that are not ``ok``, in order.
+
+    Parameters
+    ----------
+    ok : array of bool, shape (n_rows,)
+        Rows that are usable beats.
+
+    Yields
+    ------
+    (int, int)
+        First and last row of the run (both inclusive).
+
+    Examples
+    --------
+    >>> list(_runs(np.array([True, False, False, True, False])))
+    [(1, 2), (4, 4)]
+    """
+    bad = np.concatenate([[False], ~np.asarray(ok, dtype=bool), [False]])
+    edges = np.flatnonzero(bad[1:] != bad[:-1])
+    yield from zip(edges[0::2].tolist(), (edges[1::2] - 1).tolist())
 
 
 def keep_gaps_for_rows(t_end_s: np.ndarray, rr_ms: np.ndarray, ok: np.ndarray,
@@ -629,33 +734,17 @@ def keep_gaps_for_rows(t_end_s: np.ndarray, rr_ms: np.ndarray, ok: np.ndarray,
     """
     if runs_only:
         out = []
-        k, n = 0, ok.size
-        while k < n:
-            if ok[k]:
-                k += 1
-                continue
-            j = k
-            while j + 1 < n and not ok[j + 1]:
-                j += 1
+        for k, j in _runs(ok):
             onset = float(t_end_s[k] - rr_ms[k] / 1000.0)
             out.append((onset, float(t_end_s[j]) - onset, "import"))
-            k = j + 1
         return out
     gaps = []
     n = ok.size
-    k = 0
-    while k < n:
-        if ok[k]:
-            k += 1
-            continue
-        j = k
-        while j + 1 < n and not ok[j + 1]:
-            j += 1
+    for k, j in _runs(ok):
         onset = float(t_end_s[k - 1]) if k else None
         end = float(t_end_s[j + 1] - rr_ms[j + 1] / 1000.0) if j + 1 < n else float(t_end_s[j])
         if onset is None:
             onset = float(t_end_s[k] - (rr_ms[k] / 1000.0 if np.isfinite(rr_ms[k]) and rr_ms[k] > 0 else 0.0))
         if end > onset + 1e-3:  # a run that loses no time (within the 1 ms of the files) is no gap
             gaps.append((onset, end - onset, "import"))
-        k = j + 1
     return gaps

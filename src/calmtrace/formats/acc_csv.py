@@ -20,11 +20,15 @@ generic CSV         a time column (``t_s``, ``time_s``, ``seconds``: s since the
                     about 9.8: m/s^2) and the guess is recorded in ``attrs["guesses"]``.
 =================== ===============================================================================
 
-Errors name the file, the line and the problem.
+Errors name the file, the line and the problem. The ``acc.csv`` of a capture that was killed (its
+``recording.json`` still says ``"complete": false``) may end in a line the kill cut short; that
+line is dropped, as the recording folder's reader does with its own files, and the drop recorded in
+``attrs["guesses"]``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -111,6 +115,7 @@ def read_acc(path: str | Path, start: datetime) -> pd.DataFrame:
         raise FormatError(f"{path}: not a text acceleration file") from None
     if not header:
         raise FormatError(f"{path}: empty file, expected an acceleration table with a header")
+    cut_short = _cut_short(path)
     sep = _sep(header)
     names = [c.strip() for c in header.split(sep)]
     # fast path: axes as float32 and times as float64 straight from the C parser (a week at 25 Hz
@@ -127,6 +132,7 @@ def read_acc(path: str | Path, start: datetime) -> pd.DataFrame:
     try:
         df = pd.read_csv(path, sep=sep, dtype=dtypes, encoding="utf-8-sig", skipinitialspace=True,
                          on_bad_lines="error", engine="c", usecols=usecols)
+        df = df.iloc[:-1] if cut_short else df
         if any(df[c].isna().any() for c in dtypes if c in df.columns):
             df = None
     except (pd.errors.ParserError, ValueError, KeyError):
@@ -135,6 +141,7 @@ def read_acc(path: str | Path, start: datetime) -> pd.DataFrame:
         try:
             df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
                              skipinitialspace=True, on_bad_lines="error")
+            df = df.iloc[:-1] if cut_short else df
         except (pd.errors.ParserError, ValueError) as exc:
             raise FormatError(f"{path}: not a readable acceleration table ({' '.join(str(exc).split())})") from None
     df.columns = [str(c).strip() for c in df.columns]
@@ -142,7 +149,7 @@ def read_acc(path: str | Path, start: datetime) -> pd.DataFrame:
     if len(df) == 0:
         raise FormatError(f"{path}: no samples after the header")
     lower = {c.lower(): c for c in df.columns}
-    guesses: list[str] = []
+    guesses: list[str] = ["the last line, cut short by an interrupted capture, was dropped"] if cut_short else []
     if {"t_s", "x_mg", "y_mg", "z_mg"} <= set(lower):
         layout = "calmtrace acc.csv"
         t = _numeric(df, lower["t_s"], path)
@@ -229,6 +236,23 @@ def read_acc(path: str | Path, start: datetime) -> pd.DataFrame:
     for g in guesses:
         log.info("%s: %s", path, g)
     return out
+
+
+def _cut_short(path: Path) -> bool:
+    """True when ``path`` does not end in a newline and sits in a recording folder whose capture did
+    not finish (``recording.json`` with ``"complete": false``): its last line may be cut short."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            if fh.tell() == 0:
+                return False
+            fh.seek(-1, 2)
+            if fh.read(1) == b"\n":
+                return False
+        header = json.loads((path.parent / "recording.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(header, dict) and header.get("complete") is False
 
 
 def _clock_seconds(col: pd.Series, path: Path, start: datetime, what: str) -> np.ndarray:

@@ -63,11 +63,20 @@ def _lead_words(lag_s: float) -> str:
     return "neither led (the peak was at lag 0)"
 
 
+def _partner_names(labels: dict) -> str:
+    """``"partner A is Alex, partner B is Sam; "``: only the labels that differ from the default
+    ``partner A`` / ``partner B`` (a recording without a subject id), else nothing."""
+    named = [f"partner {who} is {labels.get(who)}" for who in ("A", "B")
+             if str(labels.get(who) or "").strip().lower() not in ("", f"partner {who.lower()}")]
+    return ", ".join(named) + "; " if named else ""
+
+
 def dyad_summary(res: Any) -> tuple[list[str], list[str]]:
     """Plain-language findings and limits of a couples session."""
     findings, limits = [], []
     al = res.alignment
-    findings.append(f"Partner A: {res.labels['A']}; partner B: {res.labels['B']}; {al.note}. Both were followed for "
+    head = f"{_partner_names(res.labels)}{al.note}"
+    findings.append(f"{head[:1].upper()}{head[1:]}. Both were followed for "
                     f"{format_duration(al.overlap_s[1] - al.overlap_s[0])} together.")
     ph = res.phases
     for r in ph.itertuples(index=False):

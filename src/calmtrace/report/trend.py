@@ -7,7 +7,9 @@ computed there, in the analysis layer; this module computes nothing.
 For each session: the baseline lnRMSSD, with the smallest-worthwhile-change (SWC) band of the
 sessions before it; and per stressor, heart rate's time to baseline, half-recovery, time constant
 and reactivity. Sessions that fail the quality checks stay in the tables and the figure, marked,
-and are left out of the SWC band; they are never dropped.
+and are left out of the SWC band; they are never dropped. Sessions with a day analysis add two
+panels (:mod:`calmtrace.report.trend_day`): the daily stress/recovery balance and overnight lnRMSSD
+with the same SWC band over nights.
 
 The SWC band (Plews et al. 2012, Eur J Appl Physiol 112:3729-41; Plews et al. 2013, Sports Med
 43:773-81; Plews et al. 2014, Int J Sports Physiol Perform 9:783-90): the rolling mean of
@@ -39,6 +41,7 @@ from .html import (
 )
 from ..signals import metrics as _metrics
 from ..signals.linking import format_duration
+from .trend_day import day_trend_limits, day_trend_section
 
 __all__ = ["write_trend_report", "render_trend_report", "trend_summary"]
 
@@ -163,6 +166,7 @@ def render_trend_report(trend: Any, *, title: str | None = None) -> str:
     simulated = bool(len(sessions) and sessions["simulated"].any())
     heading = title or f"Trend report: {', '.join(subjects) or 'unnamed subject'}"
     parts = [f"<h1>{esc(('SIMULATED - ' if simulated else '') + heading)}</h1>"]
+    limits += day_trend_limits(trend)
     if len(subjects) > 1:
         limits.insert(0, f"The sessions belong to {len(subjects)} subjects ({', '.join(subjects)}); a trend "
                          "is meant for one person's sessions.")
@@ -182,6 +186,7 @@ def render_trend_report(trend: Any, *, title: str | None = None) -> str:
             "half-recovery and reactivity. Grey crosses: sessions that failed the quality checks.") + "</section>")
     parts.append(f'<section id="sessions"><h2>Sessions</h2>{_sessions_html(sessions)}</section>')
     parts.append(f'<section id="stressors"><h2>Recovery per stressor</h2>{_stressors_html(stressors)}</section>')
+    parts.append(day_trend_section(trend, simulated=simulated))
     parts.append(
         '<section id="methods"><h2>Methods</h2>'
         f"<p><b>Baseline lnRMSSD</b> of a session is the baseline its recovery assessment used for the first "
@@ -196,6 +201,13 @@ def render_trend_report(trend: Any, *, title: str | None = None) -> str:
         "without a baseline lnRMSSD.</p>"
         "<p>Recovery figures per session are those of the session report (see its Methods): time to baseline "
         "of heart rate is censored (&quot;not within&quot;) where it was not back within the follow-up.</p>"
+        "<p><b>Days and nights</b> (sessions with a day analysis, see docs/day.md): minutes per epoch state per "
+        "calendar day of the recording's clock; the <b>stress/recovery balance</b> is the share of measured "
+        "waking minutes in stress and in recovery (calmtrace's own summary; at least "
+        f"{tcfg.balance_min_waking_min:g} measured waking minutes). <b>Overnight lnRMSSD</b> and heart rate: the "
+        "means over the measured epochs of the first hours of each sleep span (at least "
+        f"{tcfg.night_min_measured_pct:g} % of them measured), with the SWC band above, one value per night. "
+        "These states describe autonomic and motor signals; they are not a diagnosis.</p>"
         "</section>")
     prov = "".join(f"<tr><td>{r.session}</td><td>{esc(r.source)}</td><td>{esc(res.provenance.get('input_checksum') or '')}</td></tr>"
                    for r, res in zip(sessions.itertuples(index=False), results))

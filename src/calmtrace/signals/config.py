@@ -16,14 +16,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from ..errors import InputError
 from ..recording import BEAT_FLAGS
 from . import metrics as _metrics
 
-__all__ = ["WindowConfig", "CleanConfig", "HRVConfig", "RhythmConfig", "RecoveryConfig", "QualityConfig", "LinkConfig", "TrendConfig", "config_from_mapping", "DEFAULT_DIRECTIONS"]
+__all__ = ["WindowConfig", "CleanConfig", "HRVConfig", "RhythmConfig", "SegmentConfig", "RecoveryConfig", "QualityConfig", "LinkConfig", "TrendConfig", "config_from_mapping", "DEFAULT_DIRECTIONS", "SEGMENT_SETTINGS", "PSD_METHODS"]
 
 
 #: The detectors :func:`calmtrace.signals.clean.clean` offers (``CleanConfig.method``).
@@ -452,11 +452,23 @@ class TrendConfig:
     swc_factor : float
         Half-width of the band in SDs. Default 0.5 (Plews et al. 2012, 2013, after Hopkins'
         smallest worthwhile change of 0.5 x the between-day SD).
+    balance_min_waking_min : float
+        Fewest measured waking minutes in a calendar day for its stress/recovery balance (else NaN
+        with the reason). Default 60 min, calmtrace's own: below an hour a few epochs swing the
+        shares by many percent.
+    night_min_measured_pct : float
+        Fewest measured epochs, in percent of the first hours of a night's sleep, for its overnight
+        lnRMSSD and heart rate in the trend (else NaN with the reason). Default 50 %, calmtrace's own.
+
+    The overnight lnRMSSD band of the trend reuses ``swc_window``, ``swc_min_sessions`` and
+    ``swc_factor``, one value per night (Plews et al. 2012, 2013 roll over one morning value a day).
     """
 
     swc_window: int = 7
     swc_min_sessions: int = 3
     swc_factor: float = 0.5
+    balance_min_waking_min: float = 60.0
+    night_min_measured_pct: float = 50.0
 
     def __post_init__(self) -> None:
         for name in ("swc_window", "swc_min_sessions"):
@@ -465,7 +477,10 @@ class TrendConfig:
                 raise InputError(f"TrendConfig: {name} must be an integer >= 2, got {v!r}")
         if self.swc_min_sessions > self.swc_window:
             raise InputError("TrendConfig: swc_min_sessions must not exceed swc_window")
-        _positive(self, "swc_factor")
+        _positive(self, "swc_factor", "balance_min_waking_min")
+        v = self.night_min_measured_pct
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 100:
+            raise InputError(f"TrendConfig: night_min_measured_pct must be a number from 0 to 100, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -762,6 +777,182 @@ class RhythmConfig:
     def to_dict(self) -> dict[str, Any]:
         """All settings as plain values."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+#: Spectrum estimates of span HRV (``SegmentConfig.psd_method``).
+PSD_METHODS: tuple[str, ...] = ("welch", "lomb")
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    """Settings of span HRV beyond those of windowed HRV, each with its source.
+
+    Attributes
+    ----------
+    hrv : HRVConfig
+        Beat rules, time-domain and Welch settings, LF/HF bands and their shortest spans, DFA
+        alpha1 box sizes (``dfa_alpha1_beats``) and shortest span (``dfa_min_window_s``); see
+        :class:`HRVConfig`. In an analysis config these are the ``[hrv]`` section's.
+    rhythm : RhythmConfig
+        The rhythm check that says which rhythm each span is in (:class:`RhythmConfig`); where it
+        is not sinus, every metric but mean RR and mean HR is NaN. In an analysis config these are
+        the ``[rhythm]`` section's.
+    psd_method : {"welch", "lomb"}
+        Spectrum estimate. ``welch`` (default, as neurokit2 and windowed HRV) resamples the beats
+        evenly and needs a gap-free span; ``lomb`` is the Lomb-Scargle periodogram of the beats at
+        their own times, without interpolation, the method recommended for unevenly sampled and
+        gappy series (Laguna, Moody & Mark 1998, IEEE Trans Biomed Eng 45:698; Clifford &
+        Tarassenko 2005, IEEE Trans Biomed Eng 52:630).
+    vlf_band_hz : (float, float)
+        VLF band edges, Hz (Task Force 1996: 0.0033-0.04 Hz).
+    vlf_min_span_s : float
+        Shortest span for VLF, s: 300 s. Task Force 1996: VLF from short-term recordings of 5 min
+        or less is "a dubious measure" and should be avoided; calmtrace reports it from 5 min.
+    lomb_oversampling : int
+        Frequency grid of the Lomb periodogram: spacing ``1 / (span * oversampling)`` Hz up to
+        0.5 Hz. 4, the oversampling factor of Press & Rybicki (1989, Astrophys J 338:277).
+    sampen_dimension : int
+        Template length ``m`` of sample entropy; 2 (Richman & Moorman 2000; neurokit2).
+    sampen_tolerance_sd : float
+        Tolerance ``r`` as a share of the span's RR SD (ddof 1); 0.2 (Richman & Moorman 2000;
+        neurokit2's ``hrv_nonlinear``).
+    sampen_min_beats : int
+        Fewest usable beats for sample entropy: 200. Yentes et al. 2013 (Ann Biomed Eng
+        41:349) found SampEn with m = 2, r = 0.2 SD unstable below about 200 points.
+    dfa_alpha2_beats : (int, int or None)
+        Box sizes of DFA alpha2 in beats; (16, 64) after Peng et al. 1995 (Chaos 5:82), as
+        Kubios. ``(12, None)`` is neurokit2's choice (12 beats up to a tenth of the series).
+    dfa_min_beats_per_box : float
+        DFA alpha2 needs at least this many beats per beat of its largest box: 10, neurokit2's
+        rule (its largest alpha2 box is a tenth of the series), i.e. 640 beats for a 64-beat box.
+    """
+
+    hrv: HRVConfig = field(default_factory=HRVConfig)
+    rhythm: RhythmConfig = field(default_factory=RhythmConfig)
+    psd_method: str = "welch"
+    vlf_band_hz: tuple[float, float] = (0.0033, 0.04)
+    vlf_min_span_s: float = 300.0
+    lomb_oversampling: int = 4
+    sampen_dimension: int = 2
+    sampen_tolerance_sd: float = 0.2
+    sampen_min_beats: int = 200
+    dfa_alpha2_beats: tuple[int, int | None] = (16, 64)
+    dfa_min_beats_per_box: float = 10.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.hrv, Mapping):
+            object.__setattr__(self, "hrv", HRVConfig.from_mapping(self.hrv))
+        if not isinstance(self.hrv, HRVConfig):
+            raise InputError(f"SegmentConfig.hrv must be an HRVConfig, got {type(self.hrv).__name__}")
+        if isinstance(self.rhythm, Mapping):
+            object.__setattr__(self, "rhythm", RhythmConfig.from_mapping(self.rhythm))
+        if not isinstance(self.rhythm, RhythmConfig):
+            raise InputError(f"SegmentConfig.rhythm must be a RhythmConfig, got {type(self.rhythm).__name__}")
+        if self.psd_method not in PSD_METHODS:
+            raise InputError(f"SegmentConfig.psd_method must be one of {', '.join(PSD_METHODS)}, "
+                             f"got {self.psd_method!r}")
+        lo, hi = (float(f) for f in self.vlf_band_hz)
+        object.__setattr__(self, "vlf_band_hz", (lo, hi))
+        if not 0 <= lo < hi:
+            raise InputError(f"SegmentConfig.vlf_band_hz must satisfy 0 <= low < high, got ({lo:g}, {hi:g})")
+        a2 = tuple(self.dfa_alpha2_beats)
+        object.__setattr__(self, "dfa_alpha2_beats", a2)
+        if len(a2) != 2 or not isinstance(a2[0], int) or a2[0] < 3 or not (
+                a2[1] is None or (isinstance(a2[1], int) and a2[1] > a2[0])):
+            raise InputError("SegmentConfig.dfa_alpha2_beats must be (low, high) beats with 3 <= low < high, "
+                             f"or (low, None), got {self.dfa_alpha2_beats!r}")
+        for name in ("vlf_min_span_s", "sampen_tolerance_sd", "dfa_min_beats_per_box"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise InputError(f"SegmentConfig.{name} must be a positive number, got {v!r}")
+        for name in ("lomb_oversampling", "sampen_dimension", "sampen_min_beats"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise InputError(f"SegmentConfig.{name} must be a positive integer, got {v!r}")
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any], context: str = "[segment]") -> "SegmentConfig":
+        """Build a config from a mapping (e.g. a TOML table), rejecting unknown keys.
+
+        Parameters
+        ----------
+        mapping : mapping of str to value
+            Field names and values; ``hrv`` and ``rhythm`` may be tables of :class:`HRVConfig`
+            and :class:`RhythmConfig` settings.
+        context : str
+            Prefix for error messages.
+
+        Raises
+        ------
+        InputError
+            On an unknown key (the message lists the known ones) or a bad value.
+        """
+        if not isinstance(mapping, Mapping):
+            raise InputError(f"{context} must be a table, got {type(mapping).__name__}")
+        values = dict(mapping)
+        hrv_cfg = HRVConfig.from_mapping(values.pop("hrv", {}) or {})
+        rhythm_cfg = RhythmConfig.from_mapping(values.pop("rhythm", {}) or {})
+        return cls.from_section(values, context, hrv=hrv_cfg, rhythm=rhythm_cfg)
+
+    @classmethod
+    def from_section(cls, mapping: Mapping[str, Any], context: str = "[segment]", *,
+                     hrv: "HRVConfig | None" = None, rhythm: "RhythmConfig | None" = None) -> "SegmentConfig":
+        """Build a config from the ``[segment]`` table of an analysis config: its own settings only.
+
+        The beat rules and the rhythm check come from the ``[hrv]`` and ``[rhythm]`` sections
+        (``hrv`` and ``rhythm`` here), so that span HRV, windowed HRV and the rhythm check of one
+        analysis share them.
+
+        Parameters
+        ----------
+        mapping : mapping of str to value
+            Any of :data:`SEGMENT_SETTINGS`.
+        context : str
+            Prefix for error messages (file and table).
+        hrv, rhythm : HRVConfig, RhythmConfig, optional
+            The analysis' settings; defaults when omitted.
+
+        Raises
+        ------
+        InputError
+            On an unknown key (the message lists the allowed ones; ``hrv`` and ``rhythm`` are
+            pointed to their own sections) or a bad value.
+        """
+        if not isinstance(mapping, Mapping):
+            raise InputError(f"{context} must be a table, got {type(mapping).__name__}")
+        for key in ("hrv", "rhythm"):
+            if key in mapping:
+                raise InputError(f"{context}: unknown key {key!r}; the {key} settings of span HRV are the [{key}] "
+                                 f"section's; allowed here: {', '.join(SEGMENT_SETTINGS)}")
+        unknown = [k for k in mapping if k not in SEGMENT_SETTINGS]
+        if unknown:
+            raise InputError(f"{context}: unknown key {unknown[0]!r}; allowed: {', '.join(SEGMENT_SETTINGS)}")
+        defaults = cls()
+        kwargs = {k: _coerce(getattr(defaults, k), v, f"{context} {k}") for k, v in mapping.items()}
+        try:
+            return cls(hrv=hrv if hrv is not None else HRVConfig(),
+                       rhythm=rhythm if rhythm is not None else RhythmConfig(), **kwargs)
+        except InputError as exc:
+            raise InputError(f"{context}: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{context}: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """All settings as plain JSON-compatible values."""
+        out = self.section_dict()
+        out["hrv"] = self.hrv.to_dict()
+        out["rhythm"] = self.rhythm.to_dict()
+        return out
+
+    def section_dict(self) -> dict[str, Any]:
+        """The ``[segment]`` section's settings (:data:`SEGMENT_SETTINGS`) as plain values."""
+        return {k: list(getattr(self, k)) if isinstance(getattr(self, k), tuple) else getattr(self, k)
+                for k in SEGMENT_SETTINGS}
+
+
+#: The settings of the ``[segment]`` section (span HRV's own; the rest are ``[hrv]``'s and ``[rhythm]``'s).
+SEGMENT_SETTINGS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SegmentConfig)
+                                          if f.name not in ("hrv", "rhythm"))
 
 
 def _positive(cfg: object, *names: str) -> None:

@@ -78,7 +78,10 @@ def register(m: Metric) -> Metric:
 
 
 for _m in (
-    Metric("mean_hr_bpm", "heart rate", "bpm", +1, 0, "60000 / mean RR (" + _TF + ")"),
+    # one definition everywhere: calmtrace.signals.segment.mean_hr_bpm (spans, `calmtrace hrv`,
+    # `calmtrace info`) and its prefix-sum form in calmtrace.signals.hrv (windows); docs/metrics.md
+    Metric("mean_hr_bpm", "heart rate", "bpm", +1, 0,
+           "mean of the instantaneous heart rates 60000 / RR (as pyhrv and hrv-analysis; not 60000 / mean RR)"),
     Metric("mean_rr_ms", "mean RR", "ms", -1, 0, _TF),
     Metric("sdnn_ms", "SDNN", "ms", -1, 1, _TF),
     Metric("rmssd_ms", "RMSSD", "ms", -1, 0, _TF),

@@ -35,6 +35,13 @@ column; :func:`summarise` the spans and the warning, "not sinus rhythm: HRV is n
 autonomic modulation here", which :func:`calmtrace.analyze` writes into the summary,
 ``meta["rhythm"]`` (shown by ``calmtrace info`` and the report) and uses to invalidate those
 windows for every autonomic metric.
+
+The same rule serves the other steps, from here: :func:`judge` judges a whole recording on the
+analysis grid; :func:`calmtrace.signals.clean.clean` judges before it corrects (an irregular
+rhythm is not ectopy) and keeps the judgement in ``meta["rhythm"]``; :func:`span_rhythm` reads the
+rhythm of any span from it, for :func:`calmtrace.hrv` and :func:`calmtrace.hrv_by_event`, which give
+NaN for every metric but :data:`RATE_METRICS` where it is not sinus. :func:`rhythm_words` is what
+each rhythm is called, everywhere.
 """
 
 from __future__ import annotations
@@ -50,7 +57,8 @@ from scipy.stats import chi2
 from ..recording import Recording
 from .config import RhythmConfig
 
-__all__ = ["RhythmConfig", "RHYTHMS", "NOT_SINUS", "windowed_rhythm", "rhythm_features", "summarise", "rhythm_lines"]
+__all__ = ["RhythmConfig", "RHYTHMS", "NOT_SINUS", "RATE_METRICS", "windowed_rhythm", "rhythm_features", "summarise",
+           "judge", "describe_windows", "span_rhythm", "rhythm_words", "rhythm_lines"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,29 @@ RHYTHMS: tuple[str, ...] = ("sinus", "irregular", "ectopy", "unknown")
 NOT_SINUS: tuple[str, ...] = ("irregular", "ectopy")
 #: What the summary, ``info`` and the report say about such windows.
 NOT_SINUS_MESSAGE = "not sinus rhythm: HRV is not a measure of autonomic modulation here"
+#: Metrics that keep their meaning whatever the rhythm: the rate itself (mean RR, mean heart rate).
+#: Every variability metric (time domain, spectrum, Poincare, entropy, DFA, PNS/SNS indices) is a
+#: measure of autonomic modulation of the sinus node only under sinus rhythm (Task Force 1996), so
+#: span HRV (:func:`calmtrace.signals.segment.hrv`) gives NaN for them where the rhythm is not sinus.
+RATE_METRICS: tuple[str, ...] = ("mean_rr_ms", "mean_hr_bpm")
+
+
+def rhythm_words(config: RhythmConfig | None = None) -> dict[str, str]:
+    """What each non-sinus rhythm is called in warnings, notes and the cleaning log (one source).
+
+    Parameters
+    ----------
+    config : RhythmConfig, optional
+        For the ectopy share named in the words.
+
+    Returns
+    -------
+    dict
+        ``{"irregular": ..., "ectopy": ...}``.
+    """
+    cfg = config or RhythmConfig()
+    return {"irregular": "irregularly irregular RR (atrial-fibrillation-like, Dash et al. 2009)",
+            "ectopy": f"persistent ectopy (more than {cfg.ectopy_share:.0%} of beats premature)"}
 
 
 def rhythm_features(rr_ms: np.ndarray, config: RhythmConfig | None = None) -> dict[str, float]:
@@ -186,6 +217,13 @@ def windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFra
         ``rr_entropy`` (Dash et al.'s statistics of the window's recorded RR; NaN for
         ``unknown``) and ``ectopic_share`` (0-1).
     """
+    return _windowed_rhythm(recorded, cleaned, windows, config)[0]
+
+
+def _windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFrame,
+                     config: RhythmConfig | None = None, _pre: tuple | None = None) -> tuple[pd.DataFrame, Any]:
+    """:func:`windowed_rhythm`, and its per-window irregularity judgement and features, which a
+    second call on the same recorded beats and windows (``_pre``) reuses instead of recomputing."""
     cfg = config or RhythmConfig()
     start = windows["start_s"].to_numpy(dtype=float)
     end = windows["end_s"].to_numpy(dtype=float)
@@ -195,10 +233,10 @@ def windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFra
     if n_win == 0 or not cfg.enabled:
         if not cfg.enabled:
             out["rhythm"] = "sinus"
-        return out
+        return out, None
     t, rr = recorded.t_s, recorded.rr_ms
     if t.size == 0:
-        return out
+        return out, None
     # runs of consecutive recorded beats: a break where beats are missing in between or a gap row
     brk = np.zeros(t.size, dtype=bool)
     if t.size > 1:
@@ -231,7 +269,10 @@ def windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFra
         share = np.where(n_clean > 0, (ect[chi] - ect[clo]) / n_clean, np.nan)
     irregular = np.full(n_win, np.nan)
     full = has & (seg_b - seg_a == cfg.segment_beats)
-    if full.any() and cfg.trim_share == 0 and cfg.segment_beats >= cfg.min_beats:
+    if _pre is not None:               # the same recorded beats and windows, judged before
+        irregular, feats = _pre
+        rest = np.zeros(0, dtype=np.int64)
+    elif full.any() and cfg.trim_share == 0 and cfg.segment_beats >= cfg.min_beats:
         f = _features_of_segments(rr, seg_a[full], cfg)
         feats[full] = np.column_stack([f["nrmssd"], f["tpr"], f["entropy"]])
         irregular[full] = f["irregular"]
@@ -252,7 +293,7 @@ def windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFra
     out["nrmssd"], out["tpr"], out["rr_entropy"] = feats[:, 0], feats[:, 1], feats[:, 2]
     out["ectopic_share"] = share
     log.info("rhythm: %s", out["rhythm"].value_counts().to_dict())
-    return out
+    return out, (irregular, feats)
 
 
 def _bridge(rhythm: np.ndarray, centre_s: np.ndarray, bridge_s: float) -> np.ndarray:
@@ -287,7 +328,7 @@ def _persistent(rhythm: np.ndarray, centre_s: np.ndarray, min_duration_s: float)
 
 
 def summarise(windows: pd.DataFrame, rhythm: pd.Series | np.ndarray,
-              config: RhythmConfig | None = None) -> dict[str, Any]:
+              config: RhythmConfig | None = None, log_warnings: bool = True) -> dict[str, Any]:
     """What the rhythm column says about the recording, for ``meta["rhythm"]`` and the summary.
 
     Parameters
@@ -298,6 +339,8 @@ def summarise(windows: pd.DataFrame, rhythm: pd.Series | np.ndarray,
         The ``rhythm`` column, one value per window.
     config : RhythmConfig, optional
         Written next to the result.
+    log_warnings : bool
+        Log each warning (default); False where the caller words its own.
 
     Returns
     -------
@@ -325,9 +368,7 @@ def summarise(windows: pd.DataFrame, rhythm: pd.Series | np.ndarray,
             spans.append({"rhythm": kind, "start_s": cur[0], "end_s": cur[1]})
     counts = {k: int((r == k).sum()) for k in RHYTHMS}
     warnings: list[str] = []
-    words = {"irregular": "irregularly irregular RR (atrial-fibrillation-like; Dash et al. 2009)",
-             "ectopy": "persistent ectopy (more than "
-                       f"{cfg.ectopy_share:.0%} of beats premature)"}
+    words = rhythm_words(cfg)
     for kind in NOT_SINUS:
         mine = [s for s in spans if s["rhythm"] == kind]
         if not mine:
@@ -336,11 +377,140 @@ def summarise(windows: pd.DataFrame, rhythm: pd.Series | np.ndarray,
         more = f" and {len(mine) - 5} more" if len(mine) > 5 else ""
         warnings.append(f"{NOT_SINUS_MESSAGE} ({words[kind]} in {counts[kind]} of {len(r)} windows: "
                         f"{where}{more})")
-    for w in warnings:
+    for w in (warnings if log_warnings else ()):
         log.warning(w)
     return {"method": "Dash et al. 2009 (normalised RMSSD, turning-point ratio, Shannon entropy) and "
                       "the share of ectopic beats", "config": cfg.to_dict(), "counts": counts,
             "spans": spans, "warnings": warnings}
+
+
+def judge(recorded: Recording, cleaned: Recording, window_s: float = 60.0, step_s: float = 5.0,
+          config: RhythmConfig | None = None, *, log_warnings: bool = True) -> dict[str, Any]:
+    """The rhythm of a whole recording, judged on a grid of windows: the one rule, kept for later.
+
+    Windows of ``window_s`` start at 0 and every ``step_s`` (the analysis grid); each is judged by
+    :func:`windowed_rhythm`. :func:`calmtrace.signals.clean.clean` stores the result in
+    ``meta["rhythm"]``, judged on the RR as recorded, so that span HRV of the cleaned recording
+    (:func:`calmtrace.signals.segment.hrv`) can say which rhythm each span was in.
+
+    Parameters
+    ----------
+    recorded, cleaned : Recording
+        The recording before and after cleaning (see :func:`windowed_rhythm`).
+    window_s, step_s : float
+        The window grid, s (the analysis defaults).
+    config : RhythmConfig, optional
+        Thresholds.
+    log_warnings : bool
+        Log the warnings of :func:`summarise`.
+
+    Returns
+    -------
+    dict
+        :func:`describe_windows` of the grid.
+    """
+    return _judge(recorded, cleaned, window_s, step_s, config, log_warnings=log_warnings)[0]
+
+
+def _judge(recorded: Recording, cleaned: Recording, window_s: float = 60.0, step_s: float = 5.0,
+           config: RhythmConfig | None = None, *, log_warnings: bool = True,
+           _pre: tuple | None = None) -> tuple[dict[str, Any], Any]:
+    """:func:`judge`, and the irregularity judgement a second call on the same beats can reuse."""
+    cfg = config or RhythmConfig()
+    dur = recorded.duration_s if len(recorded.beats) else 0.0
+    n = int(math.floor((dur - window_s) / step_s + 1e-9)) + 1 if dur >= window_s else 0
+    start = np.arange(n) * step_s
+    grid = pd.DataFrame({"start_s": start, "end_s": start + window_s})
+    pre = None
+    if n:
+        win, pre = _windowed_rhythm(recorded, cleaned, grid, cfg, _pre)
+        r = win["rhythm"]
+    else:
+        r = pd.Series([], dtype=object)
+    return describe_windows(grid, r, cfg, window_s, step_s, log_warnings=log_warnings), pre
+
+
+def describe_windows(windows: pd.DataFrame, rhythm: pd.Series | np.ndarray, config: RhythmConfig | None,
+                     window_s: float, step_s: float, *, log_warnings: bool = True) -> dict[str, Any]:
+    """:func:`summarise` plus the rhythm of every window, run-length coded, for :func:`span_rhythm`.
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        Windows of a regular grid (``start_s = k * step_s``, ``end_s = start_s + window_s``).
+    rhythm : array of str
+        One value of :data:`RHYTHMS` per window.
+    config : RhythmConfig or None
+        Thresholds (written next to the result).
+    window_s, step_s : float
+        The grid, s.
+    log_warnings : bool
+        Log the warnings of :func:`summarise`.
+
+    Returns
+    -------
+    dict
+        The keys of :func:`summarise`, and ``window_s``, ``step_s``, ``n_windows`` and ``runs``:
+        ``[rhythm, first, last]`` for each run of consecutive windows ``k = first..last`` (window
+        ``k`` starts at ``k * step_s``) with the same rhythm.
+    """
+    out = summarise(windows, rhythm, config, log_warnings=log_warnings)
+    r = np.asarray(rhythm, dtype=object)
+    start = windows["start_s"].to_numpy(dtype=float) if len(windows) else np.zeros(0)
+    k = np.round(start / step_s).astype(np.int64)
+    runs: list[list[Any]] = []
+    for i in range(r.size):
+        if runs and runs[-1][0] == r[i] and runs[-1][2] == int(k[i]) - 1:
+            runs[-1][2] = int(k[i])
+        else:
+            runs.append([str(r[i]), int(k[i]), int(k[i])])
+    out.update(window_s=float(window_s), step_s=float(step_s), n_windows=int(r.size), runs=runs)
+    return out
+
+
+def span_rhythm(judgement: dict[str, Any], start_s: float, end_s: float) -> tuple[str, dict[str, int]]:
+    """The rhythm of a span ``[start_s, end_s)``, from a judgement of the whole recording.
+
+    The span's windows are those of the judgement's grid whose centre lies in the span (the one
+    nearest to the span's middle when none does). The span is ``irregular`` or ``ectopy`` when any
+    of its windows is (the kind with more windows when both), else ``sinus`` when any window is
+    sinus, else ``unknown`` (too few beats to judge, or no window at all).
+
+    Parameters
+    ----------
+    judgement : dict
+        From :func:`judge` or :func:`describe_windows`.
+    start_s, end_s : float
+        The span, s since the recording's start.
+
+    Returns
+    -------
+    (str, dict)
+        The span's rhythm (one of :data:`RHYTHMS`) and its windows per rhythm.
+    """
+    counts = dict.fromkeys(RHYTHMS, 0)
+    runs = judgement.get("runs") or []
+    w, step = float(judgement.get("window_s", 60.0)), float(judgement.get("step_s", 5.0))
+    if not runs:
+        return "unknown", counts
+    # window k's centre is k * step + w / 2; those in [start_s, end_s)
+    k_lo = int(math.ceil((start_s - w / 2.0) / step - 1e-9))
+    k_hi = int(math.ceil((end_s - w / 2.0) / step - 1e-9)) - 1
+    for kind, a, b in runs:
+        n = min(int(b), k_hi) - max(int(a), k_lo) + 1
+        if n > 0:
+            counts[kind] = counts.get(kind, 0) + n
+    if not any(counts.values()):
+        k_mid = int(round(((start_s + end_s) / 2.0 - w / 2.0) / step))
+        first, last = runs[0][1], runs[-1][2]
+        k_mid = min(max(k_mid, first), last)
+        for kind, a, b in runs:
+            if a <= k_mid <= b:
+                counts[kind] += 1
+    bad = {k: counts[k] for k in NOT_SINUS if counts[k]}
+    if bad:
+        return max(bad, key=lambda k: bad[k]), counts
+    return ("sinus" if counts["sinus"] else "unknown"), counts
 
 
 def rhythm_lines(recorded: Recording, cleaned: Recording, window_s: float = 60.0, step_s: float = 5.0,
@@ -364,11 +534,7 @@ def rhythm_lines(recorded: Recording, cleaned: Recording, window_s: float = 60.0
     """
     if len(recorded.beats) == 0 or recorded.duration_s < window_s:
         return [f"not judged: shorter than one {window_s:g} s window"]
-    n = int(math.floor((recorded.duration_s - window_s) / step_s + 1e-9)) + 1
-    start = np.arange(n) * step_s
-    grid = pd.DataFrame({"start_s": start, "end_s": start + window_s})
-    r = windowed_rhythm(recorded, cleaned, grid, config)["rhythm"]
-    s = summarise(grid, r, config)
-    c = s["counts"]
+    s = judge(recorded, cleaned, window_s, step_s, config)
+    c, n = s["counts"], s["n_windows"]
     return [f"sinus in {c['sinus']} of {n} windows ({c['irregular']} irregular, {c['ectopy']} persistent "
             f"ectopy, {c['unknown']} too few beats to judge)"] + s["warnings"]

@@ -10,6 +10,11 @@ same rules as windowed HRV (:mod:`calmtrace.signals.hrv`): usable flags only, su
 differences never across a gap or an excluded beat. Every metric has a shortest span (or fewest
 beats) it needs, in :class:`SegmentConfig` with its source; below it the metric is NaN and the
 ``notes`` column says why.
+
+Every row says which rhythm its span was in (``rhythm``: ``sinus``, ``irregular``, ``ectopy`` or
+``unknown``), by the one rule of :mod:`calmtrace.signals.rhythm` that ``analyze`` and ``calmtrace
+info`` use. Where it is not sinus, HRV is not a measure of autonomic modulation: every metric but
+mean RR and mean HR (:data:`calmtrace.signals.rhythm.RATE_METRICS`) is NaN, and ``notes`` says why.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,14 +31,15 @@ import pandas as pd
 from ..errors import AnalysisError, InputError
 from ..recording import Recording
 from . import balance
+from . import rhythm as _rhythm
+from .config import PSD_METHODS, SegmentConfig
 from .hrv import _INTERPOLATION_ORDER, HRVConfig, _breaks
 from .nonlinear import dfa, dfa_scales, sample_entropy
 
-__all__ = ["SegmentConfig", "SEGMENT_METRICS", "SPAN_COLUMNS", "hrv", "hrv_by_event", "PSD_METHODS"]
+__all__ = ["SegmentConfig", "SEGMENT_METRICS", "SPAN_COLUMNS", "hrv", "hrv_by_event", "PSD_METHODS", "mean_hr_bpm",
+           "whole_recording_rate"]
 
 log = logging.getLogger(__name__)
-
-PSD_METHODS: tuple[str, ...] = ("welch", "lomb")
 
 #: Metric columns of a span row, in order (every one gets a change from baseline in hrv_by_event).
 SEGMENT_METRICS: tuple[str, ...] = (
@@ -44,119 +50,9 @@ SEGMENT_METRICS: tuple[str, ...] = (
 )
 #: Columns of :func:`hrv`'s row.
 SPAN_COLUMNS: tuple[str, ...] = (
-    ("start_s", "end_s", "duration_s", "n_beats", "coverage", "artifact_pct")
+    ("start_s", "end_s", "duration_s", "n_beats", "coverage", "artifact_pct", "rhythm")
     + SEGMENT_METRICS + ("psd_method", "notes")
 )
-
-
-@dataclass(frozen=True)
-class SegmentConfig:
-    """Settings of span HRV beyond those of windowed HRV, each with its source.
-
-    Attributes
-    ----------
-    hrv : HRVConfig
-        Beat rules, time-domain and Welch settings, LF/HF bands and their shortest spans, DFA
-        alpha1 box sizes (``dfa_alpha1_beats``) and shortest span (``dfa_min_window_s``); see
-        :class:`~calmtrace.signals.hrv.HRVConfig`.
-    psd_method : {"welch", "lomb"}
-        Spectrum estimate. ``welch`` (default, as neurokit2 and windowed HRV) resamples the beats
-        evenly and needs a gap-free span; ``lomb`` is the Lomb-Scargle periodogram of the beats at
-        their own times, without interpolation, the method recommended for unevenly sampled and
-        gappy series (Laguna, Moody & Mark 1998, IEEE Trans Biomed Eng 45:698; Clifford &
-        Tarassenko 2005, IEEE Trans Biomed Eng 52:630).
-    vlf_band_hz : (float, float)
-        VLF band edges, Hz (Task Force 1996: 0.0033-0.04 Hz).
-    vlf_min_span_s : float
-        Shortest span for VLF, s: 300 s. Task Force 1996: VLF from short-term recordings of 5 min
-        or less is "a dubious measure" and should be avoided; calmtrace reports it from 5 min.
-    lomb_oversampling : int
-        Frequency grid of the Lomb periodogram: spacing ``1 / (span * oversampling)`` Hz up to
-        0.5 Hz. 4, the oversampling factor of Press & Rybicki (1989, Astrophys J 338:277).
-    sampen_dimension : int
-        Template length ``m`` of sample entropy; 2 (Richman & Moorman 2000; neurokit2).
-    sampen_tolerance_sd : float
-        Tolerance ``r`` as a share of the span's RR SD (ddof 1); 0.2 (Richman & Moorman 2000;
-        neurokit2's ``hrv_nonlinear``).
-    sampen_min_beats : int
-        Fewest usable beats for sample entropy: 200. Yentes et al. 2013 (Ann Biomed Eng
-        41:349) found SampEn with m = 2, r = 0.2 SD unstable below about 200 points.
-    dfa_alpha2_beats : (int, int or None)
-        Box sizes of DFA alpha2 in beats; (16, 64) after Peng et al. 1995 (Chaos 5:82), as
-        Kubios. ``(12, None)`` is neurokit2's choice (12 beats up to a tenth of the series).
-    dfa_min_beats_per_box : float
-        DFA alpha2 needs at least this many beats per beat of its largest box: 10, neurokit2's
-        rule (its largest alpha2 box is a tenth of the series), i.e. 640 beats for a 64-beat box.
-    """
-
-    hrv: HRVConfig = field(default_factory=HRVConfig)
-    psd_method: str = "welch"
-    vlf_band_hz: tuple[float, float] = (0.0033, 0.04)
-    vlf_min_span_s: float = 300.0
-    lomb_oversampling: int = 4
-    sampen_dimension: int = 2
-    sampen_tolerance_sd: float = 0.2
-    sampen_min_beats: int = 200
-    dfa_alpha2_beats: tuple[int, int | None] = (16, 64)
-    dfa_min_beats_per_box: float = 10.0
-
-    def __post_init__(self) -> None:
-        if isinstance(self.hrv, Mapping):
-            object.__setattr__(self, "hrv", HRVConfig.from_mapping(self.hrv))
-        if not isinstance(self.hrv, HRVConfig):
-            raise InputError(f"SegmentConfig.hrv must be an HRVConfig, got {type(self.hrv).__name__}")
-        if self.psd_method not in PSD_METHODS:
-            raise InputError(f"SegmentConfig.psd_method must be one of {', '.join(PSD_METHODS)}, "
-                             f"got {self.psd_method!r}")
-        lo, hi = (float(f) for f in self.vlf_band_hz)
-        object.__setattr__(self, "vlf_band_hz", (lo, hi))
-        if not 0 <= lo < hi:
-            raise InputError(f"SegmentConfig.vlf_band_hz must satisfy 0 <= low < high, got ({lo:g}, {hi:g})")
-        a2 = tuple(self.dfa_alpha2_beats)
-        object.__setattr__(self, "dfa_alpha2_beats", a2)
-        if len(a2) != 2 or not isinstance(a2[0], int) or a2[0] < 3 or not (
-                a2[1] is None or (isinstance(a2[1], int) and a2[1] > a2[0])):
-            raise InputError("SegmentConfig.dfa_alpha2_beats must be (low, high) beats with 3 <= low < high, "
-                             f"or (low, None), got {self.dfa_alpha2_beats!r}")
-        for name in ("vlf_min_span_s", "sampen_tolerance_sd", "dfa_min_beats_per_box"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise InputError(f"SegmentConfig.{name} must be a positive number, got {v!r}")
-        for name in ("lomb_oversampling", "sampen_dimension", "sampen_min_beats"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise InputError(f"SegmentConfig.{name} must be a positive integer, got {v!r}")
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any], context: str = "[segment]") -> "SegmentConfig":
-        """Build a config from a mapping (e.g. a TOML table), rejecting unknown keys.
-
-        Parameters
-        ----------
-        mapping : mapping of str to value
-            Field names and values; ``hrv`` may be a table of :class:`HRVConfig` settings.
-        context : str
-            Prefix for error messages.
-
-        Raises
-        ------
-        InputError
-            On an unknown key (the message lists the known ones) or a bad value.
-        """
-        from .config import config_from_mapping
-
-        if not isinstance(mapping, Mapping):
-            raise InputError(f"{context} must be a table, got {type(mapping).__name__}")
-        values = dict(mapping)
-        hrv_cfg = HRVConfig.from_mapping(values.pop("hrv", {}) or {})
-        cfg = config_from_mapping(cls, values, context)
-        return cls(**{**{k: getattr(cfg, k) for k in cfg.__dataclass_fields__}, "hrv": hrv_cfg})
-
-    def to_dict(self) -> dict[str, Any]:
-        """All settings as plain JSON-compatible values."""
-        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if k != "hrv"}
-        out["hrv"] = self.hrv.to_dict()
-        return out
 
 
 # -- public entry points -------------------------------------------------------------------------
@@ -180,10 +76,20 @@ def hrv(recording: Recording, start_s: float | None = None, end_s: float | None 
     pandas.DataFrame
         One row with the columns of :data:`SPAN_COLUMNS`: the span (``start_s``, ``end_s``,
         ``duration_s``), ``n_beats`` (usable beats), ``coverage`` (their summed RR over the span,
-        clipped to 1), ``artifact_pct`` (% of the span's beats not ``ok``), the metrics of
+        clipped to 1), ``artifact_pct`` (% of the span's beats not ``ok``), ``rhythm`` (the span's
+        rhythm, :func:`calmtrace.signals.rhythm.span_rhythm`), the metrics of
         :data:`SEGMENT_METRICS` (units in their names; docs/metrics.md), ``psd_method`` and
-        ``notes``: for every NaN metric, why (``"lf_ms2: span 95 s < 120 s"``). ``attrs["hrv"]``
-        holds the settings.
+        ``notes``: for every NaN metric, why (``"lf_ms2: span 95 s < 120 s"``; under a rhythm
+        that is not sinus, ``"sdnn_ms, ...: not sinus rhythm: ..."``). ``attrs["hrv"]`` holds the
+        settings and the rhythm judgement of the recording (``rhythm``).
+
+    Notes
+    -----
+    The rhythm is judged on the RR as recorded: a recording from
+    :func:`calmtrace.signals.clean.clean` carries that judgement in ``meta["rhythm"]``; a recording
+    that was not cleaned is judged here (cleaned with default settings only to count ectopic
+    beats; its own beats are the ones measured). A recording cleaned without a judgement (by an
+    older calmtrace) is judged on its cleaned RR, which ``attrs["hrv"]["rhythm"]["judged_on"]`` says.
 
     Raises
     ------
@@ -202,11 +108,12 @@ def hrv(recording: Recording, start_s: float | None = None, end_s: float | None 
     if not end > start:
         raise InputError(f"end_s must be after start_s, got start_s={start:g}, end_s={end:g}")
     prep = _prepare(recording, cfg)
+    judgement = _judgement(recording, cfg)
     lo = int(np.searchsorted(t, start, side="left"))
     hi = t.size if (whole or end_s is None) else int(np.searchsorted(t, end, side="left"))
-    row = _span_row(prep, lo, hi, start, end, cfg)
+    row = _span_row(prep, lo, hi, start, end, cfg, judgement)
     table = pd.DataFrame([row], columns=list(SPAN_COLUMNS))
-    table.attrs["hrv"] = {"config": cfg.to_dict()}
+    table.attrs["hrv"] = {"config": cfg.to_dict(), "rhythm": judgement}
     log.info("hrv: span %.1f-%.1f s, %d usable beats", start, end, row["n_beats"])
     return table
 
@@ -236,8 +143,9 @@ def hrv_by_event(recording: Recording, config: SegmentConfig | None = None) -> p
     Returns
     -------
     pandas.DataFrame
-        ``label``, ``kind``, the columns of :data:`SPAN_COLUMNS` and the change columns.
-        ``attrs["hrv_by_event"]`` holds the baseline used and the settings.
+        ``label``, ``kind``, the columns of :data:`SPAN_COLUMNS` (``rhythm`` per phase, as in
+        :func:`hrv`) and the change columns. ``attrs["hrv_by_event"]`` holds the baseline used,
+        the settings and the rhythm judgement.
 
     Raises
     ------
@@ -251,6 +159,7 @@ def hrv_by_event(recording: Recording, config: SegmentConfig | None = None) -> p
     if not spans:
         raise AnalysisError("hrv_by_event: the recording has no event with a duration (moments have no span)")
     prep = _prepare(recording, cfg)
+    judgement = _judgement(recording, cfg)
     t = recording.t_s
     starts = np.array([s[2] for s in spans])
     ends = np.array([s[3] for s in spans])
@@ -259,7 +168,7 @@ def hrv_by_event(recording: Recording, config: SegmentConfig | None = None) -> p
     rows = []
     for (label, kind, s0, s1), lo, hi in zip(spans, los, his):
         row = {"label": label, "kind": kind}
-        row.update(_span_row(prep, int(lo), int(hi), s0, s1, cfg))
+        row.update(_span_row(prep, int(lo), int(hi), s0, s1, cfg, judgement))
         rows.append(row)
     table = pd.DataFrame(rows, columns=["label", "kind"] + list(SPAN_COLUMNS))
     base_idx = [i for i, s in enumerate(spans) if s[1] == "baseline"]
@@ -279,9 +188,55 @@ def hrv_by_event(recording: Recording, config: SegmentConfig | None = None) -> p
         deltas[f"{m}_delta"] = d
         deltas[f"{m}_delta_pct"] = pct
     table = pd.concat([table, pd.DataFrame(deltas, index=table.index)], axis=1)
-    table.attrs["hrv_by_event"] = {"baseline": baseline_note, "config": cfg.to_dict()}
+    table.attrs["hrv_by_event"] = {"baseline": baseline_note, "config": cfg.to_dict(), "rhythm": judgement}
     log.info("hrv_by_event: %d spans, baseline %s", len(table), baseline_note)
     return table
+
+
+def mean_hr_bpm(rr_ms: np.ndarray) -> float:
+    """Mean heart rate, bpm: the mean of the instantaneous heart rates ``60000 / RR``.
+
+    The definition of HRV software's "Mean HR" (pyhrv, hrv-analysis, BioSPPy: the mean of the
+    beat-by-beat heart rates, shown beside their SD), which calmtrace's windows, spans, ``info``
+    and reports all use. It is not ``60000 / mean RR`` (beats per minute over the span): by
+    Jensen's inequality it is larger, by about ``var(HR) / mean(HR)`` (docs/metrics.md, "Mean
+    heart rate").
+
+    Parameters
+    ----------
+    rr_ms : array of float, shape (N,)
+        Usable RR intervals, ms.
+
+    Returns
+    -------
+    float
+        bpm; NaN for no intervals.
+    """
+    x = np.asarray(rr_ms, dtype=float)
+    return float(np.mean(60000.0 / x)) if x.size else math.nan
+
+
+def whole_recording_rate(recording: Recording, config: HRVConfig | None = None) -> tuple[int, float, float]:
+    """Usable beats, mean RR (ms) and mean HR (bpm) of a whole recording, as :func:`hrv` gives them.
+
+    ``calmtrace info`` shows these, so that it and ``calmtrace hrv`` never show two mean heart
+    rates for one file.
+
+    Parameters
+    ----------
+    recording : Recording
+        Usually cleaned; beats whose flag is in ``config.usable_flags`` count.
+    config : HRVConfig, optional
+        Beat rules; defaults when omitted.
+
+    Returns
+    -------
+    (int, float, float)
+        Usable beats, mean RR in ms (NaN without beats) and :func:`mean_hr_bpm` in bpm.
+    """
+    h = config if config is not None else HRVConfig()
+    x = recording.rr_ms[np.isin(recording.flags, h.usable_flags)]
+    return int(x.size), (float(x.mean()) if x.size else math.nan), mean_hr_bpm(x)
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -290,6 +245,21 @@ def _check_config(config: Any) -> SegmentConfig:
     if not isinstance(cfg, SegmentConfig):
         raise InputError(f"config must be a SegmentConfig, got {type(cfg).__name__}")
     return cfg
+
+
+def _judgement(recording: Recording, cfg: SegmentConfig) -> dict[str, Any]:
+    """The rhythm judgement of the whole recording (:func:`calmtrace.signals.rhythm.judge`)."""
+    kept = recording.meta.get("rhythm")
+    if isinstance(kept, dict) and kept.get("runs") is not None and kept.get("config") == cfg.rhythm.to_dict():
+        return kept                                       # from clean(), on the recorded RR
+    if recording.meta.get("cleaning"):
+        # cleaned without a kept judgement: only the cleaned RR are left to judge
+        out = _rhythm.judge(recording, recording, config=cfg.rhythm, log_warnings=False)
+        out["judged_on"] = "cleaned RR (the recording was cleaned without a rhythm judgement)"
+        return out
+    from .clean import clean
+
+    return clean(recording, rhythm=cfg.rhythm).meta["rhythm"]
 
 
 def _check_recording(recording: Any) -> None:
@@ -339,8 +309,9 @@ def _prepare(recording: Recording, cfg: SegmentConfig) -> _Prepared:
                      brk=_breaks(t, rr, recording.gaps, cfg.hrv.implicit_gap_ms))
 
 
-def _span_row(p: _Prepared, lo: int, hi: int, start: float, end: float, cfg: SegmentConfig) -> dict[str, Any]:
-    """Every metric of the beats ``lo <= i < hi`` of a span ``[start, end)``."""
+def _span_row(p: _Prepared, lo: int, hi: int, start: float, end: float, cfg: SegmentConfig,
+              judgement: dict[str, Any]) -> dict[str, Any]:
+    """Every metric of the beats ``lo <= i < hi`` of a span ``[start, end)``, and its rhythm."""
     h = cfg.hrv
     duration = end - start
     notes: list[str] = []
@@ -354,6 +325,8 @@ def _span_row(p: _Prepared, lo: int, hi: int, start: float, end: float, cfg: Seg
     row["n_beats"] = n
     row["coverage"] = min(float(x.sum()) / (duration * 1000.0), 1.0) if duration > 0 else math.nan
     row["artifact_pct"] = 100.0 * float(p.artefact[lo:hi].sum()) / n_all if n_all else math.nan
+    kind, counts = _rhythm.span_rhythm(judgement, start, end)
+    row["rhythm"] = kind
 
     def nan(names: tuple[str, ...] | list[str], reason: str) -> None:
         notes.append(f"{', '.join(names)}: {reason}")
@@ -361,7 +334,7 @@ def _span_row(p: _Prepared, lo: int, hi: int, start: float, end: float, cfg: Seg
     time_cols = ["mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "ln_rmssd", "pnn50_pct", "sdsd_ms",
                  "sd1_ms", "sd2_ms", "stress_index"]
     if duration < h.min_window_s:
-        nan(["all metrics"], f"span {duration:.4g} s < {h.min_window_s:g} s (HRVConfig.min_window_s)")
+        nan(["all metrics"], f"span {duration:.4g} s < {h.min_window_s:g} s ([hrv] min_window_s)")
         row["notes"] = "; ".join(notes)
         return row
     if n < 2:
@@ -375,7 +348,16 @@ def _span_row(p: _Prepared, lo: int, hi: int, start: float, end: float, cfg: Seg
     d = (rr_all[1:] - rr_all[:-1])[pair]
     s = (rr_all[1:] + rr_all[:-1])[pair]
     row["mean_rr_ms"] = float(x.mean())
-    row["mean_hr_bpm"] = float(np.mean(60000.0 / x))
+    row["mean_hr_bpm"] = mean_hr_bpm(x)
+    if kind in _rhythm.NOT_SINUS:
+        # not sinus rhythm: the rate stands, no variability metric measures autonomic modulation
+        words = _rhythm.rhythm_words(cfg.rhythm)[kind]
+        n_win = sum(counts.values())
+        nan([m for m in SEGMENT_METRICS if m not in _rhythm.RATE_METRICS],
+            f"{_rhythm.NOT_SINUS_MESSAGE} ({words} in {counts[kind]} of {n_win} window{'s' if n_win != 1 else ''} "
+            "of the span)")
+        row["notes"] = "; ".join(notes)
+        return row
     row["sdnn_ms"] = float(np.std(x, ddof=1))
     if d.size >= 1:
         row["rmssd_ms"] = float(np.sqrt(np.mean(d * d)))
@@ -414,7 +396,7 @@ def _span_row(p: _Prepared, lo: int, hi: int, start: float, end: float, cfg: Seg
             if row["sampen"] != row["sampen"]:
                 nan(["sampen"], "no template matches (undefined)")
     else:
-        nan(["sampen"], f"{n} usable beats < {cfg.sampen_min_beats} (SegmentConfig.sampen_min_beats)")
+        nan(["sampen"], f"{n} usable beats < {cfg.sampen_min_beats} ([segment] sampen_min_beats)")
     _dfa_columns(p, lo, hi, x, duration, cfg, row, nan)
     row["notes"] = "; ".join(notes)
     return row
@@ -437,7 +419,7 @@ def _dfa_columns(p: _Prepared, lo: int, hi: int, x: np.ndarray, duration: float,
         nan(["dfa_alpha1", "dfa_alpha2"], "a gap inside the span (the profile would join beats across it)")
         return
     if duration < cfg.hrv.dfa_min_window_s:
-        nan(["dfa_alpha1"], f"span {duration:.4g} s < {cfg.hrv.dfa_min_window_s:g} s (HRVConfig.dfa_min_window_s)")
+        nan(["dfa_alpha1"], f"span {duration:.4g} s < {cfg.hrv.dfa_min_window_s:g} s ([hrv] dfa_min_window_s)")
     elif s1.size < 2 or n <= s1.max():
         nan(["dfa_alpha1"], f"{n} usable beats, more than the largest box ({int(s1.max()) if s1.size else '-'}) needed")
     else:
@@ -446,7 +428,7 @@ def _dfa_columns(p: _Prepared, lo: int, hi: int, x: np.ndarray, duration: float,
     need = cfg.dfa_min_beats_per_box * (s2.max() if s2.size else cfg.dfa_alpha2_beats[0] + 1)
     if s2.size < 2 or n < need:
         nan(["dfa_alpha2"], f"{n} usable beats < {need:g} ({cfg.dfa_min_beats_per_box:g} x the largest box, "
-                            "SegmentConfig.dfa_min_beats_per_box)")
+                            "[segment] dfa_min_beats_per_box)")
     else:
         row["dfa_alpha2"] = dfa(x, s2)
 
@@ -456,11 +438,12 @@ def _spectral(p: _Prepared, lo: int, hi: int, tx: np.ndarray, x: np.ndarray, dur
     h = cfg.hrv
     bands = {"vlf": (cfg.vlf_band_hz, cfg.vlf_min_span_s), "lf": (h.lf_band_hz, h.lf_min_window_s),
              "hf": (h.hf_band_hz, h.hf_min_window_s)}
+    setting = {"vlf": "[segment] vlf_min_span_s", "lf": "[hrv] lf_min_window_s", "hf": "[hrv] hf_min_window_s"}
     stretch = float(tx[-1] - tx[0])
     wanted = []
     for name, (_, need) in bands.items():
         if duration < need:
-            nan([f"{name}_ms2", f"{name}_peak_hz"], f"span {duration:.4g} s < {need:g} s")
+            nan([f"{name}_ms2", f"{name}_peak_hz"], f"span {duration:.4g} s < {need:g} s ({setting[name]})")
         elif stretch < h.min_coverage * need:
             nan([f"{name}_ms2", f"{name}_peak_hz"],
                 f"usable beats span {stretch:.4g} s < {h.min_coverage:g} x {need:g} s")
