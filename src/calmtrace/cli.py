@@ -1420,6 +1420,19 @@ def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | Non
     click.echo(f"day of {rec} ({result.day.mode}): stress {s['stress_min']:.0f} min, recovery "
                f"{s['recovery_min']:.0f} min, activity {s['activity_min']:.0f} min, unmeasured "
                f"{s['unmeasured_min']:.0f} min; {len(result.day.sleep)} sleep span(s) -> {out}/report.html")
+    import pandas as pd
+
+    from .report.figures import clock_known, clock_label, clock_times, format_elapsed
+
+    def when(t_s: float) -> str:
+        # a file without a date or time has a placeholder start: times from the start, never a clock
+        if not clock_known(r):
+            return f"+{format_elapsed(t_s)}"
+        return str(pd.Timestamp(clock_times(r, [t_s])[0]).strftime("%a %H:%M"))
+
+    clock = clock_label(r).removeprefix("clock time ") if clock_known(r) else "(h:mm from the start; clock unknown)"
+    for sp in result.day.sleep.itertuples(index=False):
+        click.echo(f"  sleep {when(sp.onset_s)} to {when(sp.end_s)} {clock}, {sp.duration_h:.1f} h ({sp.source})")
 
 
 # -------------------------------------------------------------------------------------------
