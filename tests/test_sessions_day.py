@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
+import shutil
 import statistics
 from datetime import timedelta
 
@@ -190,7 +192,8 @@ def test_sessions_without_day_data_are_left_out_with_a_note(trend):
     assert set(trend.days["session"]) == {1, 2} and set(trend.nights["session"]) == {1, 2}
     assert len(trend.day_notes) == 1
     assert trend.day_notes[0].startswith("Session 3 (2026-01-11) has no day analysis: it lasts 0.")
-    assert "needs 4 h" in trend.day_notes[0]
+    assert trend.day_notes[0].endswith("the trend's day panels take recordings of 4 h or more "
+                                       "(calmtrace day analyses shorter ones on request).")
     # the existing tables are unchanged: three sessions, the short one with its stressors
     assert len(trend.sessions) == 3 and set(trend.stressors["session"]) == {3}
 
@@ -232,3 +235,32 @@ def test_nights_the_recording_cannot_support_are_nan_with_the_reason(three_days)
     strict = nights(holed, three_days.recording, TrendConfig(night_min_measured_pct=80.0))
     assert strict["ln_rmssd"].isna().tolist() == [False, True, False]
     assert strict["note"].iloc[1] == "75 % of the first 4 h of sleep measured; at least 80 % needed"
+
+
+def test_a_copied_folder_is_counted_once_and_named_in_one_line(three_days, folder_day, tmp_path, caplog):
+    """cp -r of a session folder: the same input checksum, so one session, one date, one night."""
+    dup = tmp_path / "dup-day-2"
+    shutil.copytree(folder_day, dup)
+    with caplog.at_level(logging.WARNING, logger="calmtrace.sessions"):
+        t = collect_trend([three_days, folder_day, dup])
+    line = f"{dup} is the same recording as {folder_day}; counted once"
+    assert t.notes == [line]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [line]
+    assert len(t.results) == len(t.sessions) == 2
+    # each date of the copied day once: 2026-01-09 and 2026-01-10, as without the copy
+    assert t.days.loc[t.days["session"] == 2, "day"].tolist() == ["2026-01-09", "2026-01-10"]
+    assert not t.days["date"].duplicated().any()
+    # four distinct nights; the copied day's night is not an "earlier night" of its own band
+    assert t.nights["night"].tolist() == ["2026-01-06", "2026-01-07", "2026-01-08", "2026-01-10"]
+    assert t.nights["band_n"].tolist() == [0, 1, 2, 3]
+    # the copy was not analysed again: its result is the original's, under its own name
+    from calmtrace.sessions import analyze_all
+
+    again = analyze_all([folder_day, dup])
+    assert again[1].windows is again[0].windows and again[1].provenance["source"] == str(dup)
+    # the report says it under "What could not be computed"
+    from calmtrace.report.trend import render_trend_report
+
+    html = render_trend_report(t)
+    limits = html[html.index('id="limits"'):html.index("</div>", html.index('id="limits"'))]
+    assert limits.count("counted once") == 1 and "dup-day-2" in limits

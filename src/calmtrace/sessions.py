@@ -22,14 +22,14 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .analysis import DAY_MIN_S, analyze
+from .analysis import DAY_MIN_S, analyze, checksum
 from .errors import AnalysisError, InputError
 from .loader import load, load_acc
 from .signals.config import TrendConfig
@@ -38,8 +38,9 @@ from .signals.linking import format_duration, time_to_baseline
 from .signals.quality import Quality, assess_quality
 
 __all__ = ["SessionTrend", "collect_recordings", "analyze_all", "trend_tables", "build_trend", "collect_trend",
-           "day_trend_tables", "SESSION_COLUMNS", "STRESSOR_COLUMNS", "TREND_DAY_COLUMNS", "TREND_NIGHT_COLUMNS",
-           "SWC_WINDOW", "SWC_MIN_SESSIONS", "SWC_FACTOR"]
+           "day_trend_tables", "drop_duplicates", "check_overlaps", "start_unknown", "session_name",
+           "undated_line", "shared_date_notes", "day_rule", "SESSION_COLUMNS", "STRESSOR_COLUMNS",
+           "TREND_DAY_COLUMNS", "TREND_NIGHT_COLUMNS", "SWC_WINDOW", "SWC_MIN_SESSIONS", "SWC_FACTOR"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,16 @@ class SessionTrend:
         :data:`TREND_NIGHT_COLUMNS`); empty when no session has a day analysis.
     day_notes : list of str
         One line per session left out of the day and night tables, saying why.
+    undated : list of AnalysisResult
+        Sessions whose start is unknown (``meta["start_unknown"]``, what ``calmtrace info`` shows
+        as "start unknown"): not given a date, so left out of every table and panel ordered by
+        date, and listed apart (:func:`undated_line`).
+    notes : list of str
+        One line per fact about the collection the reader must know: recordings given twice
+        (counted once), sessions without a date, calendar dates or nights covered by more than
+        one recording.
+    day_min_s : float
+        The shortest recording the trend gives a day analysis (``analysis.DAY_MIN_S``, s).
     """
 
     results: list
@@ -96,6 +107,9 @@ class SessionTrend:
     days: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(TREND_DAY_COLUMNS)))
     nights: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(TREND_NIGHT_COLUMNS)))
     day_notes: list = field(default_factory=list)
+    undated: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    day_min_s: float = DAY_MIN_S
 
 
 def _trend_config(results: Sequence[Any]) -> TrendConfig:
@@ -107,12 +121,33 @@ def _trend_config(results: Sequence[Any]) -> TrendConfig:
 
 
 def build_trend(results: Sequence[Any], config: TrendConfig | None = None) -> SessionTrend:
-    """A :class:`SessionTrend` of analysed sessions (sorted by start time)."""
-    ordered = sorted(results, key=lambda r: r.recording.start)
-    cfg = config or _trend_config(ordered)
+    """A :class:`SessionTrend` of analysed sessions (sorted by start time).
+
+    Before anything is counted: a recording given twice (the same ``input_checksum`` in its
+    provenance, e.g. a copied folder) is kept once, the first given, with a note naming both;
+    sessions whose start is unknown are set apart (``undated``), never given a date; and two dated
+    recordings of one subject that overlap in time are refused (:func:`check_overlaps`).
+
+    Raises
+    ------
+    InputError
+        When two recordings of the same subject overlap in time.
+    """
+    kept, notes = drop_duplicates(results)
+    undated = [r for r in kept if start_unknown(r)]
+    dated = [r for r in kept if not start_unknown(r)]
+    check_overlaps(dated)
+    ordered = sorted(dated, key=lambda r: r.recording.start)
+    cfg = config or _trend_config(ordered or undated)
     sessions, stressors = trend_tables(ordered, cfg)
-    days, nights_, notes = day_trend_tables(ordered, cfg)
-    return SessionTrend(ordered, sessions, stressors, cfg, [_quality(r) for r in ordered], days, nights_, notes)
+    days, nights_, day_notes = day_trend_tables(ordered, cfg)
+    if undated:
+        notes.append(undated_line(undated))
+    notes += shared_date_notes(days, nights_)
+    for line in notes:
+        log.warning("%s", line)
+    return SessionTrend(ordered, sessions, stressors, cfg, [_quality(r) for r in ordered], days, nights_, day_notes,
+                        undated, notes)
 
 
 def collect_trend(items: Iterable[Any], config: Any = None) -> SessionTrend:
@@ -158,20 +193,151 @@ def collect_recordings(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 def analyze_all(items: Iterable[Any], config: Any = None) -> list[Any]:
-    """Analysis results of ``items``: AnalysisResults as they are, paths loaded and analysed."""
+    """Analysis results of ``items``: AnalysisResults as they are, paths loaded and analysed.
+
+    A path whose checksum (:func:`calmtrace.analysis.checksum`) equals an earlier path's is the same
+    recording (e.g. a copied folder): it is not analysed again; its result is the earlier one's
+    with its own ``source`` in the provenance, so that :func:`build_trend` names it and counts it
+    once.
+    """
     results, paths = [], []
     for item in items:
         if hasattr(item, "recovery") and hasattr(item, "windows"):
             results.append(item)
         else:
             paths.append(item)
+    seen: dict[str, Any] = {}
     for p in collect_recordings(paths) if paths else []:
+        key = checksum(p)
+        if key in seen:
+            log.info("%s is the same recording as %s: not analysed again", p, seen[key].provenance.get("source"))
+            results.append(replace(seen[key], provenance={**seen[key].provenance, "source": str(p)}))
+            continue
         log.info("analysing %s for the trend report", p)
         rec = load(p)
         # a long recording's day analysis uses the chest accelerometer, as `calmtrace day` does
         acc = load_acc(p, rec.start) if rec.duration_s >= DAY_MIN_S else None
         results.append(analyze(rec, config, source=p, acc=acc))
+        seen[key] = results[-1]
     return results
+
+
+# -------------------------------------------------------------------------------------------
+# the collection: duplicates, sessions without a date, overlaps
+# -------------------------------------------------------------------------------------------
+def session_name(result: Any) -> str:
+    """How a session is named in messages: its source as given (path or file), else its start."""
+    src = result.provenance.get("source") or result.recording.meta.get("source_file")
+    if src:
+        return str(src)
+    if start_unknown(result):  # its start is a placeholder, never a date to show
+        return f"an unnamed recording of {result.recording.meta.get('subject') or 'an unnamed subject'}"
+    return f"the recording starting {pd.Timestamp(result.recording.start).isoformat()}"
+
+
+def start_unknown(result: Any) -> bool:
+    """True when the recording's file gave no date or time (``meta["start_unknown"]``, set by the
+    importers and shown by ``calmtrace info`` as "start unknown")."""
+    return bool(result.recording.meta.get("start_unknown"))
+
+
+def drop_duplicates(results: Sequence[Any]) -> tuple[list[Any], list[str]]:
+    """The results with every recording given more than once kept once (the first given).
+
+    Two results are the same recording when their provenance has the same ``input_checksum``
+    (SHA-256 of the file, or of a folder's file names and contents: a copied folder has the same).
+    Results without a checksum (analysed in memory) are all kept; :func:`check_overlaps` catches
+    them if they are the same recording.
+
+    Returns
+    -------
+    (kept, notes)
+        ``kept`` in the order given; ``notes`` one line per dropped result, e.g.
+        ``"dup-day1 is the same recording as trend/day1; counted once"``.
+    """
+    first: dict[str, Any] = {}
+    kept, notes = [], []
+    for r in results:
+        key = (getattr(r, "provenance", None) or {}).get("input_checksum")
+        if key and key in first:
+            notes.append(f"{session_name(r)} is the same recording as {session_name(first[key])}; counted once")
+            continue
+        if key:
+            first[key] = r
+        kept.append(r)
+    return kept, notes
+
+
+def _zone_known(result: Any) -> bool:
+    return "offset unknown" not in str(result.recording.meta.get("clock", ""))
+
+
+def check_overlaps(results: Sequence[Any]) -> None:
+    """Refuse two dated recordings of the same subject that overlap in time.
+
+    A moment recorded twice would be counted twice (its minutes in the day table, its night among
+    the "earlier nights" of its own SWC band), and calmtrace cannot tell which of the two
+    recordings to trust where they differ (two devices worn together, or one recording imported
+    twice from different files); merging them would give figures neither recording has. So the
+    trend refuses, and the user leaves one out. Recordings are compared only when both clocks
+    are of the same kind (both with a known UTC offset, or both device local time without one);
+    recordings of different subjects are never compared (the report warns about those).
+
+    Raises
+    ------
+    InputError
+        Naming both recordings, the subject and the overlap.
+    """
+    spans = []
+    for r in results:
+        start = pd.Timestamp(r.recording.start)
+        spans.append((start, start + pd.Timedelta(seconds=float(r.recording.duration_s)), r))
+    spans.sort(key=lambda t: t[0])
+    for i, (a0, a1, ra) in enumerate(spans):
+        for b0, b1, rb in spans[i + 1:]:
+            if b0 >= a1:
+                break
+            if (str(ra.recording.meta.get("subject", "")) != str(rb.recording.meta.get("subject", ""))
+                    or _zone_known(ra) != _zone_known(rb)):
+                continue
+            ov_s = (min(a1, b1) - b0).total_seconds()
+            subject = ra.recording.meta.get("subject", "") or "unnamed"
+            raise InputError(
+                f"{session_name(rb)}: overlaps {session_name(ra)} by {format_duration(ov_s)} "
+                f"({b0:%Y-%m-%d %H:%M} to {min(a1, b1):%Y-%m-%d %H:%M} UTC, subject {subject}); the trend counts "
+                "each moment once and cannot tell which recording to trust there: leave one of them out")
+
+
+def undated_line(undated: Sequence[Any]) -> str:
+    """The one line naming the sessions without a date."""
+    n = len(undated)
+    names = ", ".join(f"{session_name(r)} ({r.recording.duration_s / 3600:.1f} h)" for r in undated)
+    return (f"{n} session{'' if n == 1 else 's'} without a date: {names}. "
+            f"{'Its' if n == 1 else 'Their'} file gave no date or time, so {'it is' if n == 1 else 'they are'} "
+            "left out of the trend's tables and panels, which are ordered by date "
+            "(set the start with calmtrace import --start to include it).")
+
+
+def shared_date_notes(days: pd.DataFrame, nights_: pd.DataFrame) -> list[str]:
+    """One line per calendar date (or night) that more than one recording covers.
+
+    Such a date has one row per recording in the day table, each with that recording's own
+    minutes; they are not added up (two recordings on one date that do not overlap in time, e.g.
+    a morning and an evening one, each cover a part of the day).
+    """
+    out = []
+    for table, col, what in ((days, "date", "day table and panel show each recording's own minutes"),
+                             (nights_, "date", "night table and panel show each recording's night")):
+        if not len(table):
+            continue
+        dated = table[table[col].astype(str) != ""]
+        for date, g in dated.groupby(col, sort=True):
+            ids = sorted(set(int(s) for s in g["session"]))
+            if len(ids) > 1:
+                kind = "Calendar day" if table is days else "Night ending"
+                out.append(f"{kind} {date} is covered by {len(ids)} recordings (sessions "
+                           f"{', '.join(map(str, ids))}); the {what}, side by side, not added up.")
+    return out
 
 
 # -------------------------------------------------------------------------------------------
@@ -293,12 +459,22 @@ def trend_tables(results: Sequence[Any], config: TrendConfig | None = None) -> t
 # -------------------------------------------------------------------------------------------
 # days and nights
 # -------------------------------------------------------------------------------------------
+def day_rule(day_min_s: float = DAY_MIN_S) -> str:
+    """The trend's rule for which recordings get a day analysis, in words (one place for the fact).
+
+    :func:`analyze_all` reads a recording's accelerometer, and :func:`calmtrace.analysis.analyze`
+    runs the day analysis, only for recordings of at least ``day_min_s``
+    (``analysis.DAY_MIN_S``); ``calmtrace day`` analyses a shorter one when asked.
+    """
+    return (f"the trend's day panels take recordings of {day_min_s / 3600:g} h or more "
+            "(calmtrace day analyses shorter ones on request)")
+
+
 def _no_day_reason(result: Any) -> str:
     """Why an analysed session has no day analysis."""
     rec = result.recording
     if rec.duration_s < DAY_MIN_S:
-        return (f"it lasts {rec.duration_s / 3600:.1f} h; the day analysis needs "
-                f"{DAY_MIN_S / 3600:g} h or an accelerometer")
+        return f"it lasts {rec.duration_s / 3600:.1f} h; {day_rule(DAY_MIN_S)}"
     from .signals.day import analyze_day
 
     try:

@@ -29,7 +29,7 @@ from . import figures
 from .day import STATE_COLOURS
 from .html import esc, figure_html, fmt
 
-__all__ = ["balance_figure", "overnight_figure", "day_trend_section", "day_trend_limits"]
+__all__ = ["balance_figure", "overnight_figure", "day_trend_section", "day_trend_limits", "band_cells"]
 
 #: Stacking order of the states in the balance panel (bottom first).
 _STACK = ("stress", "recovery", "activity", "neutral", "unmeasured")
@@ -42,8 +42,58 @@ _VS_STYLE = {
 
 
 def _x(rows: pd.DataFrame, col: str) -> list[str]:
-    """Category labels: the date, or session and day/night number where the clock is unknown."""
-    return [str(r[col]) if r["date"] else f"session {r['session']}, {r[col]}" for _, r in rows.iterrows()]
+    """Category labels: the date, or session and day/night number where the clock is unknown.
+
+    A date that more than one session covers is labelled with the session too (``2026-01-09
+    (session 3)``), so that two recordings' rows stand side by side instead of stacking into one
+    bar of their sum.
+    """
+    dates = rows["date"].astype(str)
+    shared = {d for d, g in rows.groupby(dates) if d and g["session"].nunique() > 1}
+    return [(f"{r[col]} (session {r['session']})" if str(r["date"]) in shared else str(r[col]))
+            if r["date"] else f"session {r['session']}, {r[col]}" for _, r in rows.iterrows()]
+
+
+def band_cells(metric: str, value: float, low: float, high: float, vs: str) -> tuple[str, str, str]:
+    """A value, its SWC band and the verdict as table text in which the verdict can be read.
+
+    The metric's digits come from the registry (:func:`calmtrace.signals.metrics.digits`); where
+    rounding to them would hide the verdict (a value 0.004 above a band edge printed as the edge
+    itself), value and band are printed with as many more digits as it takes (up to four more).
+    A value outside the band also gets its signed difference from the edge it crossed.
+
+    Parameters
+    ----------
+    metric : str
+        A registered metric name, e.g. ``"ln_rmssd"``.
+    value, low, high : float
+        The value and its band's edges (NaN where missing).
+    vs : str
+        ``"above"``, ``"below"``, ``"within"`` or ``""`` (no band).
+
+    Returns
+    -------
+    (value_text, band_text, verdict_text) : three str
+        e.g. ``("4.474", "4.451 to 4.470", "above (+0.004 over the upper edge)")``.
+    """
+    d0 = _metrics.digits(metric)
+    v, lo, hi = (float(x) for x in (value, low, high))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return _metrics.format_value(metric, v, with_unit=False), "n/a", vs or "n/a"
+    if not math.isfinite(v):
+        return "n/a", f"{lo:.{d0}f} to {hi:.{d0}f}", vs or "n/a"
+
+    def visible(d: int) -> bool:
+        pv, pl, ph = (float(f"{x:.{d}f}") for x in (v, lo, hi))
+        return {"above": pv > ph, "below": pv < pl, "within": pl <= pv <= ph}.get(vs, True)
+
+    d = next((k for k in range(d0, d0 + 5) if visible(k)), d0 + 4)
+    verdict = vs or "n/a"
+    if vs == "above":
+        verdict = f"above (+{v - hi:.{d}f} over the upper edge)"
+    elif vs == "below":
+        verdict = f"below (-{lo - v:.{d}f} under the lower edge)"
+    return f"{v:.{d}f}", f"{lo:.{d}f} to {hi:.{d}f}", verdict
 
 
 def balance_figure(days: pd.DataFrame, *, title: str = "Daily stress/recovery balance") -> go.Figure:
@@ -162,15 +212,15 @@ def _days_html(days: pd.DataFrame) -> str:
 def _nights_html(nights: pd.DataFrame) -> str:
     rows = []
     for r in nights.itertuples(index=False):
-        band = (f"{fmt(r.band_low, 2)} to {fmt(r.band_high, 2)} (n={r.band_n})"
-                if math.isfinite(float(r.band_low)) else "n/a")
+        value, band, verdict = band_cells("ln_rmssd", r.ln_rmssd, r.band_low, r.band_high, str(r.vs_band or ""))
+        band = f"{band} (n={r.band_n})" if band != "n/a" else band
         rows.append(
             f'<tr><td class="num">{r.session}</td><td>{esc(r.night)}</td><td>{esc(r.onset)} to {esc(r.end)}</td>'
             f"<td>{esc(r.source)}</td><td class=\"num\">{fmt(r.first_h, 1, 'h')}</td>"
             f'<td class="num">{fmt(r.first_measured_pct, 0, "%")}</td>'
             f'<td class="num">{esc(_metrics.format_value("mean_hr_bpm", r.hr_bpm))}</td>'
-            f'<td class="num">{esc(_metrics.format_value("ln_rmssd", r.ln_rmssd, with_unit=False))}</td>'
-            f'<td class="num">{esc(band)}</td><td>{esc(r.vs_band or "n/a")}</td>'
+            f'<td class="num">{esc(value)}</td>'
+            f'<td class="num">{esc(band)}</td><td>{esc(verdict)}</td>'
             f"<td>{esc(r.note or r.band_note)}</td></tr>")
     head = ("<tr><th>#</th><th>night (ends)</th><th>sleep span</th><th>from</th><th>first hours</th>"
             "<th>measured</th><th>overnight HR</th><th>overnight lnRMSSD</th><th>SWC band of earlier nights</th>"
@@ -194,8 +244,11 @@ def day_trend_section(trend: Any, *, simulated: bool = False) -> str:
     tag = " [SIMULATED]" if simulated else ""
     parts = ['<section id="days"><h2>Days and nights</h2>']
     if days is None or len(days) == 0:
-        parts.append('<p class="muted" id="days-none">No session has a day analysis (recordings of 4 h or more, '
-                     "or with an accelerometer), so there is no daily balance or overnight HRV to show.</p>")
+        day_min_h = float(getattr(trend, "day_min_s", math.nan)) / 3600.0
+        which = "session with a date" if getattr(trend, "undated", None) else "session"
+        parts.append(f'<p class="muted" id="days-none">No {which} has a day analysis (the trend\'s day panels take '
+                     f"recordings of {day_min_h:g} h or more), so there is no daily balance or overnight HRV to "
+                     "show.</p>")
     else:
         if notes:
             parts.append('<ul class="muted" id="days-skipped">' + "".join(f"<li>{esc(n)}</li>" for n in notes)
