@@ -172,6 +172,16 @@ def import_cmd(file: Path, out: Path, fmt: str | None, events_file: Path | None,
         click.echo(f"  note: {note}")
 
 
+def _start_options(start: str | None, timezone: str | None) -> Any:
+    """``--start``/``--timezone`` of analyze and day as import reads them (None when neither is given)."""
+    if start is None and timezone is None:
+        return None
+    from .formats import ImportOptions
+    from .formats._clock import parse_start
+
+    return ImportOptions(start=parse_start(start) if start else None, timezone=timezone)
+
+
 # -------------------------------------------------------------------------------------------
 # simulate
 # -------------------------------------------------------------------------------------------
@@ -1050,8 +1060,11 @@ def breathe_cmd(assess: bool, device: str | None, simulate_person: bool, resonan
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
+@click.option("--start", "start", default=None, metavar="ISO",
+              help="Start of an imported file's recording, as for calmtrace import (e.g. 2024-05-01T09:30:00+02:00).")
+@click.option("--timezone", default=None, metavar="ZONE", help="Zone of the file's local clock times, as for import.")
 def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Path | None, fmt: str | None,
-                force: bool, no_progress: bool) -> None:
+                force: bool, no_progress: bool, start: str | None = None, timezone: str | None = None) -> None:
     """Analyse a recording: artefacts, windowed HRV, autonomic balance, recovery.
 
     REC is a recording folder or any importable file. Writes into --out:
@@ -1071,7 +1084,7 @@ def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Pat
     if existing and not force:
         raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
-    r = load(rec, format=fmt, events=events_file)
+    r = load(rec, format=fmt, events=events_file, options=_start_options(start, timezone))
     # a long recording's day view uses the folder's own accelerometer, as `calmtrace day` does
     acc = load_acc(rec, r.start) if r.duration_s >= DAY_MIN_S else None
     with _Bar(enabled=not no_progress) as bar:
@@ -1412,8 +1425,12 @@ def dyad_cmd(paths: tuple[Path, ...], out: Path, offset_s: float | None, surroga
               help="A TOML file with a [day] table (thresholds) and the analyze sections.")
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
+@click.option("--start", "start", default=None, metavar="ISO",
+              help="Start of an imported file's recording, as for calmtrace import (e.g. 2024-05-01T09:30:00+02:00).")
+@click.option("--timezone", default=None, metavar="ZONE", help="Zone of the file's local clock times, as for import.")
 def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | None, epoch_s: float | None,
-            config_file: Path | None, fmt: str | None, force: bool) -> None:
+            config_file: Path | None, fmt: str | None, force: bool, start: str | None = None,
+            timezone: str | None = None) -> None:
     """The whole day: stress, recovery, activity minute by minute, sleep and diary links.
 
     REC is a recording folder or any importable file. With an accelerometer
@@ -1440,7 +1457,7 @@ def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | Non
     cfg = load_config(config_file) if config_file else AnalysisConfig()
     if epoch_s is not None:
         cfg = dataclasses.replace(cfg, day=dataclasses.replace(cfg.day, epoch_s=float(epoch_s)))
-    r = load(rec, format=fmt, events=events_file)
+    r = load(rec, format=fmt, events=events_file, options=_start_options(start, timezone))
     acc = read_acc(acc_file, r.start) if acc_file is not None else load_acc(rec, r.start)
     result = analyze(r, cfg, source=rec, acc=acc)
     if result.day is None:  # shorter than analyze()'s day threshold: asked for, so computed (or said why not)
