@@ -359,7 +359,8 @@ def _describe(r: Any, name: str, config: Any = None) -> str:
             from .signals.segment import whole_recording_rate
 
             n_use, mean_rr, mean_hr = whole_recording_rate(c, res.config.hrv)
-            lines.insert(beats_at, line("beats", f"{n} (mean RR {metrics.format_value('mean_rr_ms', mean_rr)}, "
+            lines.insert(beats_at, line("beats", f"{n} recorded, {len(c.beats)} after cleaning (mean RR "
+                                                 f"{metrics.format_value('mean_rr_ms', mean_rr)}, "
                                                  f"mean HR {metrics.format_value('mean_hr_bpm', mean_hr)} "
                                                  f"over the {n_use} usable beats after cleaning)"))
         flagged = int((c.flags != "ok").sum())
