@@ -879,12 +879,13 @@ def acc_share(epochs: pd.DataFrame) -> float:
 
 def describe_mode(result: DayResult) -> str:
     """What decided activity, for a person: ``accelerometer``, ``heart-rate only``, or
-    ``accelerometer on N % of epochs`` when fewer than ``min_acc_share`` had movement data."""
+    ``accelerometer on N % of epochs, heart-rate rule elsewhere`` when fewer than
+    ``config.min_acc_share`` of the epochs had movement data."""
     if result.mode != "accelerometer":
         return result.mode
     share = acc_share(result.epochs)
     if share >= result.config.min_acc_share:
-        return "accelerometer" if share >= 1.0 else f"accelerometer on {100 * share:.0f} % of epochs"
+        return "accelerometer"
     return f"accelerometer on {100 * share:.0f} % of epochs, heart-rate rule elsewhere"
 
 
