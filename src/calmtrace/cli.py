@@ -1485,8 +1485,8 @@ def _day_states_text(day: Any, duration_s: float) -> str:
     text = (f"minutes per state (one decimal) {parts}; total {len(ep) * epoch_s / 60.0:.1f} min in "
             f"{len(ep)} epochs of {epoch_s:g} s")
     tail_s = float(duration_s) - (float(ep["end_s"].iloc[-1]) if len(ep) else 0.0)
-    if tail_s >= 0.5:
-        text += f"; the last {tail_s:.0f} s, shorter than one epoch, is not labelled"
+    if tail_s >= 1.0:  # whole seconds, rounded down: never "the last 60 s" of a 60 s epoch
+        text += f"; the last {int(tail_s)} s, shorter than one epoch, is not labelled"
     return text
 
 
