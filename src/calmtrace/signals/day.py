@@ -811,6 +811,10 @@ def analyze_day(recording: Recording, acc: pd.DataFrame | None = None,
     ------
     AnalysisError
         When the recording is shorter than one epoch or no epoch is valid.
+    InputError
+        When ``acc`` has no sample inside the recording (:func:`check_acc_overlap`); an
+        accelerometer for fewer than ``config.min_acc_share`` of the epochs is a logged warning
+        (:func:`warn_acc_share`).
     """
     check_acc_overlap(recording, acc)
     res = epoch_states(recording, acc, config)
