@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from calmtrace.formats.events_file import CLOCK_TOLERANCE_S, read_events
 
