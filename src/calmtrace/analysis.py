@@ -447,7 +447,7 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
         "recording_start": recording.start.isoformat(),
         "simulated": bool(recording.meta.get("simulated", False)),
     }
-    day = _day(recording, acc, cfg.day)
+    day = _day(recording, cleaned, acc, cfg.day)
     tick("done", 1.0)
     return AnalysisResult(cleaned, windows, recovery, summary, cfg, provenance, phases, day=day, quality=quality)
 
@@ -457,14 +457,15 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
 DAY_MIN_S = 4 * 3600.0
 
 
-def _day(recording: Recording, acc: pd.DataFrame | None, day_config: DayConfig) -> Any:
-    """The day analysis of a long recording, or None (short, or nothing valid: logged)."""
+def _day(recording: Recording, cleaned: Recording, acc: pd.DataFrame | None, day_config: DayConfig) -> Any:
+    """The day analysis of a long recording (on the analysis' own cleaned beats), or None (short, or
+    nothing valid: logged)."""
     if recording.duration_s < DAY_MIN_S and acc is None:
         return None
     from .signals.day import analyze_day
 
     try:
-        return analyze_day(recording, acc, day_config)
+        return analyze_day(recording, acc, day_config, cleaned=cleaned)
     except AnalysisError as exc:
         log.info("no day analysis: %s", exc)
         return None

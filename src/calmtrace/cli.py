@@ -1472,6 +1472,19 @@ def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | Non
     write_report(result, out / "report.html")
     click.echo(f"day of {rec} ({describe_mode(result.day)}): {_day_states_text(result.day, r.duration_s)}; "
                f"{len(result.day.sleep)} sleep span(s) -> {out}/report.html")
+    import pandas as pd
+
+    from .report.figures import clock_known, clock_label, clock_times, format_elapsed
+
+    def when(t_s: float) -> str:
+        # a file without a date or time has a placeholder start: times from the start, never a clock
+        if not clock_known(r):
+            return f"+{format_elapsed(t_s)}"
+        return str(pd.Timestamp(clock_times(r, [t_s])[0]).strftime("%a %H:%M"))
+
+    clock = clock_label(r).removeprefix("clock time ") if clock_known(r) else "(h:mm from the start; clock unknown)"
+    for sp in result.day.sleep.itertuples(index=False):
+        click.echo(f"  sleep {when(sp.onset_s)} to {when(sp.end_s)} {clock}, {sp.duration_h:.1f} h ({sp.source})")
 
 
 def _day_states_text(day: Any, duration_s: float) -> str:

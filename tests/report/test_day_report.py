@@ -152,3 +152,25 @@ def test_day_command_on_a_short_recording(tmp_path):
     assert r.exit_code == 0, r.output
     # whole 60-s epochs of the recording (its last beat falls just before 900 s)
     assert len(pd.read_csv(tmp_path / "out" / "day_epochs.csv")) == int(rec.duration_s // 60)
+
+
+def test_day_command_on_a_file_without_a_date_prints_times_from_the_start(tmp_path):
+    """An RR text file has no date or time: the sleep span is printed as h:mm from the start (the
+    simulated night, 16:00-24:00 h after a 07:00 start), never as a clock time or a weekday."""
+    sim = simulate_day(1, seed=1, with_acc=False)
+    rr = sim.recording.beats["rr_ms"].to_numpy(float)
+    path = tmp_path / "rr.txt"
+    np.savetxt(path, rr, fmt="%.1f")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["day", str(path), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    sleep = [line for line in r.output.splitlines() if line.strip().startswith("sleep")]
+    assert len(sleep) == 1 and "clock unknown" in sleep[0], r.output
+    assert not any(d in r.output for d in ("Mon", "Tue", "Thu", "1970"))
+    spans = pd.read_csv(out / "sleep.csv")
+    from calmtrace.report.figures import format_elapsed
+
+    want = f"+{format_elapsed(float(spans['onset_s'].iloc[0]))} to +{format_elapsed(float(spans['end_s'].iloc[0]))}"
+    assert want in sleep[0]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "1970-01-0" not in html[html.index("</head>"):]

@@ -246,3 +246,14 @@ def test_quietest_span_finds_every_night_of_several_days():
             # the heart rate falls with a 10-min time constant at sleep onset: within 15 min
             assert abs(s["onset_s"] - n["onset_s"]) <= 900
             assert abs(s["end_s"] - (n["onset_s"] + n["duration_s"])) <= 900
+
+
+def test_an_already_cleaned_recording_gives_the_same_states(day1, states1):
+    """analyze() has cleaned the beats already: handing them over skips a second cleaning (a
+    minute for ten million beats) and changes nothing."""
+    from calmtrace.signals.clean import clean
+
+    again = epoch_states(day1.recording, day1.acc, cleaned=clean(day1.recording))
+    pd.testing.assert_frame_equal(again.epochs, states1.epochs)
+    with pytest.raises(InputError, match="cleaned must be"):
+        epoch_states(day1.recording, day1.acc, cleaned=day1.recording)

@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 
 from . import figures
 
-__all__ = ["STATE_COLOURS", "MAX_POINTS", "DAY_VIEW_MIN_S", "day_figure", "day_section", "reduce_series"]
+__all__ = ["STATE_COLOURS", "MAX_POINTS", "MAX_SLEEP_LABELS", "DAY_VIEW_MIN_S", "day_figure", "day_section", "reduce_series"]
 
 #: Colours of the states (Okabe-Ito palette, readable with colour-vision deficiency).
 STATE_COLOURS = {"stress": "#D55E00", "recovery": "#009E73", "activity": "#0072B2", "neutral": "#BBBBBB",
@@ -28,6 +28,11 @@ STATE_COLOURS = {"stress": "#D55E00", "recovery": "#009E73", "activity": "#0072B
 MAX_POINTS = 2000
 #: The session report shows the day view for recordings at least this long (4 h, calmtrace's own).
 DAY_VIEW_MIN_S = 4 * 3600.0
+#: Sleep spans are labelled "sleep" up to this many (two weeks of nights); beyond, the labels would
+#: run into each other and the blue shading (named in the caption) says it alone.
+MAX_SLEEP_LABELS = 14
+#: Height of the bottom margin's legend band, px (two rows of legend entries at 12 px text).
+LEGEND_PX = 60
 
 
 def reduce_series(t_s: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -100,19 +105,32 @@ def day_figure(day: Any, recording: Any, *, title: str = "The day") -> go.Figure
                 continue
             t_on = start[on[sel]]
             dur = (off[sel] - on[sel]) * epoch_s
-            x = figures.clock_times(recording, t_on + dur / 2.0)
-            fig.add_trace(go.Bar(x=x, y=np.ones(x.size), width=dur * 1000.0, name=s, marker_color=colour,
+            x = figures.time_x(recording, t_on + dur / 2.0)
+            # bar widths in the axis' unit: ms on a clock (date) axis, hours on an elapsed one
+            width = dur * 1000.0 if figures.clock_known(recording) else dur / 3600.0
+            fig.add_trace(go.Bar(x=x, y=np.ones(x.size), width=width, name=s, marker_color=colour,
                                  marker_line_width=0.5 if s == "unmeasured" else 0,
                                  marker_line_color="#999999",
                                  customdata=np.round(dur / 60.0, 1),
                                  hovertemplate=f"{s}: %{{customdata}} min<extra></extra>"), row=1, col=1)
+    # sleep spans: one band per row, written as plain shapes (plotly's add_vrect checks every
+    # trace for each span, which took minutes for the ~100 nights of a 10-million-beat file)
+    bands, labels = [], []
     for _, sp in day.sleep.iterrows():
-        x0, x1 = figures.clock_times(recording, [sp["onset_s"], sp["end_s"]])
-        fig.add_vrect(x0=x0, x1=x1, fillcolor="#56B4E9", opacity=0.12, line_width=0, layer="below")
-        fig.add_annotation(x=x0, y=1.0, yref="y domain", text="sleep", showarrow=False, xanchor="left",
-                           yanchor="bottom", row=1, col=1)
+        x0, x1 = figures.time_x(recording, [sp["onset_s"], sp["end_s"]])
+        if figures.clock_known(recording):
+            x0, x1 = pd.Timestamp(x0), pd.Timestamp(x1)
+        for r in range(1, rows + 1):
+            ax = "" if r == 1 else str(r)
+            bands.append(go.layout.Shape(type="rect", xref=f"x{ax}", yref=f"y{ax} domain", x0=x0, x1=x1, y0=0, y1=1,
+                                         fillcolor="#56B4E9", opacity=0.12, line_width=0, layer="below"))
+        if len(day.sleep) <= MAX_SLEEP_LABELS:
+            labels.append(go.layout.Annotation(x=x0, y=1.0, xref="x", yref="y domain", text="sleep", showarrow=False,
+                                               xanchor="left", yanchor="bottom"))
+    fig.layout.shapes = tuple(fig.layout.shapes) + tuple(bands)
+    fig.layout.annotations = tuple(fig.layout.annotations) + tuple(labels)
     if len(day.diary):
-        x = figures.clock_times(recording, day.diary["onset_s"].to_numpy(float))
+        x = figures.time_x(recording, day.diary["onset_s"].to_numpy(float))
         fig.add_trace(go.Scatter(x=x, y=np.full(x.size, 1.12), mode="markers+text", name="diary (0-10)",
                                  text=[f"{r:g}" for r in day.diary["rating"]], textposition="middle right",
                                  marker={"symbol": "triangle-down", "size": 9, "color": "#000000"},
@@ -125,24 +143,30 @@ def day_figure(day: Any, recording: Any, *, title: str = "The day") -> go.Figure
     ):
         y = np.where(ep["valid"].to_numpy(bool), ep[col].to_numpy(float), np.nan)
         t, yr = reduce_series(mid, y)
-        fig.add_trace(go.Scatter(x=figures.clock_times(recording, t), y=np.round(yr, 2), mode="lines",
+        fig.add_trace(go.Scatter(x=figures.time_x(recording, t), y=np.round(yr, 2), mode="lines",
                                  name=name, line={"color": colour, "width": 1}, connectgaps=False), row=row, col=1)
         if refval is not None and np.isfinite(refval):
-            fig.add_hline(y=float(refval), line_dash="dot", line_color="#555555", row=row, col=1)
+            fig.add_hline(y=float(refval), line_dash="dot", line_color="#555555", row=row, col=1,
+                          exclude_empty_subplots=False)
     if has_acc:
         t, yr = reduce_series(mid, ep["hr_expected_bpm"].to_numpy(float))
-        fig.add_trace(go.Scatter(x=figures.clock_times(recording, t), y=np.round(yr, 2), mode="lines",
+        fig.add_trace(go.Scatter(x=figures.time_x(recording, t), y=np.round(yr, 2), mode="lines",
                                  name="HR expected from movement", line={"color": "#0072B2", "width": 1, "dash": "dot"}),
                       row=2, col=1)
         t, yr = reduce_series(mid, ep["enmo_mg"].to_numpy(float))
-        fig.add_trace(go.Scatter(x=figures.clock_times(recording, t), y=np.round(yr, 1), mode="lines",
+        fig.add_trace(go.Scatter(x=figures.time_x(recording, t), y=np.round(yr, 1), mode="lines",
                                  name="ENMO", line={"color": "#0072B2", "width": 1}), row=4, col=1)
-        fig.add_hline(y=float(day.config.activity_enmo_mg), line_dash="dash", line_color="#0072B2", row=4, col=1)
+        fig.add_hline(y=float(day.config.activity_enmo_mg), line_dash="dash", line_color="#0072B2", row=4, col=1,
+                      exclude_empty_subplots=False)
     fig.update_yaxes(visible=False, range=[0, 1.3], row=1, col=1)
-    fig.update_layout(barmode="overlay", bargap=0, title=title, height=300 + 170 * (rows - 1),
-                      template="simple_white", legend={"orientation": "h", "y": -0.1, "yanchor": "top"},
+    # the legend sits in the bottom margin, below the x-axis title (as in the session figures):
+    # placed in the plot's own coordinates it ran into the axis title
+    fig.update_layout(barmode="overlay", bargap=0, title=title, height=300 + 170 * (rows - 1) + LEGEND_PX,
+                      template="simple_white", margin={"b": 70 + LEGEND_PX},
+                      legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "x": 0.0},
                       font={"family": "Helvetica, Arial, sans-serif", "size": 12, "color": "#000000"})
-    fig.update_xaxes(title_text=figures.clock_label(recording), row=rows, col=1)
+    t_hi = float(ep["end_s"].max()) if len(ep) else recording.duration_s
+    figures.style_time_axis(fig, recording, 0.0, t_hi, n_rows=rows)
     return fig
 
 
@@ -226,4 +250,6 @@ def day_section(day: Any, recording: Any) -> str:
 
 
 def _clock(recording: Any, t_s: float) -> str:
+    if not figures.clock_known(recording):   # no date or time in the file: h:mm from the start
+        return f"+{figures.format_elapsed(t_s)} from the start"
     return str(pd.Timestamp(figures.clock_times(recording, [t_s])[0]).strftime("%a %H:%M"))

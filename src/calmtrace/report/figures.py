@@ -13,7 +13,11 @@ Conventions, the same in every figure:
 - gaps in the data are gaps in the lines: values are NaN there and ``connectgaps`` is off, so
   nothing is interpolated across a disconnect or an invalid window;
 - session times are clock times: the recording's start plus ``t_s``, in UTC unless the
-  recording's ``meta["utc_offset"]`` (``"+02:00"``) says otherwise.
+  recording's ``meta["utc_offset"]`` (``"+02:00"``) says otherwise; a recording whose file gave
+  no date or time (``meta["start_unknown"]``, what ``calmtrace info`` reports as "start unknown")
+  is drawn on elapsed time, h:mm from its start, and the axis says "clock unknown";
+- long recordings draw reduced data within a fixed budget of points (:mod:`.reduce`), and the
+  figure says so; short ones draw every beat.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from plotly.subplots import make_subplots
 from ..recording import Recording
 from ..signals import metrics as _metrics
 from ..signals.linking import format_duration, time_to_baseline
+from .reduce import MAX_POINCARE_POINTS, SEED, drawn_note, reduce_line, reduce_markers, subsample_groups
 
 __all__ = [
     "OKABE_ITO",
@@ -42,6 +47,12 @@ __all__ = [
     "clock_times",
     "clock_name",
     "clock_label",
+    "clock_known",
+    "time_x",
+    "time_label",
+    "format_elapsed",
+    "style_time_axis",
+    "reduction_note",
     "plain",
     "window_times_s",
     "series_with_breaks",
@@ -188,6 +199,96 @@ def clock_times(recording: Recording, t_s: Iterable[float] | np.ndarray) -> np.n
     ok = np.isfinite(t)
     out[ok] = origin + np.round(t[ok] * 1000.0).astype("int64").astype("timedelta64[ms]")
     return out
+
+
+def clock_known(recording: Recording) -> bool:
+    """Whether the recording's start is a real date and time: False when the file gave none
+    (``meta["start_unknown"]``, set by the importers; the one fact ``calmtrace info`` reports as
+    "start unknown"), whose ``start`` is then a placeholder (1970-01-01) never to be shown."""
+    return not recording.meta.get("start_unknown")
+
+
+def format_elapsed(t_s: float, seconds: bool = False) -> str:
+    """Elapsed time as ``h:mm`` (``h:mm:ss`` with ``seconds``); hours go past 24 (``"31:05"``)."""
+    if not math.isfinite(t_s):
+        return "n/a"
+    sign = "-" if t_s < 0 else ""
+    total = int(round(abs(t_s)))
+    h, rem = divmod(total, 3600)
+    m, sec = divmod(rem, 60)
+    if seconds:
+        return f"{sign}{h}:{m:02d}:{sec:02d}"
+    h, m = divmod(int(round(abs(t_s) / 60.0)), 60)
+    return f"{sign}{h}:{m:02d}"
+
+
+def time_x(recording: Recording, t_s: Iterable[float] | np.ndarray) -> np.ndarray:
+    """x values of session times: clock times (:func:`clock_times`), or hours since the start
+    (float) when the clock is unknown (:func:`clock_known`)."""
+    if clock_known(recording):
+        return clock_times(recording, t_s)
+    return np.asarray(t_s, dtype=float) / 3600.0
+
+
+def _x(recording: Recording, t_s: float) -> object:
+    """One session time as an x value for a shape or an annotation."""
+    v = time_x(recording, [t_s])[0]
+    return pd.Timestamp(v) if clock_known(recording) else float(v)
+
+
+def time_label(recording: Recording) -> str:
+    """Title of a session-time axis: :func:`clock_label`, or ``"time from start (h:mm; clock
+    unknown)"`` when the file gave no date or time."""
+    return clock_label(recording) if clock_known(recording) else "time from start (h:mm; clock unknown)"
+
+
+#: Tick steps of an elapsed-time axis, s (the first that gives at most 12 ticks is used).
+_ELAPSED_STEPS_S = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800,
+                    2419200)
+
+
+def style_time_axis(fig: go.Figure, recording: Recording, t_lo_s: float, t_hi_s: float,
+                    n_rows: int | None = None) -> None:
+    """Title the session-time axis (the bottom row's) and, when the clock is unknown, tick it in
+    h:mm from the start.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+    recording : Recording
+    t_lo_s, t_hi_s : float
+        The span shown, s since start.
+    n_rows : int, optional
+        Rows of a ``make_subplots`` grid sharing the axis (None: a single plot).
+    """
+    where = {} if n_rows is None else {"row": n_rows, "col": 1}
+    fig.update_xaxes(title_text=time_label(recording), **where)
+    if clock_known(recording):
+        return
+    span = max(float(t_hi_s) - float(t_lo_s), 1.0)
+    step = next((s for s in _ELAPSED_STEPS_S if span / s <= 12), _ELAPSED_STEPS_S[-1])
+    ticks = np.arange(math.floor(t_lo_s / step), math.ceil(t_hi_s / step) + 1) * step
+    fig.update_xaxes(tickmode="array", tickvals=(ticks / 3600.0).tolist(),
+                     ticktext=[format_elapsed(t) for t in ticks], hoverformat=".3f")
+
+
+def reduction_note(fig: go.Figure) -> str:
+    """What a reduced figure says it draws ("drawn from 9,876 of 653,295 beats; ..."), or ""."""
+    meta = fig.layout.meta
+    return str(meta.get("reduced", "")) if isinstance(meta, dict) else ""
+
+
+def _say_reduced(fig: go.Figure, notes: list[str]) -> None:
+    """Put what a figure draws of its data in its title (a second, small line) and its meta."""
+    notes = [n for n in notes if n]
+    if not notes:
+        return
+    text = "; ".join(notes)
+    fig.update_layout(meta={"reduced": text})
+    title = fig.layout.title.text or ""
+    fig.update_layout(title_text=f"{title}<br><sup>{plain(text)}</sup>")
+    fig.update_layout(margin={"t": (fig.layout.margin.t or 90) + 16},
+                      height=(fig.layout.height or 450) + 16)
 
 
 def window_times_s(windows: pd.DataFrame, window_time: str = "center") -> np.ndarray:
@@ -347,45 +448,60 @@ def label_places(x_s: np.ndarray, texts: list[str], t_lo: float, t_hi: float,
     return out
 
 
-def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
-    """Shade every event as a labelled band across all rows; a moment is a vertical line."""
+def _event_bands(fig: go.Figure, recording: Recording, n_rows: int) -> int:
+    """Shade every event as a labelled band across all rows; a moment is a vertical line.
+    Returns the top margin, px, that the labels' levels need."""
     events = recording.events.df
+    bands: list[dict] = []
     for ev in events.itertuples(index=False):
         style = KIND_STYLE.get(ev.kind, KIND_STYLE["note"])
-        x0, x1 = clock_times(recording, [ev.onset_s, ev.offset_s])
-        x0, x1 = pd.Timestamp(x0), pd.Timestamp(x1)
+        x0, x1 = _x(recording, ev.onset_s), _x(recording, ev.offset_s)
         for row in range(1, n_rows + 1):
             if ev.duration_s > 0:
-                fig.add_vrect(x0=x0, x1=x1, fillcolor=style["color"], opacity=0.15, layer="below",
-                              line={"color": style["color"], "width": 1, "dash": style["dash"]},
-                              row=row, col=1)
+                bands.append(_band(row, x0, x1, fillcolor=style["color"], opacity=0.15, layer="below",
+                                   line={"color": style["color"], "width": 1, "dash": style["dash"]}))
             else:
-                fig.add_vline(x=x0, line={"color": style["color"], "width": 2, "dash": style["dash"]},
-                              row=row, col=1)
+                bands.append(_band(row, x0, x0, type="line",
+                                   line={"color": style["color"], "width": 2, "dash": style["dash"]}))
+    _add_shapes(fig, bands)
     # Label once, above the top row, each on the lowest level where it overlaps no other label
     texts = [f"{ev.label} ({ev.kind})" for ev in events.itertuples(index=False)]
     if not len(events):
-        return
+        return 0
     t_lo = min(0.0, float(events["onset_s"].min()))
     t_hi = max(recording.duration_s, float(events["offset_s"].max()))
     places = label_places(((events["onset_s"] + events["offset_s"]) / 2).to_numpy(float), texts, t_lo, t_hi)
     for ev, text, (x_s, anchor, level) in zip(events.itertuples(index=False), texts, places):
         fig.add_annotation(
-            x=pd.Timestamp(clock_times(recording, [x_s])[0]), y=1.0, yshift=level * LABEL_LEVEL_PX, xref="x",
+            x=_x(recording, x_s), y=1.0, yshift=level * LABEL_LEVEL_PX, xref="x",
             yref="paper", text=plain(text), showarrow=False, yanchor="bottom", xanchor=anchor,
             font={"size": 11, "color": "#000000"}, bgcolor="rgba(255,255,255,0.7)",
         )
     n_levels = 1 + max(level for _, _, level in places)
     fig.update_layout(margin={"t": 70 + LABEL_LEVEL_PX * n_levels})
+    return 70 + LABEL_LEVEL_PX * n_levels
 
 
 def _gap_bands(fig: go.Figure, recording: Recording, n_rows: int) -> None:
     """Shade every gap (no beats) in grey across all rows, labelled in the hover."""
-    for g in recording.gaps.itertuples(index=False):
-        x0, x1 = clock_times(recording, [g.onset_s, g.onset_s + g.duration_s])
-        for row in range(1, n_rows + 1):
-            fig.add_vrect(x0=pd.Timestamp(x0), x1=pd.Timestamp(x1), fillcolor=_GREY, opacity=0.35,
-                          layer="below", line_width=0, row=row, col=1)
+    bands = [_band(row, _x(recording, g.onset_s), _x(recording, g.onset_s + g.duration_s), fillcolor=_GREY,
+                   opacity=0.35, layer="below", line={"width": 0})
+             for g in recording.gaps.itertuples(index=False) for row in range(1, n_rows + 1)]
+    _add_shapes(fig, bands)
+
+
+def _band(row: int, x0: object, x1: object, type: str = "rect", **style: object) -> dict:
+    """A shape spanning subplot ``row`` from top to bottom between ``x0`` and ``x1`` (what
+    ``add_vrect``/``add_vline`` make for one row)."""
+    ax = "" if row == 1 else str(row)
+    return {"type": type, "xref": f"x{ax}", "yref": f"y{ax} domain", "x0": x0, "x1": x1, "y0": 0, "y1": 1, **style}
+
+
+def _add_shapes(fig: go.Figure, shapes: list[dict]) -> None:
+    """Add many shapes at once: plotly validates the whole shape list on every ``add_*`` call,
+    which is quadratic (a minute for the few hundred event bands of a week of diary entries)."""
+    if shapes:
+        fig.layout.shapes = tuple(fig.layout.shapes) + tuple(go.layout.Shape(**s) for s in shapes)
 
 
 def _legend_swatch(fig: go.Figure, name: str, color: str, symbol: str = "square", group: str | None = None,
@@ -450,10 +566,13 @@ def session_overview(recording: Recording, windows: pd.DataFrame, recovery: pd.D
     titles = [_metrics.axis_title(m) for m in metrics]
     fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.04)
     spans = _baseline_spans(recovery)
+    drawn, total = 0, 0
     for row, metric in enumerate(metrics, start=1):
         info = metric_info(metric)
         t, v = series_with_breaks(windows, metric, recording.gaps, window_time)
-        x = clock_times(recording, t)
+        t, v, n_drawn, n_total = reduce_line(t, v)
+        drawn, total = max(drawn, n_drawn if n_drawn < n_total else 0), max(total, n_total)
+        x = time_x(recording, t)
         fig.add_trace(go.Scatter(
             x=x, y=v, mode="lines", name=info["name"], connectgaps=False, legendgroup=metric,
             line={"color": info["color"], "dash": info["dash"], "width": 2},
@@ -465,22 +584,32 @@ def session_overview(recording: Recording, windows: pd.DataFrame, recovery: pd.D
                           row=row, col=1)
         for j, s in enumerate(spans[spans["metric"] == metric].itertuples(index=False)):
             fig.add_trace(go.Scatter(
-                x=clock_times(recording, [s.baseline_start_s, s.baseline_end_s]),
+                x=time_x(recording, [s.baseline_start_s, s.baseline_end_s]),
                 y=[s.baseline_mean, s.baseline_mean], mode="lines", name="baseline (mean over its span)",
                 legendgroup="baseline", showlegend=(row == 1 and j == 0),
                 line={"color": OKABE_ITO["black"], "dash": "dot", "width": 3},
             ), row=row, col=1)
         fig.update_yaxes(title_text=titles[row - 1], row=row, col=1)
+    rug = ""
     if "mean_hr_bpm" in metrics:
-        _artifact_rug(fig, recording, windows, row=metrics.index("mean_hr_bpm") + 1)
-    _event_bands(fig, recording, n)
+        rug = _artifact_rug(fig, recording, windows, row=metrics.index("mean_hr_bpm") + 1)
+    top_px = _event_bands(fig, recording, n)
     _gap_bands(fig, recording, n)
     if len(recording.gaps):
         _legend_swatch(fig, "gap (no beats)", _GREY)
     for kind in dict.fromkeys(recording.events.df["kind"]):
         _legend_swatch(fig, f"{kind} event", KIND_STYLE[kind]["color"], group=f"kind-{kind}")
-    fig.update_xaxes(title_text=clock_label(recording), row=n, col=1)
-    return _base_layout(fig, title, height=220 * n + 140)
+    style_time_axis(fig, recording, 0.0, recording.duration_s, n_rows=n)
+    # the event labels' levels need their room above the plot (the figure grows by it, so the plot
+    # keeps its height) and the title goes to the top, above the highest level
+    top_px = max(top_px, 90)
+    height = 220 * n + 140 + top_px - 90
+    fig = _base_layout(fig, title, height=height)
+    fig.update_layout(margin={"t": top_px},
+                      title={"yref": "container", "y": 1.0 - 24.0 / height, "yanchor": "top"})
+    _say_reduced(fig, [drawn_note(drawn, total, "windows per line (smallest, largest, first and last of "
+                                  "each time bucket)", "windows.csv") if drawn else "", rug])
+    return fig
 
 
 def _isolated(v: np.ndarray) -> np.ndarray:
@@ -491,20 +620,24 @@ def _isolated(v: np.ndarray) -> np.ndarray:
     return ok & ~before & ~after
 
 
-def _artifact_rug(fig: go.Figure, recording: Recording, windows: pd.DataFrame, row: int) -> None:
-    """Ticks under the heart-rate line at every beat the cleaning flagged."""
+def _artifact_rug(fig: go.Figure, recording: Recording, windows: pd.DataFrame, row: int) -> str:
+    """Ticks under the heart-rate line at every beat the cleaning flagged (in a long recording,
+    one per time bucket that has one); returns what was left out, or ""."""
     flags = recording.flags
     bad = np.flatnonzero(flags != "ok")
     if bad.size == 0:
-        return
+        return ""
     hr = windows["mean_hr_bpm"].to_numpy(dtype=float)
     floor = float(np.nanmin(hr)) - 3.0 if np.isfinite(hr).any() else 40.0
+    n_bad = bad.size
+    bad = bad[reduce_markers(recording.t_s[bad], np.zeros(bad.size))]
     fig.add_trace(go.Scatter(
-        x=clock_times(recording, recording.t_s[bad]), y=np.full(bad.size, floor), mode="markers",
-        name=f"artefact beat ({bad.size}, corrected by cleaning)",
+        x=time_x(recording, recording.t_s[bad]), y=np.full(bad.size, floor), mode="markers",
+        name=f"artefact beat ({n_bad}, corrected by cleaning)",
         marker={"symbol": "line-ns-open", "size": 10, "color": OKABE_ITO["black"], "line": {"width": 1}},
         text=flags[bad], hovertemplate="%{x}<br>%{text}<extra>artefact</extra>",
     ), row=row, col=1)
+    return drawn_note(bad.size, n_bad, "artefact ticks (one per time bucket)", "the recording's beat flags")
 
 
 # -------------------------------------------------------------------------------------------
@@ -712,27 +845,33 @@ def tachogram(recording: Recording, *, title: str = "Tachogram (beat-to-beat RR 
     t, rr = recording.t_s, recording.rr_ms
     breaks = _beat_breaks(recording)
     tb, rrb = _insert_breaks(t, rr, breaks)
-    fig.add_trace(go.Scatter(x=clock_times(recording, tb), y=rrb, mode="lines", name="RR interval",
+    tb, rrb, drawn, total = reduce_line(tb, rrb)
+    fig.add_trace(go.Scatter(x=time_x(recording, tb), y=rrb, mode="lines", name="RR interval",
                              connectgaps=False, line={"color": OKABE_ITO["black"], "width": 1}))
+    notes = [drawn_note(drawn, total, "beats (smallest, largest, first and last of each time bucket)",
+                        "the recording's beats")]
     flags = recording.flags
     for flag, symbol in FLAG_SYMBOL.items():
         idx = np.flatnonzero(flags == flag)
         if idx.size:
+            shown = idx[reduce_markers(t[idx], rr[idx])]
             fig.add_trace(go.Scatter(
-                x=clock_times(recording, t[idx]), y=rr[idx], mode="markers", name=f"{flag} ({idx.size})",
+                x=time_x(recording, t[shown]), y=rr[shown], mode="markers",
+                name=f"{flag} ({idx.size}{'' if shown.size == idx.size else f'; {shown.size} drawn'})",
                 marker={"symbol": symbol, "size": 8, "color": _FLAG_COLOR[flag], "line": {"width": 1.5}},
             ))
-    gap_lines = []
-    for g in recording.gaps.itertuples(index=False):
-        x0, x1 = clock_times(recording, [g.onset_s, g.onset_s + g.duration_s])
-        fig.add_vrect(x0=pd.Timestamp(x0), x1=pd.Timestamp(x1), fillcolor=_GREY, opacity=0.35, line_width=0,
-                      layer="below")
-        gap_lines.append(g)
+            if shown.size < idx.size:
+                notes.append(f"{flag} beats: the shortest and longest of each time bucket")
+    gap_lines = [_band(1, _x(recording, g.onset_s), _x(recording, g.onset_s + g.duration_s), fillcolor=_GREY,
+                       opacity=0.35, line={"width": 0}, layer="below") for g in recording.gaps.itertuples(index=False)]
+    _add_shapes(fig, gap_lines)
     if gap_lines:
         _legend_swatch(fig, "gap (no beats)", _GREY, on_grid=False)
-    fig.update_xaxes(title_text=clock_label(recording))
+    style_time_axis(fig, recording, 0.0, recording.duration_s)
     fig.update_yaxes(title_text="RR interval (ms)")
-    return _base_layout(fig, title, height=380)
+    fig = _base_layout(fig, title, height=380)
+    _say_reduced(fig, notes)
+    return fig
 
 
 # -------------------------------------------------------------------------------------------
@@ -786,7 +925,8 @@ USABLE_FLAGS: tuple[str, ...] = ("ok", "corrected", "interpolated")
 
 def poincare(recording: Recording, recovery: pd.DataFrame | None = None, *, horizon_s: float = 600.0,
              usable_flags: Sequence[str] = USABLE_FLAGS,
-             title: str = "Poincaré plot: baseline, stressor and recovery beats") -> go.Figure:
+             title: str = "Poincaré plot: baseline, stressor and recovery beats",
+             max_poincare_points: int = MAX_POINCARE_POINTS) -> go.Figure:
     """RR(n+1) against RR(n) for consecutive beats, by phase (see :func:`beat_phases`).
 
     Pairs that straddle a gap or include a beat whose flag is not in ``usable_flags`` are left
@@ -801,6 +941,8 @@ def poincare(recording: Recording, recovery: pd.DataFrame | None = None, *, hori
     usable_flags : sequence of str
         Beat flags whose intervals are plotted.
     title : str
+    max_poincare_points : int
+        Above this many pairs the plot draws a subsample (:mod:`.reduce`) and says so.
 
     Returns
     -------
@@ -815,17 +957,25 @@ def poincare(recording: Recording, recovery: pd.DataFrame | None = None, *, hori
     ok_pair &= usable[:-1] & usable[1:]
     fig = go.Figure()
     styles = {**PHASE_STYLE, "": {"color": _GREY, "symbol": "circle-open"}}
-    for name, style in styles.items():
-        sel = np.flatnonzero(ok_pair & (phase[1:] == name))
-        if sel.size == 0:
-            continue
+    pairs = {name: np.flatnonzero(ok_pair & (phase[1:] == name)) for name in styles}
+    pairs = {k: v for k, v in pairs.items() if v.size}
+    quota = subsample_groups({k: v.size for k, v in pairs.items()}, max_poincare_points)
+    rng = np.random.default_rng(SEED)
+    lo, hi = math.inf, -math.inf
+    for name, sel in pairs.items():
+        style = styles[name]
+        lo, hi = min(lo, float(np.min(rr[sel]))), max(hi, float(np.max(rr[sel])))
+        n_all = sel.size
+        if quota[name] < n_all:
+            sel = _sample_pairs(rr, sel, quota[name], rng)
+        count = f"{n_all} beats" if sel.size == n_all else f"{sel.size:,} of {n_all:,} beats drawn"
         fig.add_trace(go.Scatter(
-            x=rr[sel], y=rr[sel + 1], mode="markers", name=f"{name or 'outside these phases'} ({sel.size} beats)",
+            x=rr[sel], y=rr[sel + 1], mode="markers", name=f"{name or 'outside these phases'} ({count})",
             marker={"color": style["color"], "symbol": style["symbol"], "size": 5, "opacity": 0.6 if name else 0.35},
         ))
-    shown = np.concatenate([tr.x for tr in fig.data]) if fig.data else np.array([])
-    if shown.size:
-        lo, hi = float(np.min(shown)), float(np.max(shown))
+    n_total = sum(v.size for v in pairs.values())
+    n_drawn = sum(len(tr.x) for tr in fig.data)
+    if pairs:
         pad = 0.05 * (hi - lo) + 5.0
         lo, hi = lo - pad, hi + pad
         fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="identity line",
@@ -834,7 +984,20 @@ def poincare(recording: Recording, recovery: pd.DataFrame | None = None, *, hori
         fig.update_yaxes(range=[lo, hi])
     fig.update_xaxes(title_text="RRₙ (ms)", constrain="domain")
     fig.update_yaxes(title_text="RRₙ₊₁ (ms)", scaleanchor="x", scaleratio=1, constrain="domain")
-    return _base_layout(fig, title, height=520)
+    fig = _base_layout(fig, title, height=520)
+    _say_reduced(fig, [drawn_note(n_drawn, n_total, "beat pairs (a fixed-seed random sample per phase, small "
+                                  "phases whole, with each phase's extreme pairs)", "the recording's beats")])
+    return fig
+
+
+def _sample_pairs(rr: np.ndarray, sel: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` of the pairs ``sel`` (indices of RR(n)): the extreme pairs (smallest and largest
+    RR(n), RR(n+1), their sum and difference) and a random sample of the rest, in index order."""
+    x, y = rr[sel], rr[sel + 1]
+    ext = np.unique([f(v) for v in (x, y, x + y, x - y) for f in (np.argmin, np.argmax)])[:k]
+    rest = np.setdiff1d(np.arange(sel.size), ext, assume_unique=True)
+    pick = rng.choice(rest, size=max(k - ext.size, 0), replace=False)
+    return sel[np.sort(np.concatenate((ext, pick)))]
 
 
 # -------------------------------------------------------------------------------------------

@@ -154,6 +154,8 @@ def _cfg(result: Any, section: str, name: str) -> Any:
 def _clock(result: Any, t_s: float, seconds: bool = False) -> str:
     if not math.isfinite(t_s):
         return "n/a"
+    if not figures.clock_known(result.recording):   # no date or time in the file: h:mm from the start
+        return "+" + figures.format_elapsed(t_s, seconds)
     ts = pd.Timestamp(figures.clock_times(result.recording, [t_s])[0])
     return ts.strftime("%H:%M:%S" if seconds else "%H:%M")
 
@@ -539,6 +541,8 @@ def _provenance_html(result: Any) -> str:
     prov = dict(result.provenance or {})
     prov.setdefault("software_version", __version__)
     prov["report_written_by"] = f"calmtrace {__version__}"
+    if not figures.clock_known(result.recording) and "recording_start" in prov:
+        prov["recording_start"] = "unknown (the file has no date or time)"
     meta = {k: v for k, v in result.recording.meta.items() if k not in ("truth",)}
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in prov.items())
     mrows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v if not isinstance(v, (dict, list)) else json.dumps(v))}</td></tr>"
@@ -601,10 +605,11 @@ def session_figures(result: Any) -> list[tuple[str, go.Figure, str]]:
     horizon = float(_cfg(result, "recovery", "horizon_s"))
     sim = " [SIMULATED]" if (result.provenance.get("simulated") or rec.meta.get("simulated")) else ""
     out: list[tuple[str, go.Figure, str]] = []
+    clock = "clock time" if figures.clock_known(rec) else "time from the start (the file has no date or time)"
     if len(win):
         out.append(("fig-overview", figures.session_overview(rec, win, rcv, window_time=wt,
                                                              title="Session overview" + sim),
-                    "Heart rate, lnRMSSD and the PNS and SNS indices in sliding windows, on clock time. "
+                    f"Heart rate, lnRMSSD and the PNS and SNS indices in sliding windows, on {clock}. "
                     "Shaded bands are the logged events (label above; border: solid stressor, dashed "
                     "intervention, dotted recovery, dash-dot baseline), grey bands are gaps without beats "
                     "(the lines break there and at invalid windows), ticks under the heart rate mark beats "
@@ -622,7 +627,7 @@ def session_figures(result: Any) -> list[tuple[str, go.Figure, str]]:
                         "Green band: baseline &plusmn; tolerance. Dashed line: time to baseline; dotted line: "
                         "half-recovery; black dashes: the fitted exponential."))
     out.append(("fig-tachogram", figures.tachogram(rec, title="Tachogram: beat-to-beat RR intervals" + sim),
-                "Every RR interval over clock time. Symbols mark beats the cleaning flagged (by kind); "
+                f"Every RR interval over {clock}. Symbols mark beats the cleaning flagged (by kind); "
                 "grey bands and breaks are gaps without beats."))
     if len(rec.beats) > 2:
         usable = tuple(_cfg(result, "hrv", "usable_flags"))
@@ -646,10 +651,15 @@ def render_report(result: Any, *, title: str | None = None) -> str:
     source = result.provenance.get("source") or rec.meta.get("source_file") or ""
     start, end = pd.Timestamp(figures.clock_times(rec, [0.0])[0]), pd.Timestamp(figures.clock_times(rec, [rec.duration_s])[0])
     zone = figures.clock_label(rec).removeprefix("clock time ")
-    heading = title or f"Session report: {subject}, {start:%Y-%m-%d}"
+    if figures.clock_known(rec):
+        heading = title or f"Session report: {subject}, {start:%Y-%m-%d}"
+        when = f"{start:%Y-%m-%d %H:%M} to {end:%H:%M} {esc(zone)}"
+    else:   # the file has no date or time: its placeholder start (1970-01-01) is never shown
+        heading = title or f"Session report: {subject}, date and clock unknown"
+        when = "date and clock unknown (the file has no date or time; times are h:mm from the start)"
     parts = [
         f"<h1>{esc(('SIMULATED - ' if simulated else '') + heading)}</h1>",
-        f'<p class="meta">{start:%Y-%m-%d %H:%M} to {end:%H:%M} {esc(zone)} '
+        f'<p class="meta">{when} '
         f"({format_duration(rec.duration_s)}); device: {esc(rec.meta.get('device_name') or rec.meta.get('model') or 'unknown')}; "
         f"source: {esc(source)}</p>",
         '<section id="summary"><h2>Summary</h2><ul class="summary">'
@@ -661,6 +671,9 @@ def render_report(result: Any, *, title: str | None = None) -> str:
     parts.append("</section>")
     parts.append('<section id="figures"><h2>Figures</h2>')
     for div_id, fig, caption in session_figures(result):
+        note = figures.reduction_note(fig)
+        if note:   # a long recording: the figure draws reduced data and says so (report/reduce.py)
+            caption += f" <b>Reduced for this long recording:</b> {esc(note)}."
         parts.append(figure_html(fig, div_id, caption))
     parts.append("</section>")
     from .day import day_section

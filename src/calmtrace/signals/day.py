@@ -332,8 +332,8 @@ def enmo_per_epoch(acc: pd.DataFrame, n_epochs: int, epoch_s: float,
 # -------------------------------------------------------------------------------------------
 # epochs
 # -------------------------------------------------------------------------------------------
-def _epoch_table(recording: Recording, cfg: DayConfig) -> pd.DataFrame:
-    cleaned = clean(recording)
+def _epoch_table(recording: Recording, cfg: DayConfig, cleaned: Recording | None = None) -> pd.DataFrame:
+    cleaned = clean(recording) if cleaned is None else cleaned
     win = windowed_hrv(cleaned, window_s=cfg.epoch_s, step_s=cfg.epoch_s)
     rhythm = windowed_rhythm(recording, cleaned, win)["rhythm"].to_numpy(dtype=object)
     valid = win["valid"].to_numpy(dtype=bool) & ~np.isin(rhythm, NOT_SINUS)
@@ -435,7 +435,7 @@ def sleep_spans(epochs: pd.DataFrame, recording: Recording, cfg: DayConfig) -> l
 
 
 def epoch_states(recording: Recording, acc: pd.DataFrame | None = None,
-                 config: DayConfig | None = None) -> DayResult:
+                 config: DayConfig | None = None, cleaned: Recording | None = None) -> DayResult:
     """Epoch states with their evidence, sleep spans and references (no summary or diary).
 
     Parameters
@@ -446,6 +446,10 @@ def epoch_states(recording: Recording, acc: pd.DataFrame | None = None,
         Chest acceleration, ``t_s`` (same clock as the beats), ``x_mg``, ``y_mg``, ``z_mg``.
         Without it the documented heart-rate-only fallback decides activity.
     config : DayConfig, optional
+    cleaned : Recording, optional
+        ``recording`` already cleaned (:func:`calmtrace.signals.clean.clean`), e.g. by
+        :func:`calmtrace.analysis.analyze`: it is used instead of cleaning again (for ten million
+        beats a second cleaning costs about a minute and gigabytes).
 
     Returns
     -------
@@ -466,7 +470,9 @@ def epoch_states(recording: Recording, acc: pd.DataFrame | None = None,
     if len(recording.beats) < 3 or recording.duration_s < cfg.epoch_s:
         raise AnalysisError(f"day: the recording ({recording.duration_s:.0f} s) is shorter than one "
                             f"{cfg.epoch_s:g} s epoch or has too few beats")
-    ep = _epoch_table(recording, cfg)
+    if cleaned is not None and (not isinstance(cleaned, Recording) or "cleaning" not in cleaned.meta):
+        raise InputError("cleaned must be a Recording returned by clean() (its meta has no 'cleaning')")
+    ep = _epoch_table(recording, cfg, cleaned)
     n = len(ep)
     warnings: list[str] = []
     has_acc = acc is not None and len(acc) > 0
@@ -791,7 +797,7 @@ def diary_links(ep: pd.DataFrame, recording: Recording, cfg: DayConfig) -> tuple
 
 
 def analyze_day(recording: Recording, acc: pd.DataFrame | None = None,
-                config: DayConfig | None = None) -> DayResult:
+                config: DayConfig | None = None, cleaned: Recording | None = None) -> DayResult:
     """The whole day analysis: epoch states, sleep, summary, stress episodes, diary links.
 
     Parameters
@@ -802,6 +808,8 @@ def analyze_day(recording: Recording, acc: pd.DataFrame | None = None,
         Chest acceleration (``t_s``, ``x_mg``, ``y_mg``, ``z_mg``); without it the heart-rate-only
         fallback decides activity (``DayResult.mode``).
     config : DayConfig, optional
+    cleaned : Recording, optional
+        ``recording`` already cleaned; see :func:`epoch_states`.
 
     Returns
     -------
@@ -817,7 +825,7 @@ def analyze_day(recording: Recording, acc: pd.DataFrame | None = None,
         (:func:`warn_acc_share`).
     """
     check_acc_overlap(recording, acc)
-    res = epoch_states(recording, acc, config)
+    res = epoch_states(recording, acc, config, cleaned)
     cfg = res.config
     warn_acc_share(res, recording, acc)
     res.episodes = _episodes(res.epochs, cfg)
