@@ -398,6 +398,7 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
     tick = progress or (lambda stage, frac: None)
     if len(recording.beats) < 3:
         raise AnalysisError(
+            (f"{source}: " if source is not None else "") +
             f"recording has {len(recording.beats)} beats; at least 3 are needed for any HRV "
             "(a strap that sent heart rate without RR intervals gives HR samples only)"
         )
@@ -435,6 +436,7 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
     tick("summary", 0.95)
     quality = assess_quality(cleaned, windows, cfg.quality)
     summary = _summary(cleaned, windows, recovery, quality)
+    _add_rate_rows(summary, recording, cleaned, cfg)
     if len(windows) == 0:
         summary.loc[len(summary)] = ["too_short", cleaned.duration_s, "s",
                                      f"shorter than one {cfg.windows.window_s:g} s analysis window: no HRV computed"]
@@ -469,12 +471,38 @@ def _day(recording: Recording, cleaned: Recording, acc: pd.DataFrame | None, day
         return None
 
 
+def _add_rate_rows(summary: pd.DataFrame, recording: Recording, cleaned: Recording, cfg: AnalysisConfig) -> None:
+    """The whole recording's mean HR as ``info`` and ``hrv`` give it (the one function
+    :func:`~calmtrace.signals.segment.mean_hr_bpm` on the same cleaned, usable beats), and the
+    beat counts labelled: recorded, after cleaning (the ``beats`` row), usable."""
+    from .signals.segment import whole_recording_rate
+
+    n_use, _mean_rr, mean_hr = whole_recording_rate(cleaned, cfg.hrv)
+    summary.loc[len(summary)] = ["beats_recorded", len(recording.beats), "beats",
+                                 "as recorded, before cleaning (the beats row counts them after cleaning: "
+                                 "missed beats inserted, extra beats removed)"]
+    summary.loc[len(summary)] = ["usable_beats", n_use, "beats", "after cleaning, usable for HRV"]
+    summary.loc[len(summary)] = ["mean_hr_bpm", mean_hr, "bpm",
+                                 f"mean of the beat-by-beat heart rate over the {n_use} usable beats, as "
+                                 "calmtrace info and hrv give it"]
+
+
+def _empty_phases() -> pd.DataFrame:
+    """The phase table with no rows: its header (label, kind, the span columns and the changes)."""
+    from .signals.segment import SEGMENT_METRICS, SPAN_COLUMNS
+
+    cols = ["label", "kind", *SPAN_COLUMNS]
+    cols += [f"{m}_{d}" for m in SEGMENT_METRICS for d in ("delta", "delta_pct")]
+    return pd.DataFrame({c: pd.Series(dtype=object if c in ("label", "kind", "rhythm", "psd_method", "notes") else float)
+                         for c in cols})
+
+
 def _phases(cleaned: Recording, cfg: AnalysisConfig) -> pd.DataFrame:
-    """HRV per event and inter-event span, or an empty table when no event has a duration."""
+    """HRV per event and inter-event span, or an empty table (with its header) when no event has a duration."""
     if not any(ev.duration_s > 0 for ev in cleaned.events) or len(cleaned.beats) == 0:
-        return pd.DataFrame()
+        return _empty_phases()
     try:
         return hrv_by_event(cleaned, cfg.segment)
     except AnalysisError as exc:
         log.info("no phase table: %s", exc)
-        return pd.DataFrame()
+        return _empty_phases()

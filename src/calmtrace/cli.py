@@ -172,6 +172,16 @@ def import_cmd(file: Path, out: Path, fmt: str | None, events_file: Path | None,
         click.echo(f"  note: {note}")
 
 
+def _start_options(start: str | None, timezone: str | None) -> Any:
+    """``--start``/``--timezone`` of analyze and day as import reads them (None when neither is given)."""
+    if start is None and timezone is None:
+        return None
+    from .formats import ImportOptions
+    from .formats._clock import parse_start
+
+    return ImportOptions(start=parse_start(start) if start else None, timezone=timezone)
+
+
 # -------------------------------------------------------------------------------------------
 # simulate
 # -------------------------------------------------------------------------------------------
@@ -187,8 +197,11 @@ def import_cmd(file: Path, out: Path, fmt: str | None, events_file: Path | None,
 @click.option("--gaps", "n_gaps", default=0, show_default=True, type=int,
               help="Number of disconnect gaps to cut into the recording.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option("--days", "n_days", default=1, show_default=True, type=click.IntRange(1, 14),
+              help="With the day scenario: number of 24-h days.")
+@click.option("--no-acc", "no_acc", is_flag=True, help="With the day scenario: leave out the accelerometer (acc.csv).")
 def simulate_cmd(scenario: str, out: Path, seed: int, tau_s: float | None, artifact_pct: float,
-                 n_gaps: int, force: bool) -> None:
+                 n_gaps: int, force: bool, n_days: int = 1, no_acc: bool = False) -> None:
     """Write a simulated session (marked simulated) to a recording folder.
 
     \b
@@ -197,19 +210,50 @@ def simulate_cmd(scenario: str, out: Path, seed: int, tau_s: float | None, artif
       breathing  a stressor then paced breathing at 6/min, then a stressor without
       exercise   rest, effort, heart-rate recovery
       rest       one baseline segment (1 h; for long-run tests)
+      day        whole days (--days N) of desk work, stressors, meals, exercise and
+                 sleep, with the chest accelerometer in acc.csv (--no-acc: without)
     The true parameters (tau, amplitudes) are in recording.json's meta.
 
     \b
     Example:
       calmtrace simulate tsst --out tsst-1 --seed 1 --tau 60
+      calmtrace simulate day --days 2 --out day-1
     """
     _check_out_free(out, force)
+    if scenario == "day":
+        _simulate_day(out, seed, tau_s, artifact_pct, n_gaps, force, n_days, no_acc)
+        return
+    if n_days != 1 or no_acc:
+        raise InputError("--days and --no-acc apply only to the day scenario")
     from .signals.simulate import simulate
     from .store import save
 
     rec = simulate(scenario, seed=seed, tau_s=tau_s, artifact_pct=artifact_pct, n_gaps=n_gaps)
     save(rec, out, force=force)
     click.echo(f"simulated {scenario} (seed {seed}): {len(rec.beats)} beats, {rec.duration_s / 60:.1f} min -> {out}")
+
+
+def _simulate_day(out: Path, seed: int, tau_s: float | None, artifact_pct: float, n_gaps: int, force: bool,
+                  n_days: int, no_acc: bool) -> None:
+    """``simulate day``: the day simulator's recording folder and, unless --no-acc, its acc.csv."""
+    if tau_s is not None or n_gaps:
+        raise InputError("--tau and --gaps do not apply to the day scenario")
+    from .signals.day_sim import simulate_day
+    from .store import ACC_FILE, save
+
+    sim = simulate_day(n_days=n_days, seed=seed, artifact_pct=artifact_pct, with_acc=not no_acc)
+    rec = sim.recording
+    rec = rec.replace(meta={**rec.meta, "simulated": True})
+    save(rec, out, force=force)
+    name, cols = ACC_FILE
+    if not no_acc:
+        tmp = out / (name + ".part")
+        acc = sim.acc[cols].copy()
+        acc.to_csv(tmp, index=False, float_format="%.3f")
+        tmp.replace(out / name)
+    acc_text = "no accelerometer" if no_acc else f"{len(sim.acc)} acceleration samples in {name}"
+    click.echo(f"simulated day (seed {seed}, {n_days} day{'s' if n_days != 1 else ''}): {len(rec.beats)} beats, "
+               f"{rec.duration_s / 3600:.1f} h, {acc_text} -> {out}")
 
 
 # -------------------------------------------------------------------------------------------
@@ -315,7 +359,8 @@ def _describe(r: Any, name: str, config: Any = None) -> str:
             from .signals.segment import whole_recording_rate
 
             n_use, mean_rr, mean_hr = whole_recording_rate(c, res.config.hrv)
-            lines.insert(beats_at, line("beats", f"{n} (mean RR {metrics.format_value('mean_rr_ms', mean_rr)}, "
+            lines.insert(beats_at, line("beats", f"{n} recorded, {len(c.beats)} after cleaning (mean RR "
+                                                 f"{metrics.format_value('mean_rr_ms', mean_rr)}, "
                                                  f"mean HR {metrics.format_value('mean_hr_bpm', mean_hr)} "
                                                  f"over the {n_use} usable beats after cleaning)"))
         flagged = int((c.flags != "ok").sum())
@@ -1016,8 +1061,11 @@ def breathe_cmd(assess: bool, device: str | None, simulate_person: bool, resonan
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
+@click.option("--start", "start", default=None, metavar="ISO",
+              help="Start of an imported file's recording, as for calmtrace import (e.g. 2024-05-01T09:30:00+02:00).")
+@click.option("--timezone", default=None, metavar="ZONE", help="Zone of the file's local clock times, as for import.")
 def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Path | None, fmt: str | None,
-                force: bool, no_progress: bool) -> None:
+                force: bool, no_progress: bool, start: str | None = None, timezone: str | None = None) -> None:
     """Analyse a recording: artefacts, windowed HRV, autonomic balance, recovery.
 
     REC is a recording folder or any importable file. Writes into --out:
@@ -1037,7 +1085,7 @@ def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Pat
     if existing and not force:
         raise InputError(f"{out}: already holds {', '.join(existing)}; choose another --out or add --force")
     cfg = load_config(config_file) if config_file else AnalysisConfig()
-    r = load(rec, format=fmt, events=events_file)
+    r = load(rec, format=fmt, events=events_file, options=_start_options(start, timezone))
     # a long recording's day view uses the folder's own accelerometer, as `calmtrace day` does
     acc = load_acc(rec, r.start) if r.duration_s >= DAY_MIN_S else None
     with _Bar(enabled=not no_progress) as bar:
@@ -1096,6 +1144,8 @@ def report_cmd(recs: tuple[Path, ...], out: Path, config_file: Path | None, forc
     folders. The report shows baseline lnRMSSD with its smallest-worthwhile-change
     band (Plews et al. 2014), time to baseline, half-recovery and reactivity per
     stressor; sessions failing the quality checks are shown and marked, not dropped.
+    Whole-day recordings add days-and-nights panels: daily stress/recovery balance
+    and overnight HRV (docs/day.md).
 
     \b
     Example:
@@ -1376,8 +1426,12 @@ def dyad_cmd(paths: tuple[Path, ...], out: Path, offset_s: float | None, surroga
               help="A TOML file with a [day] table (thresholds) and the analyze sections.")
 @click.option("--format", "-f", "fmt", default=None, metavar="NAME", cls=_LazyHelpOption, help_fn=_format_names_help)
 @click.option("--force", is_flag=True, help="Replace the files in --out if they exist.")
+@click.option("--start", "start", default=None, metavar="ISO",
+              help="Start of an imported file's recording, as for calmtrace import (e.g. 2024-05-01T09:30:00+02:00).")
+@click.option("--timezone", default=None, metavar="ZONE", help="Zone of the file's local clock times, as for import.")
 def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | None, epoch_s: float | None,
-            config_file: Path | None, fmt: str | None, force: bool) -> None:
+            config_file: Path | None, fmt: str | None, force: bool, start: str | None = None,
+            timezone: str | None = None) -> None:
     """The whole day: stress, recovery, activity minute by minute, sleep and diary links.
 
     REC is a recording folder or any importable file. With an accelerometer
@@ -1386,8 +1440,7 @@ def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | Non
 
     \b
     Example:
-      calmtrace simulate rest --out results/rest
-      calmtrace day results/rest --out results/rest-day
+      calmtrace simulate day --out results/day && calmtrace day results/day --out results/day-view
       calmtrace day hr.txt --acc Polar_H10_ACC.txt --events diary.txt --out results/day1
     """
     import dataclasses
@@ -1395,6 +1448,7 @@ def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | Non
     from .analysis import AnalysisConfig, analyze, load_config
     from .formats.acc_csv import read_acc
     from .loader import load, load_acc
+    from .signals.day import describe_mode
 
     names = ("day_epochs.csv", "day_summary.csv", "sleep.csv", "stress_episodes.csv", "diary_links.csv", "day.json",
              "report.html")
@@ -1404,7 +1458,7 @@ def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | Non
     cfg = load_config(config_file) if config_file else AnalysisConfig()
     if epoch_s is not None:
         cfg = dataclasses.replace(cfg, day=dataclasses.replace(cfg.day, epoch_s=float(epoch_s)))
-    r = load(rec, format=fmt, events=events_file)
+    r = load(rec, format=fmt, events=events_file, options=_start_options(start, timezone))
     acc = read_acc(acc_file, r.start) if acc_file is not None else load_acc(rec, r.start)
     result = analyze(r, cfg, source=rec, acc=acc)
     if result.day is None:  # shorter than analyze()'s day threshold: asked for, so computed (or said why not)
@@ -1416,10 +1470,8 @@ def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | Non
     from .report import write_report
 
     write_report(result, out / "report.html")
-    s = result.day.summary.iloc[-1]
-    click.echo(f"day of {rec} ({result.day.mode}): stress {s['stress_min']:.0f} min, recovery "
-               f"{s['recovery_min']:.0f} min, activity {s['activity_min']:.0f} min, unmeasured "
-               f"{s['unmeasured_min']:.0f} min; {len(result.day.sleep)} sleep span(s) -> {out}/report.html")
+    click.echo(f"day of {rec} ({describe_mode(result.day)}): {_day_states_text(result.day, r.duration_s)}; "
+               f"{len(result.day.sleep)} sleep span(s) -> {out}/report.html")
     import pandas as pd
 
     from .report.figures import clock_known, clock_label, clock_times, format_elapsed
@@ -1433,6 +1485,22 @@ def day_cmd(rec: Path, out: Path, acc_file: Path | None, events_file: Path | Non
     clock = clock_label(r).removeprefix("clock time ") if clock_known(r) else "(h:mm from the start; clock unknown)"
     for sp in result.day.sleep.itertuples(index=False):
         click.echo(f"  sleep {when(sp.onset_s)} to {when(sp.end_s)} {clock}, {sp.duration_h:.1f} h ({sp.source})")
+
+
+def _day_states_text(day: Any, duration_s: float) -> str:
+    """Minutes in every state (one decimal, from whole epochs: they add up to the epochs' total),
+    the epoch count, and the unlabelled tail shorter than one epoch."""
+    ep = day.epochs
+    epoch_s = float(day.config.epoch_s)
+    counts = ep["state"].value_counts()
+    parts = ", ".join(f"{st} {int(counts.get(st, 0)) * epoch_s / 60.0:.1f}"
+                      for st in ("stress", "recovery", "activity", "neutral", "unmeasured"))
+    text = (f"minutes per state (one decimal) {parts}; total {len(ep) * epoch_s / 60.0:.1f} min in "
+            f"{len(ep)} epochs of {epoch_s:g} s")
+    tail_s = float(duration_s) - (float(ep["end_s"].iloc[-1]) if len(ep) else 0.0)
+    if tail_s >= 1.0:  # whole seconds, rounded down: never "the last 60 s" of a 60 s epoch
+        text += f"; the last {int(tail_s)} s, shorter than one epoch, is not labelled"
+    return text
 
 
 # -------------------------------------------------------------------------------------------

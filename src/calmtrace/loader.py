@@ -74,10 +74,15 @@ def load(path: str | os.PathLike, format: str | None = None, events: str | os.Pa
     if events is not None:
         from .formats.events_file import read_events
 
+        notes: list[str] = []
         extra = read_events(events, start=rec.start, duration_s=rec.duration_s, utc_offset=rec.meta.get("utc_offset"),
                             clock_changes=rec.meta.get("clock_changes"), start_known=not rec.meta.get("start_unknown"),
-                            timezone=rec.meta.get("timezone"))
+                            timezone=rec.meta.get("timezone"), notes=notes)
         rec = rec.with_events(rec.events.merge(extra))
+        if notes:  # clock times rolled over midnight: guesses, shown by `calmtrace info`
+            for note in notes:
+                log.info("%s", note)
+            rec = rec.replace(meta={**rec.meta, "import_notes": [*(rec.meta.get("import_notes") or []), *notes]})
     return rec
 
 

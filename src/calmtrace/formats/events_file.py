@@ -32,7 +32,13 @@ or start and end rows paired by label.
 A time, then a note, then optionally a 0-10 rating: the last field when the line is split by
 ``,`` ``;`` or tab, or a number after ``stress``/``mood``/``rating``, or ``N/10``. Each entry is
 a moment (duration 0). A diary covers the whole day, so entries outside the recording are left
-out; in the other layouts an event outside the recording is an error.
+out, with one warning naming the file, each line and its time; in the other layouts an event
+outside the recording is an error.
+
+Clock-only times (``02:00``) are read in file order: each is placed at its first occurrence at
+or after the entry before it (an end at or after its own onset), the file's first at or after
+the recording's start minus :data:`CLOCK_TOLERANCE_S`, rolling over midnight; each roll-over to
+a later day is returned as a note (``notes``), which the loader adds to the import notes.
 
 Times (every layout) are read by :func:`calmtrace.events.parse_time`: seconds since the
 recording's start (``300``, ``300s``), a clock time on the recording's date (``14:05``,
@@ -52,7 +58,7 @@ import logging
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -145,6 +151,13 @@ _NAIVE_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?")
 
 _CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?")
 
+#: The first clock-only time of a file is placed at its first occurrence at or after the
+#: recording's start minus this many seconds (6 h, calmtrace's own): a diary often begins a few
+#: hours before the strap is put on ("07:10 woke up" for a recording started at 09:00 stays that
+#: morning, outside the recording and said so), while an evening time on a morning recording
+#: ("21:30 to bed", start 08:00) is that evening, not the evening before.
+CLOCK_TOLERANCE_S = 6 * 3600.0
+
 
 @dataclass
 class _Ctx:
@@ -155,6 +168,12 @@ class _Ctx:
     duration_s: float | None = None
     start_known: bool = True
     timezone: str | None = None
+    #: the time of the previous entry (file order), the floor of the next clock-only time
+    prev_s: float | None = None
+    #: roll-overs past midnight, for the recording's import notes
+    notes: list = field(default_factory=list)
+    #: line -> the onset as written, for the warning about entries outside the recording
+    written: dict = field(default_factory=dict)
 
     def in_zone(self, s: str, ctx: str) -> float | None:
         """A clock time or naive date-time read in the recording's IANA zone (None when there is
@@ -234,8 +253,8 @@ class _Ctx:
             raise EventsError(f"{ctx} is empty")
         if not self.start_known and not re.fullmatch(r"[+-]?\d+(\.\d*)?s?", s):
             raise EventsError(f"{ctx} {s!r} is a clock time, but the recording's start is unknown (its file has no "
-                              f"date or time); write the time in seconds since the start, or import the "
-                              f"recording with --start")
+                              f"date or time); write the time in seconds since the start, or give the start: "
+                              f"--start ISO on calmtrace import, analyze or day (e.g. --start 2024-05-01T09:30:00+02:00)")
         if not self.clock_changes:
             try:
                 zoned = self.in_zone(s, ctx)
@@ -257,7 +276,49 @@ class _Ctx:
             v = self.on_clock(v, str(text).strip(), ctx)
         if abs(v) > MAX_SPAN_S:
             raise EventsError(f"{ctx}: {s!r} is {v:g} s from the recording's start, not a time of it")
+        if _CLOCK_TIME.fullmatch(str(text).strip()):
+            v = self.in_file_order(v, str(text).strip(), line)
+        if what != "end":  # an end is placed after its own onset, the next entry after this onset
+            self.prev_s = v
         return v
+
+    def _local(self, v: float) -> datetime:
+        """The recording's local clock at ``v`` s (its zone, its UTC offset, else UTC)."""
+        from datetime import timedelta, timezone as _tz
+
+        tz: Any = _tz.utc
+        if self.timezone and "/" in self.timezone:
+            try:
+                from zoneinfo import ZoneInfo
+
+                tz = ZoneInfo(self.timezone)
+            except Exception:
+                tz = _tz.utc
+        elif self.utc_offset:
+            m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", str(self.utc_offset).strip())
+            if m:
+                sign = 1 if m.group(1) == "+" else -1
+                tz = _tz(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
+        return (self.start + timedelta(seconds=v)).astimezone(tz)
+
+    def in_file_order(self, v: float, s: str, line: int | str) -> float:
+        """A clock-only time at its first occurrence at or after the previous entry (the first entry:
+        at or after the start minus :data:`CLOCK_TOLERANCE_S`), rolling over midnight; a roll-over
+        to a later day than the previous entry's is written as a note."""
+        floor = self.prev_s if self.prev_s is not None else -CLOCK_TOLERANCE_S
+        k = math.ceil((floor - v - 1e-6) / 86400.0)
+        placed = v + 86400.0 * k
+        before = self._local(self.prev_s if self.prev_s is not None else 0.0)
+        here = self._local(placed)
+        if here.date() > before.date():
+            after = (f"the previous entry ({before.strftime('%Y-%m-%d %H:%M')})" if self.prev_s is not None
+                     else f"the recording's start ({before.strftime('%Y-%m-%d %H:%M')})")
+            days = (here.date() - before.date()).days
+            self.notes.append(f"{self._where(line)}: clock time {s!r} placed on {here.strftime('%Y-%m-%d')} "
+                              f"({'the next day' if days == 1 else f'{days} days later'}), after {after}: "
+                              "clock times are read in file order, each at its first occurrence after the one "
+                              "before (docs/formats.md)")
+        return placed
 
     def seconds(self, text: str, line: int | str, what: str) -> float:
         s = str(text).strip()
@@ -307,7 +368,11 @@ def _inside(events: list[tuple[Event, int | str]], ctx: _Ctx, duration_s: float 
     outside = [(e, ln) for e, ln in events if not (e.offset_s >= 0 and e.onset_s <= duration_s)]
     if not outside or (diary and inside):
         if outside:
-            log.info("%s: %d diary entries outside the recording were left out", ctx.path, len(outside))
+            listed = ", ".join(f"line {ln} {ctx.written.get(ln, f'{e.onset_s:g} s')!r} "
+                               f"({ctx._local(e.onset_s).strftime('%Y-%m-%d %H:%M')})" for e, ln in outside)
+            log.warning("%s: %d diary entr%s outside the recording (%s to %s) left out: %s", ctx.path, len(outside),
+                        "y" if len(outside) == 1 else "ies", ctx._local(0.0).strftime("%Y-%m-%d %H:%M"),
+                        ctx._local(duration_s).strftime("%Y-%m-%d %H:%M"), listed)
         return inside
     ev, line = outside[0]
     hint = "; is a clock time in another UTC offset than the recording's?" if ctx.utc_offset is None else ""
@@ -419,6 +484,7 @@ def _diary_line(text: str, line: int, ctx: _Ctx) -> tuple[Event, int]:
     if not m:
         raise EventsError(f"{ctx._where(line)}: expected a time then a note, got {text.strip()!r}")
     onset = ctx.time(m.group("time"), line)
+    ctx.written[line] = m.group("time")
     rest = m.group("rest").strip()
     rating = math.nan
     note = rest
@@ -468,7 +534,7 @@ def _read_json(text: str, ctx: _Ctx) -> list[tuple[Event, int | str]]:
 # -------------------------------------------------------------------------------------------
 def read_events(path: str | os.PathLike, start: datetime, duration_s: float | None = None,
                 utc_offset: str | None = None, clock_changes: list | None = None,
-                start_known: bool = True, timezone: str | None = None) -> Events:
+                start_known: bool = True, timezone: str | None = None, notes: list | None = None) -> Events:
     """Read an events file (CSV table, JSON or diary lines; see the module docstring).
 
     Parameters
@@ -495,6 +561,9 @@ def read_events(path: str | os.PathLike, start: datetime, duration_s: float | No
     start_known : bool
         False for a recording whose start is unknown (``meta["start_unknown"]``): clock times and
         date-times are then an error, since they cannot be placed.
+    notes : list, optional
+        Receives one line per clock time placed on a later day than the entry before it (the
+        roll-over over midnight), for the recording's import notes (``calmtrace info``).
 
     Returns
     -------
@@ -517,6 +586,8 @@ def read_events(path: str | os.PathLike, start: datetime, duration_s: float | No
     except OSError as exc:
         raise EventsError(f"{p}: cannot read ({exc.strerror or exc})") from None
     ctx = _Ctx(p, start, utc_offset, clock_changes, duration_s, start_known, timezone)
+    if notes is not None:
+        ctx.notes = notes
     text = "\n".join(raw)
     numbered = [(i, t) for i, t in enumerate(raw, start=1) if t.strip() and not t.lstrip().startswith("#")]
     if not numbered:

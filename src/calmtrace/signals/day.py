@@ -67,7 +67,8 @@ from .hrv import windowed_hrv
 from .rhythm import NOT_SINUS, windowed_rhythm
 
 __all__ = ["STATES", "DayConfig", "DayResult", "enmo_per_epoch", "epoch_states", "day_summary",
-           "sleep_spans", "diary_links", "rm_corr", "analyze_day"]
+           "sleep_spans", "diary_links", "rm_corr", "analyze_day", "check_acc_overlap", "acc_share",
+           "describe_mode", "warn_acc_share"]
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,12 @@ class DayConfig:
     min_rm_df : int
         ... and at least this many degrees of freedom (entries - days - 1). Default 5,
         calmtrace's own; below it the association is NaN with the reason.
+    min_acc_share : float
+        An accelerometer that gives movement for fewer than this share of the epochs is warned
+        about (both time spans and the share are logged) and the mode is not called
+        ``accelerometer``. Default 0.5, calmtrace's own: below it most epochs use the heart-rate
+        rule, so the result is mostly the fallback's. An accelerometer with no sample inside the
+        recording is an error (usually a clock in another time zone).
     """
 
     epoch_s: float = 60.0
@@ -162,6 +169,7 @@ class DayConfig:
     diary_window_s: float = 1800.0
     min_rm_days: int = 2
     min_rm_df: int = 5
+    min_acc_share: float = 0.5
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -176,6 +184,8 @@ class DayConfig:
             raise InputError(f"[day] epoch_s must be at least 10 s (HRV needs beats), got {self.epoch_s!r}")
         if self.still_enmo_mg > self.activity_enmo_mg:
             raise InputError("[day] still_enmo_mg must not exceed activity_enmo_mg")
+        if not 0 <= self.min_acc_share <= 1:
+            raise InputError(f"[day] min_acc_share must be between 0 and 1, got {self.min_acc_share!r}")
         if not 0 < self.fallback_hrr_share < 1:
             raise InputError(f"[day] fallback_hrr_share must be between 0 and 1, got {self.fallback_hrr_share!r}")
 
@@ -809,10 +819,100 @@ def analyze_day(recording: Recording, acc: pd.DataFrame | None = None,
     ------
     AnalysisError
         When the recording is shorter than one epoch or no epoch is valid.
+    InputError
+        When ``acc`` has no sample inside the recording (:func:`check_acc_overlap`); an
+        accelerometer for fewer than ``config.min_acc_share`` of the epochs is a logged warning
+        (:func:`warn_acc_share`).
     """
+    check_acc_overlap(recording, acc)
     res = epoch_states(recording, acc, config, cleaned)
     cfg = res.config
+    warn_acc_share(res, recording, acc)
     res.episodes = _episodes(res.epochs, cfg)
     res.summary = day_summary(res.epochs, res.episodes, cfg)
     res.diary, res.association = diary_links(res.epochs, recording, cfg)
     return res
+
+
+# -------------------------------------------------------------------------------------------
+# does the accelerometer cover the beats?
+# -------------------------------------------------------------------------------------------
+def _span_text(recording: Recording, t0_s: float, t1_s: float) -> str:
+    """``t0-t1 s`` since the start, with the clock times when the start is known."""
+    text = f"{t0_s:.0f}-{t1_s:.0f} s"
+    if not recording.meta.get("start_unknown"):
+        from datetime import timedelta
+
+        a = recording.start + timedelta(seconds=float(t0_s))
+        b = recording.start + timedelta(seconds=float(t1_s))
+        fmt = "%Y-%m-%d %H:%M:%S"
+        text += f" ({a.strftime(fmt)} to {b.strftime(fmt if a.date() != b.date() else '%H:%M:%S')} {a.strftime('%z')})"
+    return text
+
+
+def _acc_name(acc: pd.DataFrame) -> str:
+    return str(acc.attrs.get("source") or "the acceleration table")
+
+
+def check_acc_overlap(recording: Recording, acc: pd.DataFrame | None) -> None:
+    """Refuse an accelerometer with no sample inside the recording.
+
+    Parameters
+    ----------
+    recording : Recording
+    acc : pandas.DataFrame or None
+        ``t_s`` on the recording's clock (``acc.attrs["source"]``, set by
+        :func:`calmtrace.formats.acc_csv.read_acc`, names the file in the message).
+
+    Raises
+    ------
+    InputError
+        One line naming the file, its time span and the recording's (clock times when the
+        recording's start is known): usually the phone's clock was in another time zone.
+    """
+    if acc is None or len(acc) == 0 or "t_s" not in acc.columns:
+        return
+    t = acc["t_s"].to_numpy(dtype=float)
+    t = t[np.isfinite(t)]
+    dur = float(recording.duration_s)
+    if t.size and np.any((t >= 0.0) & (t <= dur)):
+        return
+    acc_span = _span_text(recording, float(t.min()), float(t.max())) if t.size else "no time"
+    raise InputError(f"{_acc_name(acc)}: the accelerometer covers {acc_span}, which does not overlap the "
+                     f"recording ({_span_text(recording, 0.0, dur)}); is its clock in another time zone?")
+
+
+def acc_share(epochs: pd.DataFrame) -> float:
+    """Share (0-1) of the epochs with movement data (a finite ``enmo_mg``); 0 for no epochs."""
+    if len(epochs) == 0 or "enmo_mg" not in epochs.columns:
+        return 0.0
+    return float(np.isfinite(epochs["enmo_mg"].to_numpy(dtype=float)).mean())
+
+
+def describe_mode(result: DayResult) -> str:
+    """What decided activity, for a person: ``accelerometer``, ``heart-rate only``, or
+    ``accelerometer on N % of epochs, heart-rate rule elsewhere`` when fewer than
+    ``config.min_acc_share`` of the epochs had movement data."""
+    if result.mode != "accelerometer":
+        return result.mode
+    share = acc_share(result.epochs)
+    if share >= result.config.min_acc_share:
+        return "accelerometer"
+    return f"accelerometer on {100 * share:.0f} % of epochs, heart-rate rule elsewhere"
+
+
+def warn_acc_share(result: DayResult, recording: Recording, acc: pd.DataFrame | None) -> None:
+    """Log a warning (and add it to ``result.warnings``) when the accelerometer gives movement for
+    fewer than ``config.min_acc_share`` of the epochs, with both time spans and the share."""
+    if acc is None or len(acc) == 0 or result.mode != "accelerometer":
+        return
+    share = acc_share(result.epochs)
+    if share >= result.config.min_acc_share:
+        return
+    t = acc["t_s"].to_numpy(dtype=float)
+    msg = (f"{_acc_name(acc)}: the accelerometer covers {_span_text(recording, float(np.nanmin(t)), float(np.nanmax(t)))}"
+           f" of the recording's {_span_text(recording, 0.0, float(recording.duration_s))}: movement data for "
+           f"{100 * share:.0f} % of epochs (below min_acc_share {100 * result.config.min_acc_share:.0f} %); the "
+           "others use the heart-rate-only rule")
+    log.warning("%s", msg)
+    result.warnings.append(msg)
