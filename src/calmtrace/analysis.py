@@ -338,7 +338,8 @@ def _summary(rec: Recording, windows: pd.DataFrame, recovery: pd.DataFrame, qual
     if n_valid:
         v = windows[windows["valid"]]
         rows += [
-            ("mean_hr", float(v["mean_hr_bpm"].mean()), "bpm", "mean over valid windows"),
+            ("windows_mean_hr_bpm", float(v["mean_hr_bpm"].mean()), "bpm",
+             "mean of the valid windows' mean HR (mean_hr_bpm is the whole recording's)"),
             ("ln_rmssd", float(v["ln_rmssd"].mean()), "ln(ms)", "mean over valid windows"),
         ]
     if len(recovery) and "stressor_relation" in recovery:

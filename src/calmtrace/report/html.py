@@ -366,7 +366,8 @@ def session_summary(result: Any, table: pd.DataFrame | None = None,
     if len(valid):
         findings.append(
             f"Over the {format_duration(q['duration_s'])} recorded, heart rate averaged "
-            f"{fmt(valid['mean_hr_bpm'].mean(), 0, 'bpm')} and lnRMSSD {fmt(valid['ln_rmssd'].mean(), 2, 'ln(ms)')} "
+            f"{fmt(_summary_value(result, 'mean_hr_bpm'), 0, 'bpm')} (beat by beat, as calmtrace info gives it) "
+            f"and lnRMSSD {fmt(valid['ln_rmssd'].mean(), 2, 'ln(ms)')} "
             f"(mean over the {len(valid)} valid analysis windows).")
     elif len(result.windows) == 0:
         window_s = float(_cfg(result, "windows", "window_s"))
@@ -503,6 +504,14 @@ def _comparison_html(comparison: pd.DataFrame) -> str:
             f'<ul class="readings">{"".join(readings)}</ul>')
 
 
+def _summary_value(result: Any, item: str, default: float = float("nan")) -> float:
+    """A number of the analysis summary (``AnalysisResult.summary``, written by analysis.py), or
+    ``default`` when the summary has no such row (results saved by an older version)."""
+    summary = result.summary
+    rows = summary[summary["item"] == item] if len(summary) and "item" in summary else summary.iloc[0:0]
+    return float(rows["value"].iloc[0]) if len(rows) else default
+
+
 def _quality_html(q: dict[str, Any], result: Any) -> str:
     flag_text = ", ".join(f"{k}: {v}" for k, v in sorted(q["by_flag"].items())) or "none"
     gaps = result.recording.gaps
@@ -514,7 +523,9 @@ def _quality_html(q: dict[str, Any], result: Any) -> str:
     return (
         '<table id="quality-table"><tbody>'
         f'<tr><th>quality verdict</th><td id="quality-verdict">{esc(q["verdict"])}</td></tr>'
-        f'<tr><th>beats</th><td class="num">{q["beats"]}</td></tr>'
+        f'<tr><th>beats after cleaning (recorded; usable for HRV)</th><td class="num">{q["beats"]} '
+        f'({_summary_value(result, "beats_recorded", q["beats"]):.0f}; '
+        f'{_summary_value(result, "usable_beats", q["beats"]):.0f})</td></tr>'
         f'<tr><th>artefact share (beats flagged by cleaning)</th><td class="num">{fmt(q["artifact_pct"], 1, "%")} '
         f'({q["flagged"]} beats; {esc(flag_text)})</td></tr>'
         f'<tr><th>gaps without beats</th><td class="num">{q["gaps"]} ({format_duration(q["gap_s"])})</td></tr>'
