@@ -72,3 +72,12 @@ def deep_folder():
     for root in made:
         if root.exists():
             _remove_deep(root)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for a module's report tests (tests/browser.py); skips, saying why, without it."""
+    from tests.browser import chromium
+
+    with chromium() as b:
+        yield b

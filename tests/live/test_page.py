@@ -27,14 +27,11 @@ from calmtrace.errors import InputError
 from calmtrace.live.pacer import Pacer
 from calmtrace.live.server import LiveServer
 from calmtrace.live.session import LiveSession
+from tests.browser import CHROMIUM, NO_CHROMIUM, chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SPEED = 10.0
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason=f"{CHROMIUM} is absent (apt-get install chromium to run the browser tests)")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 
 
 class LiveCapture:
@@ -97,11 +94,9 @@ class LiveCapture:
 
 @pytest.fixture
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    """A browser of this test's own: the next test's asyncio.run needs Playwright's loop closed."""
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _other_address() -> str | None:

@@ -25,8 +25,6 @@ from calmtrace.report import write_report, write_trend_report
 from calmtrace.sessions import collect_trend
 from calmtrace.store import save
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 #: Each payload, if it ran, would set ``data-xss-<n>`` on <body> or add an element with id xss-<n>.
 PAYLOADS = [
@@ -62,17 +60,6 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert {e.label for e in res.recording.events} >= set(PAYLOADS)
     return {"session": write_report(res, root / "session.html"),
             "trend": write_trend_report(collect_trend([root / "sessions"]), root / "trend.html")}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium to run the browser tests)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize("which", ["session", "trend"])

@@ -14,22 +14,9 @@ import pytest
 
 from calmtrace.report import write_report, write_trend_report
 from calmtrace.sessions import collect_trend
+from tests.browser import CHROMIUM, NO_CHROMIUM, Loaded, check_offline_and_drawn
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason=f"{CHROMIUM} is absent (apt-get install chromium to run the browser tests)")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 
 
 @pytest.fixture(scope="module")
@@ -41,37 +28,6 @@ def pages(tmp_path_factory, breathing_result, messy_result, no_events_result, we
         "session-no-events": (write_report(no_events_result, out / "no-events.html"), no_events_result),
         "trend-weekly": (write_trend_report(collect_trend([weekly_dirs[0].parent]), out / "trend.html"), None),
     }
-
-
-class Loaded:
-    """A page opened from disk, with what it logged and requested."""
-
-    def __init__(self, browser, path: Path):
-        self.page = browser.new_page(viewport={"width": 1200, "height": 900})
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.goto(path.resolve().as_uri(), wait_until="load")
-        self.page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length === "
-                                    "document.querySelectorAll('.plotly-graph-div').length")
-
-
-def check_offline_and_drawn(browser, path: Path, artifacts: Path, name: str) -> Loaded:
-    view = Loaded(browser, path)
-    page = view.page
-    assert view.errors == []
-    assert view.requests and all(u.startswith(("file:", "data:")) for u in view.requests), view.requests
-    plots = page.locator(".plotly-graph-div")
-    n = plots.count()
-    assert n >= 1
-    for i in range(n):
-        plot = plots.nth(i)
-        assert plot.locator("svg.main-svg").count() >= 1, f"figure {i} of {name} has no svg"
-        assert plot.locator(".scatterlayer .trace").count() >= 1, f"figure {i} of {name} drew no trace"
-    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
-    return view
 
 
 def test_session_report_loads_offline_draws_and_shows_the_events(browser, pages, artifacts_dir):

@@ -25,7 +25,7 @@ from calmtrace.signals.dyad import DyadConfig, dyad
 from calmtrace.signals.dyad_sim import simulate_dyad, simulate_dyad_series
 from calmtrace.store import load_folder
 
-from .test_browser import ARGS, CHROMIUM
+from tests.browser import check_offline_and_drawn
 from tests.virtual_time import run_virtual
 
 SPEED = 40.0
@@ -140,36 +140,9 @@ def test_summary_names_each_partner_once_and_only_when_named() -> None:
 # -------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium to run the browser tests)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
 def _open(browser, path: Path, artifacts: Path, name: str):
-    """The checks of test_browser.check_offline_and_drawn: offline, no errors, every figure drawn."""
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    errors: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(path.resolve().as_uri(), wait_until="load")
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length === "
-                           "document.querySelectorAll('.plotly-graph-div').length")
-    assert errors == []
-    assert requests and all(u.startswith(("file:", "data:")) for u in requests), requests
-    plots = page.locator(".plotly-graph-div")
-    assert plots.count() >= 1
-    for i in range(plots.count()):
-        assert plots.nth(i).locator("svg.main-svg").count() >= 1, f"figure {i} of {name} has no svg"
-        assert plots.nth(i).locator(".scatterlayer .trace").count() >= 1, f"figure {i} of {name} drew no trace"
-    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+    """The session report's browser checks (tests/browser.py), and a PDF print."""
+    page = check_offline_and_drawn(browser, path, artifacts, name).page
     pdf = page.pdf(path=str(artifacts / f"{name}.pdf"), format="A4", print_background=True)
     assert pdf[:4] == b"%PDF"
     return page

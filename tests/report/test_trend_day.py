@@ -9,7 +9,6 @@ must draw both panels with their titles, offline and without console errors.
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,9 +20,8 @@ from calmtrace.sessions import build_trend
 from calmtrace.signals.config import TrendConfig
 from calmtrace.signals.day_sim import DAY_START, simulate_day
 from calmtrace.signals.simulate import simulate
+from tests.browser import CHROMIUM, NO_CHROMIUM, check_offline_and_drawn
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="module")
@@ -88,30 +86,17 @@ def test_without_day_data_the_section_says_so(no_events_result):
     assert "has no day analysis: it lasts 0.2 h" in html
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium to run the browser tests)")
-def test_both_panels_render_in_chromium(day_trend, tmp_path, artifacts_dir):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
+def test_both_panels_render_in_chromium(browser, day_trend, tmp_path, artifacts_dir):
     path = write_trend_report(day_trend, tmp_path / "trend-days.html")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = b.new_page(viewport={"width": 1200, "height": 900})
-        errors: list[str] = []
-        requests: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(path.resolve().as_uri(), wait_until="load")
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length === "
-                               "document.querySelectorAll('.plotly-graph-div').length")
-        assert errors == []
-        assert all(u.startswith(("file:", "data:")) for u in requests)
-        bal = page.locator("#fig-balance")
-        assert bal.locator("text.gtitle", has_text="Daily stress/recovery balance").is_visible()
-        assert bal.locator(".barlayer .trace").count() == 5
-        assert bal.locator(".scatterlayer .trace path.js-line").count() >= 2
-        night = page.locator("#fig-overnight")
-        assert night.locator("text.gtitle", has_text="Overnight lnRMSSD").is_visible()
-        assert night.locator(".scatterlayer .trace .point").count() >= len(day_trend.nights)
-        assert page.locator("#fig-trend text.gtitle").is_visible()
-        page.locator("#days").screenshot(path=str(artifacts_dir / "trend-days.png"))
-        b.close()
+    page = check_offline_and_drawn(browser, path, artifacts_dir, "trend-days-page").page
+    bal = page.locator("#fig-balance")
+    assert bal.locator("text.gtitle", has_text="Daily stress/recovery balance").is_visible()
+    assert bal.locator(".barlayer .trace").count() == 5
+    assert bal.locator(".scatterlayer .trace path.js-line").count() >= 2
+    night = page.locator("#fig-overnight")
+    assert night.locator("text.gtitle", has_text="Overnight lnRMSSD").is_visible()
+    assert night.locator(".scatterlayer .trace .point").count() >= len(day_trend.nights)
+    assert page.locator("#fig-trend text.gtitle").is_visible()
+    page.locator("#days").screenshot(path=str(artifacts_dir / "trend-days.png"))
+    page.close()
