@@ -27,6 +27,9 @@ def test_reduce_series_block_medians():
     assert list(yb[:4]) == [1.5, 3.5, 5.5, 7.5] and np.isnan(yb[4])
     same_t, same_y = reduce_series(t, y, max_points=10)
     assert same_t is not None and np.array_equal(same_y, y, equal_nan=True)
+    # 11 values in blocks of 3: the short last block (9, 10) is drawn, not dropped
+    tb, yb = reduce_series(np.arange(11.0), np.arange(11.0), max_points=4)
+    assert list(tb) == [1.0, 4.0, 7.0, 9.5] and list(yb) == [1.0, 4.0, 7.0, 9.5]
 
 
 def test_day_figure_states_match_the_epochs():
@@ -51,6 +54,8 @@ def test_week_day_view_is_small():
     assert all(len(tr.x) <= MAX_POINTS for tr in lines)
     html = day_section(res, sim.recording)
     assert len(html.encode()) < 2_000_000
+    assert "lnRMSSD and movement" in html
+    assert f"block medians of the {len(res.epochs):,} epochs" in html and "every epoch is in day_epochs.csv" in html
     assert html.count("<tr>") == 1 + 8  # header, 7 days, all
 
 
@@ -78,6 +83,9 @@ def test_24h_series_gets_a_day_view_and_summary():
     assert day.reference["hr_rest_bpm"] == pytest.approx(float(awake.median()), abs=1.5)
     html = render_report(result)
     assert 'id="fig-day"' in html and 'id="day-summary"' in html and "not a diagnosis" in html
+    # no accelerometer: the title does not promise movement; fewer epochs than the budget: no reduction note
+    assert "The day: states, heart rate, lnRMSSD" in html and "lnRMSSD and movement" not in html
+    assert "block medians" not in html
 
 
 def test_short_session_report_has_no_day_view():

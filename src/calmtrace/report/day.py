@@ -46,16 +46,18 @@ def reduce_series(t_s: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) 
     Returns
     -------
     (numpy.ndarray, numpy.ndarray)
-        Block-centre times and medians; the input unchanged when ``n <= max_points``.
+        Block-centre times and medians (blocks of ``ceil(n / max_points)`` values, the last one
+        possibly shorter); the input unchanged when ``n <= max_points``.
     """
     t_s = np.asarray(t_s, float)
     y = np.asarray(y, float)
     if t_s.size <= max_points:
         return t_s, y
     k = int(math.ceil(t_s.size / max_points))
-    n = (t_s.size // k) * k
-    tb = t_s[:n].reshape(-1, k).mean(axis=1)
-    yb = y[:n].reshape(-1, k)
+    pad = (-t_s.size) % k   # the last block may be shorter: padded with NaN, never dropped
+    tp = np.concatenate((t_s, np.full(pad, np.nan)))
+    tb = np.nanmean(tp.reshape(-1, k), axis=1)
+    yb = np.concatenate((y, np.full(pad, np.nan))).reshape(-1, k)
     with np.errstate(all="ignore"):
         ok = np.isfinite(yb).any(axis=1)
         med = np.full(yb.shape[0], np.nan)
@@ -146,7 +148,8 @@ def day_figure(day: Any, recording: Any, *, title: str = "The day") -> go.Figure
         fig.add_trace(go.Scatter(x=figures.time_x(recording, t), y=np.round(yr, 2), mode="lines",
                                  name=name, line={"color": colour, "width": 1}, connectgaps=False), row=row, col=1)
         if refval is not None and np.isfinite(refval):
-            fig.add_hline(y=float(refval), line_dash="dot", line_color="#555555", row=row, col=1,
+            # drawn above the trace: the reference is the trace's own median, which would hide it
+            fig.add_hline(y=float(refval), line_dash="dot", line_color="#555555", row=row, col=1, layer="above",
                           exclude_empty_subplots=False)
     if has_acc:
         t, yr = reduce_series(mid, ep["hr_expected_bpm"].to_numpy(float))
@@ -196,13 +199,17 @@ def day_section(day: Any, recording: Any) -> str:
     from .html import esc, figure_html
 
     sim = " [SIMULATED]" if recording.meta.get("simulated") else ""
-    fig = day_figure(day, recording, title="The day: states, heart rate, lnRMSSD and movement" + sim)
+    moved = bool(np.isfinite(day.epochs["enmo_mg"].to_numpy(float)).any())
+    fig = day_figure(day, recording, title="The day: states, heart rate, lnRMSSD" + (" and movement" if moved else "")
+                     + sim)
     mode = ("states from heart rate, HRV and the chest accelerometer" if day.mode == "accelerometer" else
             "no accelerometer: activity by the heart-rate-only rule (walking may read as stress)")
     caption = (f"Each {day.config.epoch_s:g}-s epoch's state ({esc(mode)}). Orange: stress (heart rate above "
                "what movement explains and lnRMSSD below the resting level); green: recovery; blue: activity; "
                "grey: neutral; white: unmeasured. Blue shading: sleep; triangles: diary ratings. Dotted lines: "
-               "the personal resting references learnt from this recording.")
+               "the personal resting references learnt from this recording."
+               + (f" The lines are drawn from block medians of the {len(day.epochs):,} epochs (at most "
+                  f"{MAX_POINTS:,} points); every epoch is in day_epochs.csv." if len(day.epochs) > MAX_POINTS else ""))
     parts = ['<section id="day"><h2>The day</h2>', figure_html(fig, "fig-day", caption)]
     s = day.summary
     if len(s):
