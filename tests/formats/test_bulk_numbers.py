@@ -53,3 +53,19 @@ def test_anything_not_plain_takes_the_loop(cells, monkeypatch):
         want = _loop(cells, monkeypatch)
         np.testing.assert_array_equal(got[0], want[0])
         assert got[1] == want[1]
+
+
+def test_one_column_rows_read_like_the_list_of_rows():
+    from calmtrace.formats._evidence import OneColumnRows, split_grid
+
+    lines = ["# exported", "812", "", "  797.5 ", "# note", "nan", "801"]
+    want = [(2, ["812"]), (4, ["797.5"]), (6, ["nan"]), (7, ["801"])]      # data lines, stripped
+    g = split_grid(Path("x.txt"), lines, {})
+    assert isinstance(g.rows, OneColumnRows) and g.width == 1 and g.header is None
+    assert list(g.rows) == want and len(g.rows) == 4 and bool(g.rows)
+    assert g.rows[0] == want[0] and g.rows[-1] == want[-1] and g.rows[1:3] == want[1:3]
+    assert type(g.rows[0][0]) is int
+    assert g.column(0) == ["812", "797.5", "nan", "801"] and g.column(1) == [""] * 4
+    assert g.line_nos == [2, 4, 6, 7] and all(type(n) is int for n in g.line_nos)
+    h = split_grid(Path("x.txt"), ["RR", "812", "800"], {})
+    assert h.header == ["RR"] and h.header_line == 1 and list(h.rows) == [(2, ["812"]), (3, ["800"])]
