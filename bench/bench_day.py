@@ -90,10 +90,13 @@ def stages(path: Path, out: Path | None = None) -> dict:
             Path("/proc/self/clear_refs").write_text("5")
         except OSError:
             pass
+        before = rss_mb()
         t0 = time.perf_counter()
         r = fn()
-        figures[name] = {"s": round(time.perf_counter() - t0, 2), "peak_mb": round(peak_rss_mb())}
-        print(f"  {name:<18}{figures[name]['s']:>8.1f} s{figures[name]['peak_mb']:>9,} MB", flush=True)
+        figures[name] = {"s": round(time.perf_counter() - t0, 2), "peak_mb": round(peak_rss_mb()),
+                         "before_mb": round(before)}
+        print(f"  {name:<18}{figures[name]['s']:>8.1f} s{figures[name]['peak_mb']:>9,} MB peak "
+              f"({before:,.0f} MB resident before)", flush=True)
         return r
 
     rec = run("load", lambda: load(path))
@@ -106,6 +109,17 @@ def stages(path: Path, out: Path | None = None) -> dict:
     if out is not None:
         np.save(out, rhythm.to_numpy(dtype=object), allow_pickle=True)
     return figures
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, MB (``VmRSS``; 0 where /proc is absent)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
 
 
 def peak_rss_mb() -> float:
