@@ -2,6 +2,7 @@
 each against the first hour of the same data.
 
     python bench/bench_day.py [--days 7] [--acc-hz 25] [--big-beats 10000000] [--repeats 1] [--keep DIR]
+    python bench/bench_day.py --stages DIR/rr-10000000.txt     # time and memory of each stage
 
 The parent simulates ``--days`` days of wear (signals/day_sim.py: beats and a 25-Hz chest
 accelerometer, about 100,000 beats and 2.2 million acceleration samples a day), writes them as a
@@ -64,6 +65,63 @@ def child(folder: Path, report_dir: Path) -> dict:
     }
 
 
+def stages(path: Path, out: Path | None = None) -> dict:
+    """Time and peak memory of each stage of ``analyze`` on ``path``, one after another in this
+    process: ``load``, ``clean``, ``windowed_hrv``, ``windowed_rhythm``, ``describe_windows``.
+
+    Peak memory is ``VmHWM`` reset before each stage (``echo 5 > /proc/self/clear_refs``), so each
+    figure is the resident size at that stage's peak, including what the earlier stages left
+    (the recording, the cleaned beats, the windows). ``out``: save the rhythm column there (.npy)
+    to compare two versions of the code.
+    """
+    import numpy as np
+
+    from calmtrace.analysis import AnalysisConfig
+    from calmtrace.loader import load
+    from calmtrace.signals.clean import clean
+    from calmtrace.signals.hrv import windowed_hrv
+    from calmtrace.signals.rhythm import describe_windows, windowed_rhythm
+
+    cfg = AnalysisConfig()
+    figures: dict = {}
+
+    def run(name, fn):
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            pass
+        before = rss_mb()
+        t0 = time.perf_counter()
+        r = fn()
+        figures[name] = {"s": round(time.perf_counter() - t0, 2), "peak_mb": round(peak_rss_mb()),
+                         "before_mb": round(before)}
+        print(f"  {name:<18}{figures[name]['s']:>8.1f} s{figures[name]['peak_mb']:>9,} MB peak "
+              f"({before:,.0f} MB resident before)", flush=True)
+        return r
+
+    rec = run("load", lambda: load(path))
+    cleaned = run("clean", lambda: clean(rec, cfg.clean, cfg.rhythm))
+    windows = run("windowed_hrv", lambda: windowed_hrv(cleaned, window_s=cfg.windows.window_s,
+                                                       step_s=cfg.windows.step_s, config=cfg.hrv))
+    rhythm = run("windowed_rhythm", lambda: windowed_rhythm(rec, cleaned, windows, cfg.rhythm))
+    run("describe_windows", lambda: describe_windows(windows, rhythm["rhythm"], cfg.rhythm, cfg.windows.window_s,
+                                                     cfg.windows.step_s))
+    if out is not None:
+        np.save(out, rhythm.to_numpy(dtype=object), allow_pickle=True)
+    return figures
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, MB (``VmRSS``; 0 where /proc is absent)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory, MB: ``VmHWM`` of /proc/self/status (Linux).
 
@@ -89,7 +147,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=1, help="Runs of each child (medians are printed).")
     ap.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--report-dir", type=Path, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--stages", type=Path, default=None,
+                    help="Only time each stage of analyze (load, clean, windows, rhythm) on this file or folder.")
+    ap.add_argument("--stages-out", type=Path, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.stages is not None:
+        print(json.dumps(stages(a.stages, a.stages_out)))
+        return
     if a.child is not None:
         print(json.dumps(child(a.child, a.report_dir)))
         return

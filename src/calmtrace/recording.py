@@ -186,7 +186,8 @@ class Recording:
                 raise RecordingError(
                     f"beats row {i + 1}: flag must be one of {', '.join(BEAT_FLAGS)}, got {flags.iloc[i]!r}"
                 )
-            b["flag"] = flags.to_numpy()
+            codes, uniq = pd.factorize(flags.to_numpy())
+            b["flag"] = pd.Series(np.asarray([str(u) for u in uniq], dtype=object)[codes], dtype=object)
         else:
             b["flag"] = pd.Series(["ok"] * len(b), dtype=object)
         return b.reset_index(drop=True)

@@ -146,7 +146,7 @@ def read(path: Path) -> Recording:
     if trailing:
         meta["trailing_zeros_dropped"] = trailing
         add_note(meta, f"{trailing} zero(s) at the end of the file dropped (an exporter's end mark)")
-    if not _data_lines(lines):
+    if not any(t.strip() and not t.lstrip().startswith("#") for t in lines):   # no _data_lines
         raise FormatError(f"{path}: no RR intervals in the file")
     grid = split_grid(path, lines, meta)
     if grid.width == 1:
@@ -156,7 +156,8 @@ def read(path: Path) -> Recording:
         last = grid.rows[-1][0]
         blanks = [n for n in range(first, last + 1) if not lines[n - 1].strip()]
         if blanks:
-            lines = ["nan" if (n in blanks) else ln for n, ln in enumerate(lines, start=1)]
+            blank = set(blanks)
+            lines = ["nan" if (n in blank) else ln for n, ln in enumerate(lines, start=1)]
             add_note(meta, f"{len(blanks)} blank line(s) inside the list (first: line {blanks[0]}) read as "
                            f"missing values")
             grid = split_grid(path, lines, meta)

@@ -155,11 +155,31 @@ def _ljung_box(x: np.ndarray, lags: int) -> float:
     return float(n * (n + 2) * np.sum(r * r / (n - k)))
 
 
+#: Segments judged per block by :func:`_features_of_segments`: each block holds a few arrays of
+#: ``_BLOCK x segment_beats`` floats (about 16 MB each at 128 beats), so memory stays bounded
+#: whatever the number of windows (1.84 million windows of a 10-million-beat file needed 10 GB as
+#: one block).
+_BLOCK = 16384
+
+
 def _features_of_segments(rr: np.ndarray, starts: np.ndarray, cfg: RhythmConfig) -> dict[str, np.ndarray]:
     """:func:`rhythm_features` (untrimmed) of many segments of ``cfg.segment_beats`` at once.
 
-    The same statistics as the one-segment function, row by row (the tests check the two agree).
+    The same statistics as the one-segment function, row by row (the tests check the two agree),
+    computed in blocks of :data:`_BLOCK` segments; each segment's figures depend on its own row
+    only, so the blocks give the same numbers as one block would.
     """
+    names = ("nrmssd", "tpr", "entropy", "ljung_box", "irregular")
+    out = {k: np.empty(starts.size) for k in names}
+    for a in range(0, starts.size, _BLOCK):
+        f = _features_of_block(rr, starts[a:a + _BLOCK], cfg)
+        for k in names:
+            out[k][a:a + _BLOCK] = f[k]
+    return out
+
+
+def _features_of_block(rr: np.ndarray, starts: np.ndarray, cfg: RhythmConfig) -> dict[str, np.ndarray]:
+    """:func:`_features_of_segments` of one block of segments (all rows in memory at once)."""
     n = cfg.segment_beats
     x = rr[starts[:, None] + np.arange(n)[None, :]]
     mean = x.mean(axis=1)
@@ -172,8 +192,8 @@ def _features_of_segments(rr: np.ndarray, starts: np.ndarray, cfg: RhythmConfig)
     nb = cfg.entropy_bins
     # numpy.histogram's bins: equal widths over [min, max], the maximum in the last bin
     b = np.minimum(((x - lo[:, None]) / width[:, None] * nb).astype(np.int64), nb - 1)
-    counts = np.zeros((x.shape[0], nb))
-    np.add.at(counts, (np.repeat(np.arange(x.shape[0]), n), b.ravel()), 1.0)
+    b += (np.arange(x.shape[0]) * nb)[:, None]
+    counts = np.bincount(b.ravel(), minlength=x.shape[0] * nb).reshape(x.shape[0], nb).astype(float)
     p = counts / n
     with np.errstate(divide="ignore", invalid="ignore"):
         entropy = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1) / math.log(nb)
@@ -241,8 +261,8 @@ def _windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFr
     brk = np.zeros(t.size, dtype=bool)
     if t.size > 1:
         brk[1:] = (np.diff(t) * 1000.0 - rr[1:]) > 250.0
-    for g0, d in zip(recorded.gaps["onset_s"].to_numpy(), recorded.gaps["duration_s"].to_numpy()):
-        brk[1:] |= (g0 < t[1:]) & (g0 + d >= t[:-1])
+    brk |= _gap_breaks(t, recorded.gaps["onset_s"].to_numpy(dtype=float),
+                       recorded.gaps["duration_s"].to_numpy(dtype=float))
     lo = np.searchsorted(t, start, side="left")
     hi = np.searchsorted(t, end, side="left")
     tc, fc = cleaned.t_s, cleaned.flags
@@ -294,6 +314,26 @@ def _windowed_rhythm(recorded: Recording, cleaned: Recording, windows: pd.DataFr
     out["ectopic_share"] = share
     log.info("rhythm: %s", out["rhythm"].value_counts().to_dict())
     return out, (irregular, feats)
+
+
+def _gap_breaks(t: np.ndarray, onset_s: np.ndarray, duration_s: np.ndarray) -> np.ndarray:
+    """Beats ``i >= 1`` that follow a gap row: ``onset < t[i]`` and ``onset + duration >= t[i-1]``.
+
+    ``t`` (s, ascending, shape (n,)) is sorted, so each gap marks one contiguous range of beats,
+    found by two binary searches (one pass over the beats for all gaps, not one per gap).
+    Returns a bool array of shape (n,).
+    """
+    n = t.size
+    diff = np.zeros(n + 1, dtype=np.int64)
+    if n > 1 and onset_s.size:
+        ok = ~(np.isnan(onset_s) | np.isnan(duration_s))
+        g0, g1 = onset_s[ok], onset_s[ok] + duration_s[ok]
+        first = np.maximum(np.searchsorted(t, g0, side="right"), 1)       # t[i] > onset
+        last = np.minimum(np.searchsorted(t, g1, side="right"), n - 1)   # t[i-1] <= onset + duration
+        use = first <= last
+        np.add.at(diff, first[use], 1)
+        np.add.at(diff, last[use] + 1, -1)
+    return np.cumsum(diff[:n]) > 0
 
 
 def _bridge(rhythm: np.ndarray, centre_s: np.ndarray, bridge_s: float) -> np.ndarray:
@@ -458,12 +498,14 @@ def describe_windows(windows: pd.DataFrame, rhythm: pd.Series | np.ndarray, conf
     r = np.asarray(rhythm, dtype=object)
     start = windows["start_s"].to_numpy(dtype=float) if len(windows) else np.zeros(0)
     k = np.round(start / step_s).astype(np.int64)
-    runs: list[list[Any]] = []
-    for i in range(r.size):
-        if runs and runs[-1][0] == r[i] and runs[-1][2] == int(k[i]) - 1:
-            runs[-1][2] = int(k[i])
-        else:
-            runs.append([str(r[i]), int(k[i]), int(k[i])])
+    # a run starts at the first window and wherever the rhythm changes or a window is skipped
+    new = np.ones(r.size, dtype=bool)
+    if r.size > 1:
+        new[1:] = (r[1:] != r[:-1]) | (k[1:] != k[:-1] + 1)
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, r.size - 1) if first.size else first
+    runs: list[list[Any]] = [[str(r[a]), int(k[a]), int(k[b])]
+                             for a, b in zip(first.tolist(), last.tolist())]
     out.update(window_s=float(window_s), step_s=float(step_s), n_windows=int(r.size), runs=runs)
     return out
 
