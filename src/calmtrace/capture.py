@@ -393,22 +393,8 @@ class Capture:
                 before = self.timeline.n_malformed
                 self._write(self.timeline.feed_payload(event.t_s, event.payload))
                 self.live.n_malformed += self.timeline.n_malformed - before
-            elif event.source == "pmd" and event.payload[:1] == bytes([MEASUREMENT_ACC]):
-                try:
-                    acc = parse_acc_frame(event.payload)
-                except FormatError as exc:
-                    log.warning("skipped a malformed ACC frame at t=%.3f s: %s", event.t_s, exc)
-                    self.live.n_malformed += 1
-                    return
-                self.writer.add_acc(self._acc_clock.place(event.t_s, acc), acc.samples_mg)
             elif event.source == "pmd":
-                try:
-                    frame = parse_ecg_frame(event.payload)
-                except FormatError as exc:
-                    log.warning("skipped a malformed ECG frame at t=%.3f s: %s", event.t_s, exc)
-                    self.live.n_malformed += 1
-                    return
-                self.writer.add_ecg(self._ecg_clock.place(event.t_s, frame), frame.samples_uv)
+                self._on_pmd(event)
             return
         self.live.state = event.state
         if event.state in ("disconnected", "stalled"):
@@ -416,6 +402,22 @@ class Capture:
         elif event.state == "connected" and self.strap is not None:
             self.live.n_reconnects = self.strap.n_reconnects
             self._update_device_meta(self.strap.metadata)
+
+    def _on_pmd(self, event: Notification) -> None:
+        """A PMD data frame, acceleration or ECG by its measurement type: decoded, placed on the
+        host clock and appended; a malformed one is skipped with a warning and counted."""
+        is_acc = event.payload[:1] == bytes([MEASUREMENT_ACC])
+        what, parse = ("ACC", parse_acc_frame) if is_acc else ("ECG", parse_ecg_frame)
+        try:
+            frame = parse(event.payload)
+        except FormatError as exc:
+            log.warning("skipped a malformed %s frame at t=%.3f s: %s", what, event.t_s, exc)
+            self.live.n_malformed += 1
+            return
+        if is_acc:
+            self.writer.add_acc(self._acc_clock.place(event.t_s, frame), frame.samples_mg)
+        else:
+            self.writer.add_ecg(self._ecg_clock.place(event.t_s, frame), frame.samples_uv)
 
     def _update_device_meta(self, metadata: dict[str, Any]) -> None:
         if metadata:

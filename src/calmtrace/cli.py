@@ -200,8 +200,11 @@ def _start_options(start: str | None, timezone: str | None) -> Any:
 @click.option("--days", "n_days", default=1, show_default=True, type=click.IntRange(1, 14),
               help="With the day scenario: number of 24-h days.")
 @click.option("--no-acc", "no_acc", is_flag=True, help="With the day scenario: leave out the accelerometer (acc.csv).")
+@click.option("--start", "start", default=None, metavar="ISO",
+              help="Start date and time with its offset, e.g. 2026-03-02T07:00:00+01:00 (default: the "
+                   "scenario's fixed start), so that simulated sessions fall on different days of a trend.")
 def simulate_cmd(scenario: str, out: Path, seed: int, tau_s: float | None, artifact_pct: float,
-                 n_gaps: int, force: bool, n_days: int = 1, no_acc: bool = False) -> None:
+                 n_gaps: int, force: bool, n_days: int = 1, no_acc: bool = False, start: str | None = None) -> None:
     """Write a simulated session (marked simulated) to a recording folder.
 
     \b
@@ -218,30 +221,38 @@ def simulate_cmd(scenario: str, out: Path, seed: int, tau_s: float | None, artif
     Example:
       calmtrace simulate tsst --out tsst-1 --seed 1 --tau 60
       calmtrace simulate day --days 2 --out day-1
+      calmtrace simulate day --start 2026-03-04T07:00:00+00:00 --seed 2 --out day-2
     """
     _check_out_free(out, force)
+    t0 = None
+    if start is not None:
+        from .formats._clock import parse_start
+
+        t0 = parse_start(start)
+        if t0.utcoffset() is None:
+            raise InputError(f"--start {start}: give the offset too, e.g. {start}+00:00")
     if scenario == "day":
-        _simulate_day(out, seed, tau_s, artifact_pct, n_gaps, force, n_days, no_acc)
+        _simulate_day(out, seed, tau_s, artifact_pct, n_gaps, force, n_days, no_acc, t0)
         return
     if n_days != 1 or no_acc:
         raise InputError("--days and --no-acc apply only to the day scenario")
     from .signals.simulate import simulate
     from .store import save
 
-    rec = simulate(scenario, seed=seed, tau_s=tau_s, artifact_pct=artifact_pct, n_gaps=n_gaps)
+    rec = simulate(scenario, seed=seed, tau_s=tau_s, artifact_pct=artifact_pct, n_gaps=n_gaps, start=t0)
     save(rec, out, force=force)
     click.echo(f"simulated {scenario} (seed {seed}): {len(rec.beats)} beats, {rec.duration_s / 60:.1f} min -> {out}")
 
 
 def _simulate_day(out: Path, seed: int, tau_s: float | None, artifact_pct: float, n_gaps: int, force: bool,
-                  n_days: int, no_acc: bool) -> None:
+                  n_days: int, no_acc: bool, start: Any = None) -> None:
     """``simulate day``: the day simulator's recording folder and, unless --no-acc, its acc.csv."""
     if tau_s is not None or n_gaps:
         raise InputError("--tau and --gaps do not apply to the day scenario")
     from .signals.day_sim import simulate_day
     from .store import ACC_FILE, save
 
-    sim = simulate_day(n_days=n_days, seed=seed, artifact_pct=artifact_pct, with_acc=not no_acc)
+    sim = simulate_day(n_days=n_days, seed=seed, artifact_pct=artifact_pct, with_acc=not no_acc, start=start)
     rec = sim.recording
     rec = rec.replace(meta={**rec.meta, "simulated": True})
     save(rec, out, force=force)

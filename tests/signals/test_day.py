@@ -212,8 +212,22 @@ def test_sleep_from_diary_moments(day1):
     rec = day1.recording.with_events(Events([Event(o, 0.0, "to bed", "note"),
                                              Event(e - 1.0, 0.0, "woke up", "note")]))
     res = epoch_states(rec, day1.acc)
-    assert list(res.sleep["source"]) == ["event"]
+    assert list(res.sleep["source"]) == ["diary"]
     assert res.sleep["onset_s"].iloc[0] == o and res.sleep["end_s"].iloc[0] == e - 1.0
+
+
+def test_a_diary_night_beside_a_sleep_event_is_one_night(day1):
+    """The same night told by the recording's sleep event and by a diary's to-bed / woke-up pair
+    (30 min earlier, 15 min earlier) is one span, the event's, not two overlapping ones."""
+    from calmtrace.events import Event
+
+    true = day1.blocks[day1.blocks["label"] == "sleep"].iloc[0]
+    o, e = float(true["onset_s"]), float(true["onset_s"] + true["duration_s"])
+    events = list(day1.recording.events) + [Event(o - 1800.0, 0.0, "to bed", "note"),
+                                            Event(e - 900.0, 0.0, "woke up", "note")]
+    res = epoch_states(day1.recording.with_events(Events(events)), day1.acc)
+    assert list(res.sleep["source"]) == ["event"]
+    assert (res.sleep["onset_s"].iloc[0], res.sleep["end_s"].iloc[0]) == (o, e)
 
 
 def test_irregular_rhythm_and_gaps_are_unmeasured(day1):
@@ -257,3 +271,14 @@ def test_an_already_cleaned_recording_gives_the_same_states(day1, states1):
     pd.testing.assert_frame_equal(again.epochs, states1.epochs)
     with pytest.raises(InputError, match="cleaned must be"):
         epoch_states(day1.recording, day1.acc, cleaned=day1.recording)
+
+
+def test_the_acceleration_warning_counts_only_measured_epochs(day1, states1):
+    """Epochs of a strap-off gap have neither beats nor movement: they are unmeasured, no activity
+    rule applies to them, and the warning about the heart-rate-only rule does not count them."""
+    ep = states1.epochs
+    no_move = ep["enmo_mg"].isna()
+    assert (no_move & (ep["state"] == "unmeasured")).any(), "the simulated day has a gap without movement"
+    n = int((no_move & (ep["state"] != "unmeasured")).sum())
+    said = [w for w in states1.warnings if "acceleration samples" in w]
+    assert said == [] if n == 0 else (len(said) == 1 and f"{n} measured epochs" in said[0])

@@ -214,7 +214,7 @@ class DayResult:
         ``hr_expected_bpm``, ``additional_hr_bpm``, ``ln_rmssd_delta`` (against the resting
         reference), ``moving``, ``still``, ``asleep``, ``valid``, ``rhythm``, ``day``.
     sleep : pandas.DataFrame
-        One row per sleep span: ``onset_s``, ``end_s``, ``source`` (event / quietest span),
+        One row per sleep span: ``onset_s``, ``end_s``, ``source`` (event / diary / quietest span),
         ``hr_bpm`` and ``ln_rmssd`` over its first ``sleep_first_s``, ``recovery_pct``.
     summary : pandas.DataFrame
         ``day`` (0-based 24-h block, or ``all``), minutes per state, stress episodes, share in
@@ -351,16 +351,18 @@ _WAKE = re.compile(r"\b(wake|woke|awake|wakeup|got up|get up|up)\b", re.I)
 _MAX_NIGHT_S = 16 * 3600.0
 
 
-def _sleep_events(recording: Recording) -> list[tuple[float, float]]:
-    """Sleep spans from events: an event whose label contains "sleep" and has a duration, or a
-    diary moment like "to bed" / "asleep" followed by a "woke up" moment within 16 h."""
+def _sleep_events(recording: Recording) -> list[tuple[float, float, str]]:
+    """Sleep spans from events: an event whose label contains "sleep" and has a duration (source
+    ``event``), or a diary moment like "to bed" / "asleep" followed by a "woke up" moment within
+    16 h (source ``diary``). One span per night: a diary pair that overlaps a sleep event is the
+    same night told twice and gives way to the event."""
     ev = recording.events.df
     if not len(ev):
         return []
     lab = ev["label"].astype(str)
     dur = ev["duration_s"].to_numpy(float)
     onset = ev["onset_s"].to_numpy(float)
-    spans = [(float(o), float(o + d)) for o, d, text in zip(onset, dur, lab)
+    spans = [(float(o), float(o + d), "event") for o, d, text in zip(onset, dur, lab)
              if d > 0 and "sleep" in text.lower()]
     moments = sorted((float(o), text) for o, d, text in zip(onset, dur, lab) if d == 0)
     for i, (o, text) in enumerate(moments):
@@ -369,8 +371,8 @@ def _sleep_events(recording: Recording) -> list[tuple[float, float]]:
                 if o2 - o > _MAX_NIGHT_S:
                     break
                 if _WAKE.search(text2):
-                    if not any(a <= o < b for a, b in spans):
-                        spans.append((o, o2))
+                    if not any(a < o2 and o < b for a, b, _ in spans):
+                        spans.append((o, o2, "diary"))
                     break
     return sorted(spans)
 
@@ -390,9 +392,10 @@ def sleep_spans(epochs: pd.DataFrame, recording: Recording, cfg: DayConfig) -> l
     Returns
     -------
     list of (onset_s, end_s, source)
-        ``source`` is ``event`` or ``quietest span``.
+        ``source`` is ``event`` (a sleep event), ``diary`` (a to-bed / woke-up pair) or
+        ``quietest span``.
     """
-    spans = [(o, e, "event") for o, e in _sleep_events(recording)]
+    spans = _sleep_events(recording)
     if spans:
         return spans
     start = epochs["start_s"].to_numpy(float)
@@ -554,8 +557,9 @@ def epoch_states(recording: Recording, acc: pd.DataFrame | None = None,
              "rhythm", "coverage", "artifact_pct", "day"]]
     sleep = _sleep_table(ep, spans, cfg)
     mode = "accelerometer" if has_acc else "heart-rate only"
-    if has_acc and not has_move.all():
-        warnings.append(f"day: {int((~has_move).sum())} epochs without enough acceleration samples use the "
+    hr_rule = ~has_move & valid   # unmeasured epochs take no activity rule at all
+    if has_acc and hr_rule.any():
+        warnings.append(f"day: {int(hr_rule.sum())} measured epochs without enough acceleration samples use the "
                         "heart-rate-only rule for activity")
     reference = {
         "hr_rest_bpm": hr_rest, "ln_rmssd_rest": ln_rest, "reference_from": ref_from,
