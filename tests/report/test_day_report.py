@@ -86,6 +86,9 @@ def test_24h_series_gets_a_day_view_and_summary():
     # no accelerometer: the title does not promise movement; fewer epochs than the budget: no reduction note
     assert "The day: states, heart rate, lnRMSSD" in html and "lnRMSSD and movement" not in html
     assert "block medians" not in html
+    # the caption describes what is drawn: no diary, no movement, one night, the references
+    assert "Triangles: diary ratings" not in html and "heart rate above the resting reference" in html
+    assert "Blue shading: sleep." in html and "Dotted lines: the personal resting references" in html
 
 
 def test_short_session_report_has_no_day_view():

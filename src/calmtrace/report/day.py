@@ -204,10 +204,15 @@ def day_section(day: Any, recording: Any) -> str:
                      + sim)
     mode = ("states from heart rate, HRV and the chest accelerometer" if day.mode == "accelerometer" else
             "no accelerometer: activity by the heart-rate-only rule (walking may read as stress)")
+    ref = day.reference
+    has_ref = any(ref.get(k) is not None and np.isfinite(ref.get(k)) for k in ("hr_rest_bpm", "ln_rmssd_rest"))
     caption = (f"Each {day.config.epoch_s:g}-s epoch's state ({esc(mode)}). Orange: stress (heart rate above "
-               "what movement explains and lnRMSSD below the resting level); green: recovery; blue: activity; "
-               "grey: neutral; white: unmeasured. Blue shading: sleep; triangles: diary ratings. Dotted lines: "
-               "the personal resting references learnt from this recording."
+               + ("what movement explains" if moved else "the resting reference")
+               + " and lnRMSSD below the resting level); green: recovery; blue: activity; grey: neutral; white: "
+               "unmeasured."
+               + (" Blue shading: sleep." if len(day.sleep) else "")
+               + (" Triangles: diary ratings." if len(day.diary) else "")
+               + (" Dotted lines: the personal resting references learnt from this recording." if has_ref else "")
                + (f" The lines are drawn from block medians of the {len(day.epochs):,} epochs (at most "
                   f"{MAX_POINTS:,} points); every epoch is in day_epochs.csv." if len(day.epochs) > MAX_POINTS else ""))
     parts = ['<section id="day"><h2>The day</h2>', figure_html(fig, "fig-day", caption)]

@@ -175,19 +175,19 @@ class DayConfig:
         for f in fields(self):
             v = getattr(self, f.name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise InputError(f"[day] {f.name} must be a number, got {v!r}")
+                raise InputError(f"DayConfig: {f.name} must be a number, got {v!r}")
         for name in ("epoch_s", "activity_enmo_mg", "still_enmo_mg", "sleep_search_s", "sleep_first_s",
                      "diary_window_s", "age_years"):
             if getattr(self, name) <= 0:
-                raise InputError(f"[day] {name} must be > 0, got {getattr(self, name)!r}")
+                raise InputError(f"DayConfig: {name} must be > 0, got {getattr(self, name)!r}")
         if self.epoch_s < 10:
-            raise InputError(f"[day] epoch_s must be at least 10 s (HRV needs beats), got {self.epoch_s!r}")
+            raise InputError(f"DayConfig: epoch_s must be at least 10 s (HRV needs beats), got {self.epoch_s!r}")
         if self.still_enmo_mg > self.activity_enmo_mg:
-            raise InputError("[day] still_enmo_mg must not exceed activity_enmo_mg")
+            raise InputError("DayConfig: still_enmo_mg must not exceed activity_enmo_mg")
         if not 0 <= self.min_acc_share <= 1:
-            raise InputError(f"[day] min_acc_share must be between 0 and 1, got {self.min_acc_share!r}")
+            raise InputError(f"DayConfig: min_acc_share must be between 0 and 1, got {self.min_acc_share!r}")
         if not 0 < self.fallback_hrr_share < 1:
-            raise InputError(f"[day] fallback_hrr_share must be between 0 and 1, got {self.fallback_hrr_share!r}")
+            raise InputError(f"DayConfig: fallback_hrr_share must be between 0 and 1, got {self.fallback_hrr_share!r}")
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> "DayConfig":
