@@ -445,7 +445,8 @@ def analyze(recording: Recording | str | os.PathLike, config: AnalysisConfig | N
         "software_version": __version__,
         "source": str(source) if source is not None else recording.meta.get("source_file"),
         "input_checksum": checksum(source) if source is not None and Path(source).exists() else None,
-        "recording_start": recording.start.isoformat(),
+        # null when the file gave no date or time (its start is then a placeholder, never written)
+        "recording_start": None if recording.meta.get("start_unknown") else recording.start.isoformat(),
         "simulated": bool(recording.meta.get("simulated", False)),
     }
     day = _day(recording, cleaned, acc, cfg.day)

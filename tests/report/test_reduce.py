@@ -232,6 +232,7 @@ def test_recording_without_a_date_is_drawn_on_elapsed_time():
         assert ticks and all(":" in t and not t.startswith("1970") for t in ticks)
         x = np.asarray(fig.data[0].x, dtype=float)     # hours since the start
         assert np.nanmax(x) == pytest.approx(res.recording.duration_s / 3600.0, abs=0.05)
+    assert res.provenance["recording_start"] is None    # analysis.json: no placeholder date either
     html = render_report(res)
     body = html[html.index("</head>"):]
     assert "1970-01-0" not in body
