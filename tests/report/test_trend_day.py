@@ -84,6 +84,8 @@ def test_without_day_data_the_section_says_so(no_events_result):
     html = render_trend_report(build_trend([no_events_result]))
     assert 'id="days-none"' in html and 'id="fig-balance"' not in html and 'id="fig-overnight"' not in html
     assert "has no day analysis: it lasts 0.2 h" in html
+    # no baseline and no stressor: a sentence, not an empty chart
+    assert 'id="fig-trend-none"' in html and 'id="fig-trend"' not in html
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)

@@ -27,6 +27,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import _version
@@ -186,7 +187,13 @@ def render_trend_report(trend: Any, *, title: str | None = None) -> str:
         parts.append('<div class="limits" id="limits"><h3>What could not be computed, and why</h3><ul>'
                      + "".join(f"<li>{esc(s)}</li>" for s in limits) + "</ul></div>")
     parts.append("</section>")
-    if len(sessions):
+    drawable = len(stressors) > 0 or (len(sessions) > 0 and bool(
+        np.isfinite(sessions["baseline_ln_rmssd"].to_numpy(dtype=float)).any()))
+    if len(sessions) and not drawable:
+        parts.append('<section id="figures"><h2>Figures</h2><p id="fig-trend-none">No session has a baseline '
+                     "lnRMSSD or a stressor, so there is no trend across sessions to draw (whole days are "
+                     "drawn under Days and nights).</p></section>")
+    elif len(sessions):
         fig = figures.trend_figure(sessions, stressors, title="Trend across sessions" + (" [SIMULATED]" if simulated else ""))
         parts.append('<section id="figures"><h2>Figures</h2>' + figure_html(
             fig, "fig-trend",
