@@ -4,6 +4,7 @@ used, as `calmtrace day` uses them (one config, one rule for finding the acceler
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,13 @@ def test_analyze_uses_acc_csv_and_the_day_table(day_folder: Path, tmp_path: Path
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Each 120-s epoch" in html
     assert "states from heart rate, HRV and the chest accelerometer" in html
+    # a recording over two calendar dates: the header's end and the tables' times carry their date
+    rec = load(day_folder)
+    end = rec.start + timedelta(seconds=rec.duration_s)
+    assert end.date() != rec.start.date()
+    assert f"{rec.start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}" in html
+    first = rec.start + timedelta(seconds=float(rec.events.df["onset_s"].iloc[0]))
+    assert f"{first:%a %d %b %H:%M:%S}" in html
 
 
 def test_analyze_without_acc_csv_says_heart_rate_only(day_folder: Path, tmp_path: Path) -> None:

@@ -157,7 +157,11 @@ def _clock(result: Any, t_s: float, seconds: bool = False) -> str:
     if not figures.clock_known(result.recording):   # no date or time in the file: h:mm from the start
         return "+" + figures.format_elapsed(t_s, seconds)
     ts = pd.Timestamp(figures.clock_times(result.recording, [t_s])[0])
-    return ts.strftime("%H:%M:%S" if seconds else "%H:%M")
+    text = ts.strftime("%H:%M:%S" if seconds else "%H:%M")
+    start = pd.Timestamp(figures.clock_times(result.recording, [0.0])[0])
+    # a recording over more than one calendar day: the date says which day a time is on
+    end = pd.Timestamp(figures.clock_times(result.recording, [result.recording.duration_s])[0])
+    return f"{ts:%a %d %b} {text}" if end.date() != start.date() else text
 
 
 def _quality(result: Any) -> dict[str, Any]:
@@ -664,7 +668,8 @@ def render_report(result: Any, *, title: str | None = None) -> str:
     zone = figures.clock_label(rec).removeprefix("clock time ")
     if figures.clock_known(rec):
         heading = title or f"Session report: {subject}, {start:%Y-%m-%d}"
-        when = f"{start:%Y-%m-%d %H:%M} to {end:%H:%M} {esc(zone)}"
+        end_text = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M}"
+        when = f"{start:%Y-%m-%d %H:%M} to {end_text} {esc(zone)}"
     else:   # the file has no date or time: its placeholder start (1970-01-01) is never shown
         heading = title or f"Session report: {subject}, date and clock unknown"
         when = "date and clock unknown (the file has no date or time; times are h:mm from the start)"
