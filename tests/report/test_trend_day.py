@@ -68,6 +68,19 @@ def test_overnight_figure_draws_the_nights_and_their_band(day_trend):
     assert list(by_name[f"night {where} the band"].x) == [nt2["night"].iloc[2]]
 
 
+def test_overnight_axis_keeps_a_least_span(day_trend):
+    """Nights 0.01 apart do not fill the axis: it spans MIN_LN_SPAN around them; nights further apart
+    than that keep plotly's own range."""
+    from calmtrace.report.trend_day import MIN_LN_SPAN
+
+    close = day_trend.nights.assign(ln_rmssd=[4.452, 4.458, 4.462])
+    rng = overnight_figure(close).layout.yaxis.range
+    assert rng is not None and rng[1] - rng[0] == pytest.approx(MIN_LN_SPAN)
+    assert rng[0] < 4.452 and rng[1] > 4.462
+    apart = day_trend.nights.assign(ln_rmssd=[3.6, 4.0, 4.4])
+    assert overnight_figure(apart).layout.yaxis.range is None
+
+
 def test_report_section_tables_and_notes(day_trend):
     html = render_trend_report(day_trend)
     assert 'id="fig-trend"' in html  # the existing panels stay

@@ -130,6 +130,12 @@ def balance_figure(days: pd.DataFrame, *, title: str = "Daily stress/recovery ba
     return figures._base_layout(fig, title, height=620)
 
 
+#: The least span of the overnight lnRMSSD axis, ln(ms): 0.5, about 10 times the smallest
+#: worthwhile change of nightly lnRMSSD (0.5 x a night-to-night SD of about 0.1; Plews et al. 2012),
+#: so that differences far below it do not fill the plot (calmtrace's own choice).
+MIN_LN_SPAN = 0.5
+
+
 def overnight_figure(nights: pd.DataFrame, *, title: str = "Overnight lnRMSSD") -> go.Figure:
     """Each night's lnRMSSD over the first hours of sleep with the SWC band of the nights before it.
 
@@ -160,6 +166,12 @@ def overnight_figure(nights: pd.DataFrame, *, title: str = "Overnight lnRMSSD") 
                                      marker={"symbol": symbol, "size": 11, "color": colour,
                                              "line": {"width": 1.5, "color": colour}}))
     fig.update_yaxes(title_text=f"overnight {_metrics.axis_title('ln_rmssd')}")
+    shown = np.concatenate([y, nights["band_low"].to_numpy(float), nights["band_high"].to_numpy(float)])
+    shown = shown[np.isfinite(shown)]
+    if shown.size and shown.max() - shown.min() < MIN_LN_SPAN:
+        # nights a few hundredths apart would fill the axis and look far apart: keep a fixed least span
+        mid = 0.5 * (shown.max() + shown.min())
+        fig.update_yaxes(range=[mid - MIN_LN_SPAN / 2, mid + MIN_LN_SPAN / 2])
     fig.update_xaxes(type="category", title_text="night (date it ends, recording's clock)")
     return figures._base_layout(fig, title, height=480)
 
