@@ -39,11 +39,14 @@ def test_load_acc_finds_the_folders_own_accelerometer_only(day_folder: Path, tmp
     assert load_acc(day_folder / "beats.csv", start) is None       # a file has none beside it
 
 
-def test_analyze_uses_acc_csv_and_the_day_table(day_folder: Path, tmp_path: Path) -> None:
+def test_analyze_uses_acc_csv_and_the_day_table(day_folder: Path, tmp_path: Path, capsys) -> None:
     cfg = tmp_path / "cfg.toml"
     cfg.write_text("[day]\nepoch_s = 120.0\nactivity_enmo_mg = 45.0\n", encoding="utf-8")
     out = tmp_path / "out"
     _run("analyze", str(day_folder), "--config", str(cfg), "--out", str(out), "--no-progress")
+    said = capsys.readouterr().out
+    n_epochs = int(load(day_folder).duration_s // 120.0)        # whole 120-s epochs
+    assert f"a day view (accelerometer, {n_epochs} epochs" in said
     written = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
     day_section = written["config"]["day"] if "config" in written else written["day"]
     assert day_section["epoch_s"] == 120.0 and day_section["activity_enmo_mg"] == 45.0

@@ -1106,8 +1106,10 @@ def analyze_cmd(rec: Path, out: Path, events_file: Path | None, config_file: Pat
 
     write_report(result, out / "report.html")
     valid = int(result.windows["valid"].sum()) if len(result.windows) else 0
+    day = (f", a day view ({result.day.mode}, {len(result.day.epochs)} epochs; calmtrace day writes its tables)"
+           if result.day is not None else "")
     click.echo(f"analysed {rec}: {len(result.windows)} windows ({valid} valid), "
-               f"{len(result.recovery)} recovery rows -> {out}/report.html")
+               f"{len(result.recovery)} recovery rows{day} -> {out}/report.html")
 
 
 class _Bar:
