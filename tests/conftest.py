@@ -31,6 +31,20 @@ def shared_data(*parts: str) -> Path:
     return p
 
 
+def shared_case(*parts: str) -> Path:
+    """Path to a quirk file in ../shared/cases (beside ../shared/data), or skip with the reason.
+
+    Parameters
+    ----------
+    *parts : str
+        Folder and file name, e.g. ``shared_case("atrial-fibrillation", "af_cv50.txt")``.
+    """
+    p = (SHARED_DATA.parent / "cases").joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"quirk case {p} is absent (../shared/cases is not beside this checkout)")
+    return p
+
+
 @pytest.fixture
 def data_dir() -> Path:
     """The ../shared/data folder (skips when absent)."""

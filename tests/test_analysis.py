@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import calmtrace
 import pytest
 
 import calmtrace

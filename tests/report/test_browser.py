@@ -8,8 +8,6 @@ Chromium is Debian's (``/usr/bin/chromium``); these tests skip, saying so, where
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from calmtrace.report import write_report, write_trend_report

@@ -20,7 +20,7 @@ from calmtrace.recording import Recording
 from calmtrace.signals.clean import artifact_share, clean
 from calmtrace.signals.config import CleanConfig, config_from_mapping
 from calmtrace.errors import InputError
-from tests.conftest import shared_data
+from tests.conftest import shared_case, shared_data
 
 START = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
 #: The reference method, Lipponen & Tarvainen (2019), with the fixed-threshold ectopy screen.
@@ -528,14 +528,9 @@ def test_inserted_beats_only_where_an_interval_is_the_sum_of_its_neighbours():
 
 # -- an irregular rhythm is not ectopy ----------------------------------------------------------------
 def _af_case():
-    from pathlib import Path
-
-    p = Path(__file__).resolve().parents[2].parent / "shared" / "cases" / "atrial-fibrillation" / "af_cv50.txt"
-    if not p.exists():
-        pytest.skip(f"quirk case {p} is absent (../shared/cases is not beside this checkout)")
     import calmtrace
 
-    return calmtrace.load(p)
+    return calmtrace.load(shared_case("atrial-fibrillation", "af_cv50.txt"))
 
 
 def test_af_case_is_called_an_irregular_rhythm_not_persistent_ectopy():

@@ -19,16 +19,9 @@ from calmtrace.analysis import AnalysisConfig, analyze
 from calmtrace.recording import Recording
 from calmtrace.signals.clean import clean
 from calmtrace.signals.hrv import EVENT_FLAGS, windowed_hrv
-from tests.conftest import SHARED_DATA
+from tests.conftest import shared_case
 
 START = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
-
-
-def _case(*parts: str):
-    p = (SHARED_DATA.parent / "cases").joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"quirk case {p} is absent (../shared/cases is not beside this checkout)")
-    return p
 
 
 def _sinus(n: int, seed: int) -> np.ndarray:
@@ -67,7 +60,7 @@ def test_a_missed_beat_is_one_event():
 
 
 def test_constant_rr_gives_zero_power_and_undefined_ratios_with_a_reason():
-    rec = calmtrace.load(_case("constant-rr", "paced_800ms.txt"))
+    rec = calmtrace.load(shared_case("constant-rr", "paced_800ms.txt"))
     assert np.all(rec.rr_ms == 800.0)
     res = analyze(rec, AnalysisConfig.from_dict({"windows": {"window_s": 120.0}}))
     w = res.windows

@@ -24,34 +24,15 @@ from calmtrace.signals.clean import clean
 from calmtrace.signals.hrv import windowed_hrv
 from calmtrace.signals.rhythm import (NOT_SINUS_MESSAGE, RhythmConfig, rhythm_features, rhythm_lines,
                                       summarise, windowed_rhythm)
-from tests.conftest import SHARED_DATA, shared_data
+from tests.conftest import shared_case, shared_data
+from tests.rr_series import irregular_rr, sinus_rr
 
 START = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
-CASES = SHARED_DATA.parent / "cases"
-
-
-def _case(*parts: str) -> Path:
-    p = CASES.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"quirk case {p} is absent (../shared/cases is not beside this checkout)")
-    return p
 
 
 def _rec(rr_ms) -> Recording:
     rr = np.asarray(rr_ms, float)
     return Recording(START, pd.DataFrame({"t_s": np.cumsum(rr) / 1000.0, "rr_ms": rr}))
-
-
-def _sinus(n: int, mean_rr: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(n) * mean_rr / 1000.0
-    return (mean_rr * (1 + 0.05 * np.sin(2 * np.pi * 0.25 * t + rng.uniform(0, 6))
-                       + 0.03 * np.sin(2 * np.pi * 0.1 * t)) + rng.normal(0, 0.01 * mean_rr, n))
-
-
-def _irregular(n: int, mean_rr: float, cv: float, seed: int) -> np.ndarray:
-    """RR independent from beat to beat, normal with the given coefficient of variation."""
-    return np.random.default_rng(seed).normal(mean_rr, cv * mean_rr, n).clip(250, 2500)
 
 
 def _rhythm_of(rec: Recording, window_s: float = 60.0, step_s: float = 5.0) -> pd.DataFrame:
@@ -78,7 +59,7 @@ def _by_hand(x: np.ndarray) -> dict[str, float]:
 
 
 def test_dash_statistics_and_independence_follow_their_definitions():
-    rr = _irregular(128, 800, 0.15, seed=1)
+    rr = irregular_rr(128, 800, 0.15, seed=1)
     f = rhythm_features(rr)
     for k, v in _by_hand(rr).items():
         assert f[k] == pytest.approx(v, rel=1e-9), k
@@ -109,7 +90,7 @@ def test_correlated_variability_is_not_irregular():
 
 
 def test_sinus_statistics_and_too_few_beats():
-    f = rhythm_features(_sinus(128, 900, seed=2))
+    f = rhythm_features(sinus_rr(128, 900, seed=2))
     assert f["irregular"] == 0.0 and f["nrmssd"] < 0.1
     # bigeminy alternates at every beat: a turning point everywhere, not random
     big = np.tile([560.0, 1240.0], 64)
@@ -132,7 +113,7 @@ def test_config_validation_and_mapping():
 @pytest.mark.parametrize("cv", [0.10, 0.15, 0.20, 0.30])
 @pytest.mark.parametrize("mean_rr", [500.0, 800.0, 1100.0])
 def test_irregular_series_flagged_throughout(cv, mean_rr):
-    win = _rhythm_of(_rec(_irregular(600, mean_rr, cv, seed=int(cv * 100 + mean_rr))))
+    win = _rhythm_of(_rec(irregular_rr(600, mean_rr, cv, seed=int(cv * 100 + mean_rr))))
     judged = win[win["rhythm"] != "unknown"]
     assert len(judged) > 10
     # irregular (or, where cleaning took the irregular beats for premature ones, ectopy): never
@@ -143,7 +124,7 @@ def test_irregular_series_flagged_throughout(cv, mean_rr):
 
 @pytest.mark.parametrize("cv", [0.10, 0.20, 0.30])
 def test_irregular_stretch_between_sinus_stretches_has_its_span_within_one_window(cv):
-    parts = [_sinus(300, 900, seed=3), _irregular(500, 700, cv, seed=4), _sinus(300, 900, seed=5)]
+    parts = [sinus_rr(300, 900, seed=3), irregular_rr(500, 700, cv, seed=4), sinus_rr(300, 900, seed=5)]
     rr = np.concatenate(parts)
     rec = _rec(rr)
     t = rec.t_s
@@ -165,7 +146,7 @@ def test_irregular_stretch_between_sinus_stretches_has_its_span_within_one_windo
 
 
 def test_atrial_fibrillation_case_is_not_presented_as_high_vagal_tone(tmp_path):
-    rec = calmtrace.load(_case("atrial-fibrillation", "af_cv50.txt"))
+    rec = calmtrace.load(shared_case("atrial-fibrillation", "af_cv50.txt"))
     res = analyze(rec)
     w = res.windows
     assert len(w) == 49
@@ -187,14 +168,14 @@ def test_atrial_fibrillation_case_is_not_presented_as_high_vagal_tone(tmp_path):
 
 
 def test_info_names_the_irregular_rhythm():
-    rec = calmtrace.load(_case("atrial-fibrillation", "af_cv50.txt"))
+    rec = calmtrace.load(shared_case("atrial-fibrillation", "af_cv50.txt"))
     lines = rhythm_lines(rec, clean(rec))
     assert lines[0].startswith("sinus in 0 of 49 windows (49 irregular")
     assert any(NOT_SINUS_MESSAGE in line for line in lines[1:])
 
 
 def test_persistent_ectopy_windows_are_named_and_invalid():
-    rr = _sinus(900, 850, seed=6)
+    rr = sinus_rr(900, 850, seed=6)
     for k in range(300, 600, 2):                   # bigeminy over 300 beats
         rr[k + 1] += 0.4 * rr[k]
         rr[k] *= 0.6
@@ -225,7 +206,7 @@ def test_sinus_recordings_raise_no_rhythm_flag(parts):
 
 
 def test_rhythm_check_can_be_turned_off_and_is_in_the_config():
-    rec = _rec(_irregular(400, 800, 0.2, seed=9))
+    rec = _rec(irregular_rr(400, 800, 0.2, seed=9))
     res = analyze(rec, AnalysisConfig.from_dict({"rhythm": {"enabled": False}}))
     assert (res.windows["rhythm"] == "sinus").all()
     assert res.config.to_dict()["rhythm"]["tpr_range"] == [0.54, 0.77]
@@ -235,8 +216,8 @@ def test_many_segments_at_once_agree_with_one_at_a_time():
     from calmtrace.signals.rhythm import _features_of_segments
 
     rng = np.random.default_rng(12)
-    rr = np.concatenate([_irregular(400, 800, 0.2, seed=1), _sinus(400, 900, seed=2),
-                         np.round(_irregular(300, 700, 0.1, seed=3))])    # ties in whole ms too
+    rr = np.concatenate([irregular_rr(400, 800, 0.2, seed=1), sinus_rr(400, 900, seed=2),
+                         np.round(irregular_rr(300, 700, 0.1, seed=3))])    # ties in whole ms too
     cfg = RhythmConfig()
     starts = rng.integers(0, rr.size - cfg.segment_beats, 200)
     batch = _features_of_segments(rr, starts, cfg)
@@ -250,7 +231,7 @@ def test_calmtrace_info_says_not_sinus_rhythm():
     import subprocess
     import sys
 
-    path = _case("atrial-fibrillation", "af_cv50.txt")
+    path = shared_case("atrial-fibrillation", "af_cv50.txt")
     p = subprocess.run([sys.executable, "-m", "calmtrace", "info", str(path)], capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 0, p.stderr

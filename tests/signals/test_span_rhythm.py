@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,29 +21,11 @@ from calmtrace.recording import Recording
 from calmtrace.signals.config import RhythmConfig, SegmentConfig
 from calmtrace.signals.rhythm import NOT_SINUS_MESSAGE, RATE_METRICS
 from calmtrace.signals.segment import SEGMENT_METRICS, hrv, hrv_by_event
+from tests.conftest import shared_case
+from tests.rr_series import irregular_rr, sinus_rr
 
 START = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
-CASES = Path(__file__).resolve().parents[2].parent / "shared" / "cases"
 VARIABILITY = [m for m in SEGMENT_METRICS if m not in RATE_METRICS]
-
-
-def _case(*parts: str) -> Path:
-    p = CASES.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"quirk case {p} is absent (../shared/cases is not beside this checkout)")
-    return p
-
-
-def _sinus(n: int, mean_rr: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(n) * mean_rr / 1000.0
-    return (mean_rr * (1 + 0.05 * np.sin(2 * np.pi * 0.25 * t + rng.uniform(0, 6))
-                       + 0.03 * np.sin(2 * np.pi * 0.1 * t)) + rng.normal(0, 0.01 * mean_rr, n))
-
-
-def _irregular(n: int, mean_rr: float, cv: float, seed: int) -> np.ndarray:
-    """RR independent from beat to beat (atrial-fibrillation-like), CV as given."""
-    return np.random.default_rng(seed).normal(mean_rr, cv * mean_rr, n).clip(250, 2500)
 
 
 def _rec(rr, events=None) -> Recording:
@@ -53,7 +34,7 @@ def _rec(rr, events=None) -> Recording:
 
 
 def _af() -> Recording:
-    return calmtrace.load(_case("atrial-fibrillation", "af_cv50.txt"))
+    return calmtrace.load(shared_case("atrial-fibrillation", "af_cv50.txt"))
 
 
 @pytest.mark.parametrize("cleaned", [False, True], ids=["as-recorded", "cleaned"])
@@ -83,7 +64,7 @@ def test_simulated_sinus_series_is_sinus_with_every_metric():
 
 
 def test_each_span_gets_the_rhythm_it_was_in():
-    a, b, c = _sinus(500, 850, seed=1), _irregular(500, 800, 0.15, seed=2), _sinus(500, 850, seed=3)
+    a, b, c = sinus_rr(500, 850, seed=1), irregular_rr(500, 800, 0.15, seed=2), sinus_rr(500, 850, seed=3)
     t = np.cumsum(np.concatenate([a, b, c])) / 1000.0
     af_from, af_to = t[a.size - 1], t[a.size + b.size - 1]          # the true irregular stretch
     rec = calmtrace.clean(_rec(np.concatenate([a, b, c])))
@@ -100,7 +81,7 @@ def test_each_span_gets_the_rhythm_it_was_in():
 
 
 def test_phases_carry_their_rhythm():
-    a, b = _sinus(450, 850, seed=4), _irregular(450, 800, 0.15, seed=5)
+    a, b = sinus_rr(450, 850, seed=4), irregular_rr(450, 800, 0.15, seed=5)
     ta = float(np.sum(a)) / 1000.0
     tb = float(np.sum(b)) / 1000.0
     ev = Events([Event(10.0, ta - 40.0, "rest", "baseline"), Event(ta + 40.0, tb - 60.0, "episode", "note")])
@@ -131,6 +112,6 @@ def test_rhythm_check_off_gives_the_numbers_back():
 
 
 def test_too_short_to_judge_is_unknown_and_keeps_its_numbers():
-    row = hrv(_rec(_sinus(40, 800, seed=7))).iloc[0]        # 32 s: shorter than one 60 s window
+    row = hrv(_rec(sinus_rr(40, 800, seed=7))).iloc[0]        # 32 s: shorter than one 60 s window
     assert row["rhythm"] == "unknown"
     assert np.isfinite(row["rmssd_ms"])

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -331,8 +330,6 @@ def _span_row(p: _Prepared, lo: int, hi: int, start: float, end: float, cfg: Seg
     def nan(names: tuple[str, ...] | list[str], reason: str) -> None:
         notes.append(f"{', '.join(names)}: {reason}")
 
-    time_cols = ["mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "ln_rmssd", "pnn50_pct", "sdsd_ms",
-                 "sd1_ms", "sd2_ms", "stress_index"]
     if duration < h.min_window_s:
         nan(["all metrics"], f"span {duration:.4g} s < {h.min_window_s:g} s ([hrv] min_window_s)")
         row["notes"] = "; ".join(notes)
